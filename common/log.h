@@ -28,7 +28,10 @@ int sc_log_reopen(void);
 void sc_log_close(void);
 void sc_log_set_level(int level);
 int sc_log_get_level(void);
-/* "error", "warn", "info", "debug" or a digit; -EINVAL otherwise. */
+/*
+ * "error", "warn" (or "warning"), "info", "debug", or a digit as Ceph's debug
+ * levels are written (0 error ... 3 and above debug); -EINVAL otherwise.
+ */
 int sc_log_level_parse(const char *text);
 
 void sc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -174,6 +174,8 @@ int sc_size_parse(const char *text, uint64_t *out)
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(text, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
 	if (errno)
 		return -EINVAL;
 	switch (*end) {
@@ -188,7 +190,7 @@ int sc_size_parse(const char *text, uint64_t *out)
 	}
 	if (*end == 'i' && shift)
 		end++;
-	if (*end == 'B' || *end == 'b')
+	if (*end == 'B')
 		end++;
 	if (*end != '\0')
 		return -EINVAL;

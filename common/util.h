@@ -35,7 +35,11 @@ uint64_t sc_get_be64(const uint8_t *p);
  */
 int sc_file_read(const char *path, size_t max, uint8_t **out, size_t *len);
 
-/* Parses "123", "4K", "4M", "1G" (powers of 1024) into bytes; -EINVAL otherwise. */
+/*
+ * Parses a byte count: "123", "4K", "4M", "1G", "2T" (powers of 1024; also
+ * lower case and with "iB" or "B" after the letter, as in "4MiB"). Returns 0,
+ * -EINVAL for anything else, or -ERANGE past 2^64-1.
+ */
 int sc_size_parse(const char *text, uint64_t *out);
 
 #endif
