@@ -68,18 +68,18 @@ static int keyring_has_entity(const char *path, const char *entity)
 }
 
 static int set_option(rados_t rados, const char *option, const char *value, const char *cluster,
-		      struct sc_err *err)
+                      struct sc_err *err)
 {
 	int r = rados_conf_set(rados, option, value);
 
 	if (r < 0)
 		sc_err_set(err, "cluster %s: cannot set %s=%s: %s", cluster, option, value,
-			   strerror(-r));
+		           strerror(-r));
 	return r;
 }
 
 static int set_timeout(rados_t rados, const char *option, double seconds, const char *cluster,
-		       struct sc_err *err)
+                       struct sc_err *err)
 {
 	char value[32];
 
@@ -92,8 +92,8 @@ int sc_cluster_connect(const struct sc_cluster_opts *opts, rados_t *out, struct 
 	const char *cluster = opts->cluster ? opts->cluster : "ceph";
 	const char *entity = opts->name ? opts->name : "client.admin";
 	const char *dir = opts->conf_dir ? opts->conf_dir : SC_CEPH_CONF_DIR;
-	double connect_timeout = opts->connect_timeout > 0 ? opts->connect_timeout
-							   : DEFAULT_CONNECT_TIMEOUT;
+	double connect_timeout =
+	    opts->connect_timeout > 0 ? opts->connect_timeout : DEFAULT_CONNECT_TIMEOUT;
 	double op_timeout = opts->op_timeout > 0 ? opts->op_timeout : DEFAULT_OP_TIMEOUT;
 	char conf[4096], keyring[4096];
 	rados_t rados = NULL;
@@ -106,7 +106,7 @@ int sc_cluster_connect(const struct sc_cluster_opts *opts, rados_t *out, struct 
 	}
 	if (strncmp(entity, "client.", 7) != 0 || !entity[7]) {
 		sc_err_set(err, "cluster %s: invalid client name '%s' (want client.ID)", cluster,
-			   entity);
+		           entity);
 		return -EINVAL;
 	}
 	if (opts->conf_path)
@@ -121,13 +121,13 @@ int sc_cluster_connect(const struct sc_cluster_opts *opts, rados_t *out, struct 
 	if (access(conf, R_OK) < 0) {
 		r = -errno;
 		sc_err_set(err, "cluster %s: %s: %s%s", cluster, conf, strerror(-r),
-			   r == -ENOENT ? " (unknown cluster name?)" : "");
+		           r == -ENOENT ? " (unknown cluster name?)" : "");
 		return r;
 	}
 	r = keyring_has_entity(keyring, entity);
 	if (r == -ENOENT && access(keyring, F_OK) == 0) {
 		sc_err_set(err, "cluster %s: keyring %s has no key for %s", cluster, keyring,
-			   entity);
+		           entity);
 		return -ENOKEY;
 	}
 	if (r < 0) {
@@ -138,7 +138,7 @@ int sc_cluster_connect(const struct sc_cluster_opts *opts, rados_t *out, struct 
 	r = rados_create2(&rados, cluster, entity, 0);
 	if (r < 0) {
 		sc_err_set(err, "cluster %s: cannot create a client handle: %s", cluster,
-			   strerror(-r));
+		           strerror(-r));
 		return r;
 	}
 	r = rados_conf_read_file(rados, conf);
@@ -160,12 +160,12 @@ int sc_cluster_connect(const struct sc_cluster_opts *opts, rados_t *out, struct 
 		switch (r) {
 		case -ETIMEDOUT:
 			sc_err_set(err, "cluster %s: connection timed out after %g s", cluster,
-				   connect_timeout);
+			           connect_timeout);
 			break;
 		case -EACCES:
 		case -EPERM:
 			sc_err_set(err, "cluster %s: authentication failed for %s (keyring %s)",
-				   cluster, entity, keyring);
+			           cluster, entity, keyring);
 			break;
 		default:
 			sc_err_set(err, "cluster %s: cannot connect: %s", cluster, strerror(-r));

@@ -16,11 +16,11 @@
 #define SC_CLUSTER_NAME_MAX 64
 
 struct sc_cluster_opts {
-	const char *cluster;   /* cluster name; NULL means "ceph" */
-	const char *name;      /* entity, "client.ID"; NULL means "client.admin" */
-	const char *conf_dir;  /* NULL means /etc/ceph */
-	const char *conf_path; /* -c: overrides CONF_DIR/CLUSTER.conf */
-	const char *keyring;   /* -k: overrides CONF_DIR/CLUSTER.NAME.keyring */
+	const char *cluster;    /* cluster name; NULL means "ceph" */
+	const char *name;       /* entity, "client.ID"; NULL means "client.admin" */
+	const char *conf_dir;   /* NULL means /etc/ceph */
+	const char *conf_path;  /* -c: overrides CONF_DIR/CLUSTER.conf */
+	const char *keyring;    /* -k: overrides CONF_DIR/CLUSTER.NAME.keyring */
 	double connect_timeout; /* client_mount_timeout, seconds; 0 means 10 */
 	double op_timeout;      /* rados_mon_op_timeout and rados_osd_op_timeout; 0 means 30 */
 };

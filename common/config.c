@@ -45,7 +45,7 @@ static int config_new(const char *name, struct sc_config **out)
 static int config_failed(struct sc_config *config, const char *name, struct sc_err *err)
 {
 	sc_err_set(err, "%s:%d: %s", name, config_error_line(&config->cfg),
-		   config_error_text(&config->cfg));
+	           config_error_text(&config->cfg));
 	sc_config_close(config);
 	return -EINVAL;
 }
@@ -80,7 +80,7 @@ int sc_config_open(const char *path, struct sc_config **out, struct sc_err *err)
 }
 
 int sc_config_open_string(const char *name, const char *text, struct sc_config **out,
-			  struct sc_err *err)
+                          struct sc_err *err)
 {
 	struct sc_config *config;
 	int r;
@@ -127,9 +127,8 @@ int sc_config_line(const config_setting_t *setting)
 }
 
 /* Finds NAME under PARENT; -ENOENT (with a message if REQUIRED) when absent. */
-static int lookup(const struct sc_config *config, const config_setting_t *parent,
-		  const char *name, bool required, const config_setting_t **out,
-		  struct sc_err *err)
+static int lookup(const struct sc_config *config, const config_setting_t *parent, const char *name,
+                  bool required, const config_setting_t **out, struct sc_err *err)
 {
 	*out = parent ? config_setting_get_member(parent, name) : NULL;
 	if (*out)
@@ -138,7 +137,7 @@ static int lookup(const struct sc_config *config, const config_setting_t *parent
 		const char *group = parent ? config_setting_name(parent) : NULL;
 		if (group)
 			sc_err_set(err, "%s:%d: missing setting '%s' in '%s'", config->path,
-				   sc_config_line(parent), name, group);
+			           sc_config_line(parent), name, group);
 		else
 			sc_err_set(err, "%s: missing setting '%s'", config->path, name);
 	}
@@ -146,16 +145,16 @@ static int lookup(const struct sc_config *config, const config_setting_t *parent
 }
 
 static int wrong_type(const struct sc_config *config, const config_setting_t *s, const char *want,
-		      struct sc_err *err)
+                      struct sc_err *err)
 {
 	sc_err_set(err, "%s:%d: setting '%s' must be %s", config->path, sc_config_line(s),
-		   config_setting_name(s), want);
+	           config_setting_name(s), want);
 	return -EINVAL;
 }
 
 int sc_config_string(const struct sc_config *config, const config_setting_t *parent,
-		     const char *name, bool required, const char *def, const char **out,
-		     struct sc_err *err)
+                     const char *name, bool required, const char *def, const char **out,
+                     struct sc_err *err)
 {
 	const config_setting_t *s;
 	int r = lookup(config, parent, name, required, &s, err);
@@ -170,9 +169,9 @@ int sc_config_string(const struct sc_config *config, const config_setting_t *par
 	return 0;
 }
 
-int sc_config_int(const struct sc_config *config, const config_setting_t *parent,
-		  const char *name, bool required, long long def, long long min, long long max,
-		  long long *out, struct sc_err *err)
+int sc_config_int(const struct sc_config *config, const config_setting_t *parent, const char *name,
+                  bool required, long long def, long long min, long long max, long long *out,
+                  struct sc_err *err)
 {
 	const config_setting_t *s;
 	long long v;
@@ -194,7 +193,7 @@ int sc_config_int(const struct sc_config *config, const config_setting_t *parent
 	}
 	if (v < min || v > max) {
 		sc_err_set(err, "%s:%d: setting '%s' is %lld, outside %lld..%lld", config->path,
-			   sc_config_line(s), name, v, min, max);
+		           sc_config_line(s), name, v, min, max);
 		return -ERANGE;
 	}
 	*out = v;
@@ -202,8 +201,8 @@ int sc_config_int(const struct sc_config *config, const config_setting_t *parent
 }
 
 int sc_config_double(const struct sc_config *config, const config_setting_t *parent,
-		     const char *name, bool required, double def, double min, double max,
-		     double *out, struct sc_err *err)
+                     const char *name, bool required, double def, double min, double max,
+                     double *out, struct sc_err *err)
 {
 	const config_setting_t *s;
 	double v;
@@ -228,15 +227,15 @@ int sc_config_double(const struct sc_config *config, const config_setting_t *par
 	}
 	if (!(v >= min && v <= max)) {
 		sc_err_set(err, "%s:%d: setting '%s' is %g, outside %g..%g", config->path,
-			   sc_config_line(s), name, v, min, max);
+		           sc_config_line(s), name, v, min, max);
 		return -ERANGE;
 	}
 	*out = v;
 	return 0;
 }
 
-int sc_config_bool(const struct sc_config *config, const config_setting_t *parent,
-		   const char *name, bool required, bool def, bool *out, struct sc_err *err)
+int sc_config_bool(const struct sc_config *config, const config_setting_t *parent, const char *name,
+                   bool required, bool def, bool *out, struct sc_err *err)
 {
 	const config_setting_t *s;
 	int r = lookup(config, parent, name, required, &s, err);
@@ -252,7 +251,7 @@ int sc_config_bool(const struct sc_config *config, const config_setting_t *paren
 }
 
 int sc_config_check_names(const struct sc_config *config, const config_setting_t *group,
-			  const char *const *allowed, struct sc_err *err)
+                          const char *const *allowed, struct sc_err *err)
 {
 	int count = group ? config_setting_length(group) : 0;
 
@@ -267,7 +266,7 @@ int sc_config_check_names(const struct sc_config *config, const config_setting_t
 			known = strcmp(*a, name) == 0;
 		if (!known) {
 			sc_err_set(err, "%s:%d: unknown setting '%s'", config->path,
-				   sc_config_line(s), name);
+			           sc_config_line(s), name);
 			return -EINVAL;
 		}
 	}

@@ -24,7 +24,7 @@ void sc_err_set(struct sc_err *err, const char *fmt, ...) __attribute__((format(
 int sc_config_open(const char *path, struct sc_config **out, struct sc_err *err);
 /* The same for text held in memory (tests, fuzzing); NAME stands for the file. */
 int sc_config_open_string(const char *name, const char *text, struct sc_config **out,
-			  struct sc_err *err);
+                          struct sc_err *err);
 void sc_config_close(struct sc_config *config);
 
 const char *sc_config_path(const struct sc_config *config);
@@ -40,19 +40,19 @@ int sc_config_line(const config_setting_t *setting);
  * config and live until sc_config_close.
  */
 int sc_config_string(const struct sc_config *config, const config_setting_t *parent,
-		     const char *name, bool required, const char *def, const char **out,
-		     struct sc_err *err);
-int sc_config_int(const struct sc_config *config, const config_setting_t *parent,
-		  const char *name, bool required, long long def, long long min, long long max,
-		  long long *out, struct sc_err *err);
+                     const char *name, bool required, const char *def, const char **out,
+                     struct sc_err *err);
+int sc_config_int(const struct sc_config *config, const config_setting_t *parent, const char *name,
+                  bool required, long long def, long long min, long long max, long long *out,
+                  struct sc_err *err);
 int sc_config_double(const struct sc_config *config, const config_setting_t *parent,
-		     const char *name, bool required, double def, double min, double max,
-		     double *out, struct sc_err *err);
-int sc_config_bool(const struct sc_config *config, const config_setting_t *parent,
-		   const char *name, bool required, bool def, bool *out, struct sc_err *err);
+                     const char *name, bool required, double def, double min, double max,
+                     double *out, struct sc_err *err);
+int sc_config_bool(const struct sc_config *config, const config_setting_t *parent, const char *name,
+                   bool required, bool def, bool *out, struct sc_err *err);
 
 /* Fails with "FILE:LINE: unknown setting 'x'" on a name outside ALLOWED (NULL-ended). */
 int sc_config_check_names(const struct sc_config *config, const config_setting_t *group,
-			  const char *const *allowed, struct sc_err *err);
+                          const char *const *allowed, struct sc_err *err);
 
 #endif

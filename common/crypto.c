@@ -111,7 +111,7 @@ int sc_sha256(const void *data, size_t len, uint8_t out[SC_SHA256_LEN])
 }
 
 int sc_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
-		   const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+                   const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
 	EVP_KDF_CTX *kctx;
 	OSSL_PARAM params[5], *p = params;
@@ -127,11 +127,11 @@ int sc_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, siz
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
 	if (salt_len > 0)
-		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-							 salt_len);
+		*p++ =
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
 	if (info_len > 0)
-		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
-							 info_len);
+		*p++ =
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
 	*p = OSSL_PARAM_construct_end();
 	r = EVP_KDF_derive(kctx, out, out_len, params) == 1 ? 0 : -EIO;
 	EVP_KDF_CTX_free(kctx);
@@ -140,7 +140,7 @@ int sc_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, siz
 
 /* One GCM pass; ENCRYPT 1 seals, 0 opens. Lengths above INT_MAX go in pieces. */
 static int gcm_run(int encrypt, const uint8_t *key, const uint8_t *iv, const void *aad,
-		   size_t aad_len, const void *in, size_t len, void *out, uint8_t *tag)
+                   size_t aad_len, const void *in, size_t len, void *out, uint8_t *tag)
 {
 	EVP_CIPHER_CTX *ctx;
 	const uint8_t *src = in;
@@ -167,8 +167,7 @@ static int gcm_run(int encrypt, const uint8_t *key, const uint8_t *iv, const voi
 		dst += piece;
 		len -= piece;
 	}
-	if (!encrypt &&
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, SC_GCM_TAG_LEN, tag) != 1)
+	if (!encrypt && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, SC_GCM_TAG_LEN, tag) != 1)
 		goto out;
 	if (EVP_CipherFinal_ex(ctx, dst, &n) != 1) {
 		r = encrypt ? -EIO : -EBADMSG;
@@ -183,15 +182,15 @@ out:
 }
 
 int sc_aes256gcm_seal(const uint8_t key[SC_AES256_KEY_LEN], const uint8_t iv[SC_GCM_IV_LEN],
-		      const void *aad, size_t aad_len, const void *in, size_t len, void *out,
-		      uint8_t tag[SC_GCM_TAG_LEN])
+                      const void *aad, size_t aad_len, const void *in, size_t len, void *out,
+                      uint8_t tag[SC_GCM_TAG_LEN])
 {
 	return gcm_run(1, key, iv, aad, aad_len, in, len, out, tag);
 }
 
 int sc_aes256gcm_open(const uint8_t key[SC_AES256_KEY_LEN], const uint8_t iv[SC_GCM_IV_LEN],
-		      const void *aad, size_t aad_len, const void *in, size_t len,
-		      const uint8_t tag[SC_GCM_TAG_LEN], void *out)
+                      const void *aad, size_t aad_len, const void *in, size_t len,
+                      const uint8_t tag[SC_GCM_TAG_LEN], void *out)
 {
 	int r = gcm_run(0, key, iv, aad, aad_len, in, len, out, (uint8_t *)tag);
 
@@ -221,7 +220,8 @@ static int keygen(int type, uint8_t priv[32], uint8_t pub[32])
 
 	if (r < 0)
 		return r;
-	return type == EVP_PKEY_ED25519 ? sc_ed25519_public(priv, pub) : sc_x25519_public(priv, pub);
+	return type == EVP_PKEY_ED25519 ? sc_ed25519_public(priv, pub)
+	                                : sc_x25519_public(priv, pub);
 }
 
 static int public_from_private(int type, const uint8_t priv[32], uint8_t pub[32])
@@ -247,7 +247,7 @@ int sc_ed25519_public(const uint8_t priv[SC_ED25519_KEY_LEN], uint8_t pub[SC_ED2
 }
 
 int sc_ed25519_sign(const uint8_t priv[SC_ED25519_KEY_LEN], const void *msg, size_t len,
-		    uint8_t sig[SC_ED25519_SIG_LEN])
+                    uint8_t sig[SC_ED25519_SIG_LEN])
 {
 	EVP_PKEY *pkey = pkey_private(EVP_PKEY_ED25519, priv);
 	EVP_MD_CTX *md = NULL;
@@ -270,7 +270,7 @@ out:
 }
 
 int sc_ed25519_verify(const uint8_t pub[SC_ED25519_KEY_LEN], const void *msg, size_t len,
-		      const uint8_t sig[SC_ED25519_SIG_LEN])
+                      const uint8_t sig[SC_ED25519_SIG_LEN])
 {
 	EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
 	EVP_MD_CTX *md = NULL;
@@ -304,7 +304,7 @@ int sc_x25519_public(const uint8_t priv[SC_X25519_KEY_LEN], uint8_t pub[SC_X2551
 }
 
 int sc_x25519(const uint8_t priv[SC_X25519_KEY_LEN], const uint8_t peer[SC_X25519_KEY_LEN],
-	      uint8_t shared[SC_X25519_KEY_LEN])
+              uint8_t shared[SC_X25519_KEY_LEN])
 {
 	EVP_PKEY *mine = pkey_private(EVP_PKEY_X25519, priv);
 	EVP_PKEY *theirs = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, 32);

@@ -33,7 +33,7 @@ void sc_sha256_free(struct sc_sha256_ctx *ctx);
 
 /* RFC 5869 HKDF with SHA-256. OUT_LEN at most 255 * 32. */
 int sc_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
-		   const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+                   const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
 
 /*
  * AES-256-GCM with a 12-byte IV and a 16-byte tag. IN and OUT may be the same
@@ -41,26 +41,26 @@ int sc_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, siz
  * tag does not match, and then wipes OUT.
  */
 int sc_aes256gcm_seal(const uint8_t key[SC_AES256_KEY_LEN], const uint8_t iv[SC_GCM_IV_LEN],
-		      const void *aad, size_t aad_len, const void *in, size_t len, void *out,
-		      uint8_t tag[SC_GCM_TAG_LEN]);
+                      const void *aad, size_t aad_len, const void *in, size_t len, void *out,
+                      uint8_t tag[SC_GCM_TAG_LEN]);
 int sc_aes256gcm_open(const uint8_t key[SC_AES256_KEY_LEN], const uint8_t iv[SC_GCM_IV_LEN],
-		      const void *aad, size_t aad_len, const void *in, size_t len,
-		      const uint8_t tag[SC_GCM_TAG_LEN], void *out);
+                      const void *aad, size_t aad_len, const void *in, size_t len,
+                      const uint8_t tag[SC_GCM_TAG_LEN], void *out);
 
 /* Ed25519 (RFC 8032, pure). Keys are the raw 32-byte seed and public key. */
 int sc_ed25519_keygen(uint8_t priv[SC_ED25519_KEY_LEN], uint8_t pub[SC_ED25519_KEY_LEN]);
 int sc_ed25519_public(const uint8_t priv[SC_ED25519_KEY_LEN], uint8_t pub[SC_ED25519_KEY_LEN]);
 int sc_ed25519_sign(const uint8_t priv[SC_ED25519_KEY_LEN], const void *msg, size_t len,
-		    uint8_t sig[SC_ED25519_SIG_LEN]);
+                    uint8_t sig[SC_ED25519_SIG_LEN]);
 /* 0 when SIG is PUB's signature of MSG, -EBADMSG otherwise. */
 int sc_ed25519_verify(const uint8_t pub[SC_ED25519_KEY_LEN], const void *msg, size_t len,
-		      const uint8_t sig[SC_ED25519_SIG_LEN]);
+                      const uint8_t sig[SC_ED25519_SIG_LEN]);
 
 /* X25519 (RFC 7748). sc_x25519 fails with -EINVAL on an all-zero shared secret. */
 int sc_x25519_keygen(uint8_t priv[SC_X25519_KEY_LEN], uint8_t pub[SC_X25519_KEY_LEN]);
 int sc_x25519_public(const uint8_t priv[SC_X25519_KEY_LEN], uint8_t pub[SC_X25519_KEY_LEN]);
 int sc_x25519(const uint8_t priv[SC_X25519_KEY_LEN], const uint8_t peer[SC_X25519_KEY_LEN],
-	      uint8_t shared[SC_X25519_KEY_LEN]);
+              uint8_t shared[SC_X25519_KEY_LEN]);
 
 /* Wipes a secret (OPENSSL_cleanse), so the compiler cannot drop the write. */
 void sc_wipe(void *buf, size_t len);

@@ -24,10 +24,10 @@ static struct {
 	char program[32];
 	char path[4096];
 } the_log = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.fd = 2,
-	.level = SC_LOG_WARN,
-	.program = "safecloud",
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .fd = 2,
+    .level = SC_LOG_WARN,
+    .program = "safecloud",
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -138,8 +138,9 @@ void sc_vlog(int level, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	len = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line + len, sizeof(line) - len, ".%03ld+0000 %s[%d] %s: ",
-		     now.tv_nsec / 1000000, the_log.program, (int)getpid(), level_names[level]);
+	n = snprintf(line + len, sizeof(line) - len,
+	             ".%03ld+0000 %s[%d] %s: ", now.tv_nsec / 1000000, the_log.program,
+	             (int)getpid(), level_names[level]);
 	len += (size_t)n;
 	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
 	if (n < 0)

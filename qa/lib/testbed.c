@@ -59,15 +59,15 @@ int testbed_start(struct testbed *tb, const char *prefix, int count, const char 
 		return -1;
 	}
 	tb->count = count;
-	len = (size_t)snprintf(cmd, sizeof(cmd), "%s start --dir %s", testbed_micro_ceph(),
-			       tb->dir);
+	len =
+	    (size_t)snprintf(cmd, sizeof(cmd), "%s start --dir %s", testbed_micro_ceph(), tb->dir);
 	for (const char *const *p = pools; p && *p; p++)
 		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " --pool %s", *p);
 	for (int i = 0; i < count; i++) {
 		snprintf(tb->names[i], sizeof(tb->names[i]), "%s%d", prefix, i + 1);
 		snprintf(tb->conf[i], sizeof(tb->conf[i]), "%s/%s.conf", tb->dir, tb->names[i]);
 		snprintf(tb->keyring[i], sizeof(tb->keyring[i]), "%s/%s.client.admin.keyring",
-			 tb->dir, tb->names[i]);
+		         tb->dir, tb->names[i]);
 		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " %s", tb->names[i]);
 	}
 	snprintf(cmd + len, sizeof(cmd) - len, " >/dev/null");
@@ -92,7 +92,7 @@ static int cluster_command(struct testbed *tb, int index, const char *what)
 	if (index < 0 || index >= tb->count)
 		return -1;
 	snprintf(cmd, sizeof(cmd), "%s %s --dir %s %s", testbed_micro_ceph(), what, tb->dir,
-		 tb->names[index]);
+	         tb->names[index]);
 	return run_status(cmd) == 0 ? 0 : -1;
 }
 
@@ -123,7 +123,7 @@ void testbed_stop(struct testbed *tb)
 	if (!tb->dir[0])
 		return;
 	snprintf(cmd, sizeof(cmd), "%s stop --dir %s; rm -rf %s", testbed_micro_ceph(), tb->dir,
-		 tb->dir);
+	         tb->dir);
 	if (run_status(cmd) != 0)
 		fprintf(stderr, "testbed: stopping %s failed\n", tb->dir);
 	tb->dir[0] = '\0';
@@ -145,6 +145,6 @@ int testbed_run(const struct testbed *tb, int index, const char *fmt, ...)
 	const char *space = strchr(args, ' ');
 	size_t tool = space ? (size_t)(space - args) : strlen(args);
 	snprintf(cmd, sizeof(cmd), "%.*s -c %s%s", (int)tool, args, tb->conf[index],
-		 space ? space : "");
+	         space ? space : "");
 	return run_status(cmd);
 }

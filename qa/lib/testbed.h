@@ -12,7 +12,7 @@
 #define TESTBED_MAX_CLUSTERS 8
 
 struct testbed {
-	char dir[256];                           /* DIR given to micro-ceph */
+	char dir[256]; /* DIR given to micro-ceph */
 	int count;
 	char names[TESTBED_MAX_CLUSTERS][32];    /* cluster names, e.g. "dc1" */
 	char conf[TESTBED_MAX_CLUSTERS][320];    /* DIR/NAME.conf */
@@ -45,7 +45,7 @@ void testbed_stop(struct testbed *tb);
  * Returns the exit status.
  */
 int testbed_run(const struct testbed *tb, int index, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* The path of qa/cluster/micro-ceph in the source tree (set by meson as MICRO_CEPH). */
 const char *testbed_micro_ceph(void);

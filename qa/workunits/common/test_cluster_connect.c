@@ -35,11 +35,11 @@ static int group_teardown(void **state)
 static struct sc_cluster_opts opts_for(int index)
 {
 	struct sc_cluster_opts o = {
-		.cluster = tb.names[index],
-		.name = "client.admin",
-		.conf_dir = tb.dir,
-		.connect_timeout = 5,
-		.op_timeout = 5,
+	    .cluster = tb.names[index],
+	    .name = "client.admin",
+	    .conf_dir = tb.dir,
+	    .connect_timeout = 5,
+	    .op_timeout = 5,
 	};
 	return o;
 }
@@ -66,7 +66,7 @@ static void test_connect_by_name_writes_and_reads_each_cluster(void **state)
 		snprintf(object, sizeof(object), "written to %s", tb.names[i]);
 		assert_int_equal(rados_write_full(io, "probe", object, strlen(object)), 0);
 		assert_int_equal(rados_read(io, "probe", back, sizeof(back) - 1, 0),
-				 (int)strlen(object));
+		                 (int)strlen(object));
 		assert_string_equal(back, object);
 		rados_ioctx_destroy(io);
 		rados_shutdown(rados);
@@ -76,10 +76,10 @@ static void test_connect_by_name_writes_and_reads_each_cluster(void **state)
 static void test_explicit_conf_and_keyring_override_conf_dir(void **state)
 {
 	struct sc_cluster_opts o = {
-		.cluster = "renamed",
-		.conf_path = tb.conf[1],
-		.keyring = tb.keyring[1],
-		.connect_timeout = 5,
+	    .cluster = "renamed",
+	    .conf_path = tb.conf[1],
+	    .keyring = tb.keyring[1],
+	    .connect_timeout = 5,
 	};
 	struct sc_err err = {{0}};
 	rados_t rados;
@@ -183,13 +183,13 @@ static void test_stopped_cluster_times_out_within_connect_timeout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_connect_by_name_writes_and_reads_each_cluster),
-		cmocka_unit_test(test_explicit_conf_and_keyring_override_conf_dir),
-		cmocka_unit_test(test_wrong_key_is_an_authentication_error_naming_the_cluster),
-		cmocka_unit_test(test_keyring_without_the_client_is_named),
-		cmocka_unit_test(test_unknown_cluster_name_names_the_missing_conf),
-		cmocka_unit_test(test_hung_cluster_fails_an_operation_within_op_timeout),
-		cmocka_unit_test(test_stopped_cluster_times_out_within_connect_timeout),
+	    cmocka_unit_test(test_connect_by_name_writes_and_reads_each_cluster),
+	    cmocka_unit_test(test_explicit_conf_and_keyring_override_conf_dir),
+	    cmocka_unit_test(test_wrong_key_is_an_authentication_error_naming_the_cluster),
+	    cmocka_unit_test(test_keyring_without_the_client_is_named),
+	    cmocka_unit_test(test_unknown_cluster_name_names_the_missing_conf),
+	    cmocka_unit_test(test_hung_cluster_fails_an_operation_within_op_timeout),
+	    cmocka_unit_test(test_stopped_cluster_times_out_within_connect_timeout),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
