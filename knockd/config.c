@@ -1,0 +1,348 @@
+/*
+ * knockd.conf (libconfig), documented in docs/knockd.md. Everything is read
+ * and checked before knockd touches the firewall, and every error names the
+ * file and line. Relative paths are taken relative to the config file's
+ * directory. The table name goes into nftables commands, so it is limited to
+ * [A-Za-z0-9_-].
+ */
+#include "knockd/libknock.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+static const char *const top_names[] = {"knockd", NULL};
+static const char *const knockd_names[] = {
+    "knock_port",
+    "nflog_group",
+    "table",
+    "server_key",
+    "ca",
+    "crl",
+    "log_file",
+    "log_level",
+    "status_file",
+    "open_seconds",
+    "time_window",
+    "replay_capacity",
+    "log_rejects_per_second",
+    "rcvbuf_mb",
+    "open_other_address",
+    "protect",
+    "access",
+    NULL,
+};
+static const char *const access_names[] = {"subject", "allow", NULL};
+
+/* PATH as written, or relative to the config file's directory. */
+static int path_resolve(const char *config_path, const char *path, char **out)
+{
+	char *copy, *dir;
+	int n;
+
+	*out = NULL;
+	if (!path)
+		return 0;
+	if (path[0] == '/' || strcmp(path, "-") == 0) {
+		*out = strdup(path);
+		return *out ? 0 : -ENOMEM;
+	}
+	copy = strdup(config_path);
+	if (!copy)
+		return -ENOMEM;
+	dir = dirname(copy);
+	n = asprintf(out, "%s/%s", dir, path);
+	free(copy);
+	if (n < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int path_setting(struct sc_config *sc, const config_setting_t *group, const char *name,
+                        bool required, char **out, int *line, struct sc_err *err)
+{
+	const char *value;
+	int r = sc_config_string(sc, group, name, required, NULL, &value, err);
+
+	if (r < 0)
+		return r;
+	if (line)
+		*line = sc_config_line(sc_config_child(group, name));
+	if (value && !value[0]) {
+		sc_err_set(err, "%s:%d: setting '%s' is empty", sc_config_path(sc),
+		           sc_config_line(sc_config_child(group, name)), name);
+		return -EINVAL;
+	}
+	return path_resolve(sc_config_path(sc), value, out);
+}
+
+/* A port list: one string "tcp/22, tcp/3300" or an array of such strings. */
+static int ports_setting(struct sc_config *sc, const config_setting_t *s, struct knock_ports *ports,
+                         struct sc_err *err)
+{
+	int type = config_setting_type(s), count;
+
+	if (type == CONFIG_TYPE_STRING) {
+		if (knock_ports_parse(config_setting_get_string(s), ports) < 0)
+			goto bad;
+		return 0;
+	}
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+		goto bad;
+	count = config_setting_length(s);
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    knock_ports_parse(config_setting_get_string(e), ports) < 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	sc_err_set(err,
+	           "%s:%d: setting '%s' must list ports as \"tcp/22\", \"udp/51820\" or "
+	           "\"tcp/6800-7300\"",
+	           sc_config_path(sc), sc_config_line(s),
+	           config_setting_name(s) ? config_setting_name(s) : "allow");
+	return -EINVAL;
+}
+
+static int access_parse(struct sc_config *sc, const config_setting_t *list, struct knockd_config *c,
+                        struct sc_err *err)
+{
+	int count, r;
+
+	if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+		sc_err_set(err, "%s:%d: setting 'access' must be a list of ( { subject; allow; } )",
+		           sc_config_path(sc), sc_config_line(list));
+		return -EINVAL;
+	}
+	count = config_setting_length(list);
+	c->access = calloc((size_t)count + 1, sizeof(*c->access));
+	if (!c->access)
+		return -ENOMEM;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		struct knock_access_rule *rule = &c->access[c->access_count];
+		const config_setting_t *allow;
+		const char *subject;
+
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			sc_err_set(err,
+			           "%s:%d: each access rule must be a group { subject; allow; }",
+			           sc_config_path(sc), sc_config_line(e));
+			return -EINVAL;
+		}
+		r = sc_config_check_names(sc, e, access_names, err);
+		if (r < 0)
+			return r;
+		r = sc_config_string(sc, e, "subject", false, NULL, &subject, err);
+		if (r < 0)
+			return r;
+		if (!subject || !subject[0]) {
+			sc_err_set(err, "%s:%d: missing setting 'subject' in an access rule",
+			           sc_config_path(sc), sc_config_line(e));
+			return -EINVAL;
+		}
+		rule->subject = strdup(subject);
+		if (!rule->subject)
+			return -ENOMEM;
+		c->access_count++;
+		allow = sc_config_child(e, "allow");
+		if (!allow) {
+			sc_err_set(err, "%s:%d: access rule for '%s' has no 'allow'",
+			           sc_config_path(sc), sc_config_line(e), subject);
+			return -EINVAL;
+		}
+		r = ports_setting(sc, allow, &rule->ports, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int table_check(struct sc_config *sc, const config_setting_t *group, const char *table,
+                       struct sc_err *err)
+{
+	size_t len = strlen(table);
+	bool ok = len > 0 && len < 32 && isalpha((unsigned char)table[0]);
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = isalnum((unsigned char)table[i]) || table[i] == '_' || table[i] == '-';
+	if (ok)
+		return 0;
+	sc_err_set(err, "%s:%d: table name '%s' must be 1-31 letters, digits, '_' or '-'",
+	           sc_config_path(sc), sc_config_line(sc_config_child(group, "table")), table);
+	return -EINVAL;
+}
+
+static int numbers_read(struct sc_config *sc, const config_setting_t *g, struct knockd_config *c,
+                        struct sc_err *err)
+{
+	long long v;
+	int r;
+
+#define READ_INT(name, def, min, max, field)                                                       \
+	do {                                                                                       \
+		r = sc_config_int(sc, g, name, false, def, min, max, &v, err);                     \
+		if (r < 0)                                                                         \
+			return r;                                                                  \
+		c->field = (__typeof__(c->field))v;                                                \
+	} while (0)
+	READ_INT("knock_port", KNOCK_DEFAULT_PORT, 1, 65535, knock_port);
+	READ_INT("nflog_group", 2201, 1, 65535, nflog_group);
+	READ_INT("open_seconds", 30, 1, 86400, open_seconds);
+	READ_INT("time_window", 30, 1, 3600, time_window);
+	READ_INT("replay_capacity", 100000, 16, 1 << 24, replay_capacity);
+	READ_INT("log_rejects_per_second", 50, 0, 1000000, log_rejects_per_second);
+	READ_INT("rcvbuf_mb", 32, 1, 1024, rcvbuf_mb);
+#undef READ_INT
+	return 0;
+}
+
+static int knockd_group_read(struct sc_config *sc, struct knockd_config *c, struct sc_err *err)
+{
+	const config_setting_t *g = sc_config_child(sc_config_root(sc), "knockd"), *s;
+	const char *text;
+	int r;
+
+	if (!g || config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		sc_err_set(err, "%s:%d: missing group 'knockd = { ... };'", sc_config_path(sc),
+		           g ? sc_config_line(g) : 1);
+		return -EINVAL;
+	}
+	r = sc_config_check_names(sc, g, knockd_names, err);
+	if (r < 0)
+		return r;
+	r = numbers_read(sc, g, c, err);
+	if (r < 0)
+		return r;
+	r = sc_config_string(sc, g, "table", false, "knockd", &text, err);
+	if (r < 0 || (r = table_check(sc, g, text, err)) < 0)
+		return r;
+	snprintf(c->table, sizeof(c->table), "%s", text);
+	r = sc_config_string(sc, g, "log_level", false, "info", &text, err);
+	if (r < 0)
+		return r;
+	c->log_level = sc_log_level_parse(text);
+	if (c->log_level < 0) {
+		sc_err_set(err, "%s:%d: log_level must be error, warn, info or debug",
+		           sc_config_path(sc), sc_config_line(sc_config_child(g, "log_level")));
+		return -EINVAL;
+	}
+	r = sc_config_bool(sc, g, "open_other_address", false, true, &c->open_other_address, err);
+	if (r < 0)
+		return r;
+	if ((r = path_setting(sc, g, "server_key", true, &c->server_key, &c->server_key_line,
+	                      err)) < 0 ||
+	    (r = path_setting(sc, g, "ca", true, &c->ca, &c->ca_line, err)) < 0 ||
+	    (r = path_setting(sc, g, "crl", false, &c->crl, &c->crl_line, err)) < 0 ||
+	    (r = path_setting(sc, g, "log_file", false, &c->log_file, NULL, err)) < 0 ||
+	    (r = path_setting(sc, g, "status_file", false, &c->status_file, NULL, err)) < 0)
+		return r;
+	s = sc_config_child(g, "protect");
+	if (!s) {
+		sc_err_set(err, "%s:%d: missing setting 'protect' (the ports knockd keeps closed)",
+		           sc_config_path(sc), sc_config_line(g));
+		return -EINVAL;
+	}
+	r = ports_setting(sc, s, &c->protect, err);
+	if (r < 0)
+		return r;
+	if (c->protect.count == 0) {
+		sc_err_set(err, "%s:%d: 'protect' lists no port", sc_config_path(sc),
+		           sc_config_line(s));
+		return -EINVAL;
+	}
+	if (knock_ports_contain(&c->protect, 17, c->knock_port) ||
+	    knock_ports_contain(&c->protect, 6, c->knock_port)) {
+		sc_err_set(err, "%s:%d: the knock port %u cannot be protected too",
+		           sc_config_path(sc), sc_config_line(s), c->knock_port);
+		return -EINVAL;
+	}
+	s = sc_config_child(g, "access");
+	if (s)
+		return access_parse(sc, s, c, err);
+	return 0;
+}
+
+static int config_build(struct sc_config *sc, struct knockd_config **out, struct sc_err *err)
+{
+	struct knockd_config *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->path = strdup(sc_config_path(sc));
+	if (!c->path) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = sc_config_check_names(sc, sc_config_root(sc), top_names, err);
+	if (r < 0)
+		goto out;
+	r = knockd_group_read(sc, c, err);
+out:
+	if (r == -ENOMEM)
+		sc_err_set(err, "%s: out of memory", sc_config_path(sc));
+	if (r < 0) {
+		knockd_config_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+int knockd_config_load(const char *path, struct knockd_config **out, struct sc_err *err)
+{
+	struct sc_config *sc;
+	int r;
+
+	*out = NULL;
+	r = sc_config_open(path, &sc, err);
+	if (r < 0)
+		return r;
+	r = config_build(sc, out, err);
+	sc_config_close(sc);
+	return r;
+}
+
+int knockd_config_parse(const char *name, const char *text, struct knockd_config **out,
+                        struct sc_err *err)
+{
+	struct sc_config *sc;
+	int r;
+
+	*out = NULL;
+	r = sc_config_open_string(name, text, &sc, err);
+	if (r < 0)
+		return r;
+	r = config_build(sc, out, err);
+	sc_config_close(sc);
+	return r;
+}
+
+void knockd_config_free(struct knockd_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->access_count; i++) {
+		free(c->access[i].subject);
+		knock_ports_free(&c->access[i].ports);
+	}
+	free(c->access);
+	knock_ports_free(&c->protect);
+	free(c->path);
+	free(c->server_key);
+	free(c->ca);
+	free(c->crl);
+	free(c->log_file);
+	free(c->status_file);
+	free(c);
+}

@@ -1,0 +1,142 @@
+/*
+ * The server's check pipeline. The order is the cost order, so a flood of
+ * junk is refused by the cheapest test that can refuse it:
+ *
+ *   length, magic, version, length field   a few compares
+ *   X25519 + AES-256-GCM                   one scalar multiplication
+ *   timestamp window (two-sided)           compares
+ *   replay cache                           one hash probe
+ *   certificate chain, CRL, authorisation  cached by certificate digest
+ *   Ed25519 signature                      one verification
+ *
+ * Only a knock that passed everything enters the replay cache.
+ */
+#include "knockd/libknock.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+bool knock_policy_allows(const struct knock_policy *policy, const struct knock_cert *cert,
+                         uint8_t protocol, uint16_t port)
+{
+	if (!policy->protect || !knock_ports_contain(policy->protect, protocol, port))
+		return false;
+	if (knock_ports_contain(&cert->ports, protocol, port))
+		return true;
+	for (size_t i = 0; i < policy->access_count; i++)
+		if (strcmp(policy->access[i].subject, cert->subject) == 0 &&
+		    knock_ports_contain(&policy->access[i].ports, protocol, port))
+			return true;
+	return false;
+}
+
+static enum knock_reason refuse(struct knock_verdict *v, enum knock_reason reason, const char *fmt,
+                                ...) __attribute__((format(printf, 3, 4)));
+
+static enum knock_reason refuse(struct knock_verdict *v, enum knock_reason reason, const char *fmt,
+                                ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+	va_end(ap);
+	v->reason = reason;
+	return reason;
+}
+
+static enum knock_reason time_check(const struct knock_verifier *verifier, struct knock_verdict *v,
+                                    uint64_t now)
+{
+	uint64_t ts = v->request.timestamp, window = verifier->policy.time_window;
+
+	if (ts >= now)
+		v->skew = ts - now > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(ts - now);
+	else
+		v->skew = now - ts > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)(now - ts);
+	if (ts + window < now || ts + window < ts)
+		return refuse(v, KNOCK_STALE, "clock skew %" PRId64 " s, window %" PRIu64 " s",
+		              v->skew, window);
+	if (ts > now + window)
+		return refuse(v, KNOCK_FUTURE, "clock skew +%" PRId64 " s, window %" PRIu64 " s",
+		              v->skew, window);
+	return KNOCK_OK;
+}
+
+static enum knock_reason certificate_check(struct knock_verifier *verifier, struct knock_verdict *v,
+                                           uint64_t now, const struct knock_cert **cert)
+{
+	const struct knock_request *req = &v->request;
+	char ports[128];
+	int r;
+
+	r = knock_authority_check(verifier->authority, req->cert, req->cert_len, (int64_t)now, cert,
+	                          v->subject, sizeof(v->subject), v->detail, sizeof(v->detail));
+	if (r == -EKEYREVOKED)
+		return refuse(v, KNOCK_REVOKED, "certificate revoked");
+	if (r < 0) {
+		v->reason = KNOCK_CERTIFICATE;
+		if (!v->detail[0])
+			snprintf(v->detail, sizeof(v->detail), "%s", strerror(-r));
+		return KNOCK_CERTIFICATE;
+	}
+	if (req->family != KNOCK_ADDRESS_SOURCE && !verifier->policy.open_other_address)
+		return refuse(v, KNOCK_UNAUTHORISED, "asks to open another address");
+	if (!knock_policy_allows(&verifier->policy, *cert, req->protocol, req->port)) {
+		knock_ports_format(&(*cert)->ports, ports, sizeof(ports));
+		return refuse(v, KNOCK_UNAUTHORISED, "%s/%u not allowed (certificate: %s)",
+		              knock_protocol_name(req->protocol), req->port,
+		              ports[0] ? ports : "none");
+	}
+	return KNOCK_OK;
+}
+
+enum knock_reason knock_verify(struct knock_verifier *verifier, const uint8_t *packet, size_t len,
+                               uint64_t now, struct knock_verdict *v)
+{
+	const struct knock_cert *cert = NULL;
+	enum knock_reason reason;
+	int n, r;
+
+	v->reason = KNOCK_OK;
+	v->skew = 0;
+	v->subject[0] = '\0';
+	v->detail[0] = '\0';
+	memset(&v->request, 0, sizeof(v->request));
+
+	reason = knock_header_check(packet, len);
+	if (reason != KNOCK_OK)
+		return refuse(v, reason, "%zu bytes", len);
+
+	n = knock_packet_open(verifier->key, packet, len, v->body);
+	if (n == -ENOMEM)
+		return refuse(v, KNOCK_INTERNAL, "out of memory");
+	if (n < 0)
+		return refuse(v, KNOCK_DECRYPT, "does not authenticate");
+	if (knock_request_decode(v->body, (size_t)n, &v->request) < 0)
+		return refuse(v, KNOCK_MALFORMED, "request fields invalid");
+
+	reason = time_check(verifier, v, now);
+	if (reason != KNOCK_OK)
+		return reason;
+	if (knock_replay_check(verifier->replay, v->request.nonce, now) < 0)
+		return refuse(v, KNOCK_REPLAY, "nonce already used");
+
+	reason = certificate_check(verifier, v, now, &cert);
+	if (reason != KNOCK_OK)
+		return reason;
+
+	r = knock_signature_verify_key(cert->key, packet, knock_server_key_public(verifier->key),
+	                               v->body, (size_t)n);
+	if (r < 0)
+		return refuse(v, KNOCK_SIGNATURE, "signature does not verify");
+
+	r = knock_replay_insert(verifier->replay, v->request.nonce,
+	                        v->request.timestamp + verifier->policy.time_window + 1, now);
+	if (r < 0)
+		return refuse(v, KNOCK_INTERNAL, "replay cache full");
+	return KNOCK_OK;
+}
