@@ -1,13 +1,13 @@
 #!/bin/sh
 # Runs a libFuzzer target for a bounded time: a fresh temporary directory is
 # the first corpus (new inputs land there, not in the tree), the committed
-# seeds the second. libFuzzer exits non-zero on any finding (crash, leak,
+# seeds the second. Shared by every fuzz target of the tree. libFuzzer exits non-zero on any finding (crash, leak,
 # ASan or UBSan report, timeout), and so does this script.
 #   run-fuzz.sh TARGET SECONDS SEED_DIR
 set -eu
 target=$(readlink -f "$1") seconds=$2 seeds=$(readlink -f "$3")
 here=$(dirname "$(readlink -f "$0")")
-work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-knock.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 # libFuzzer's default error exit code, 77, means "skipped" to meson: use 1.

@@ -1,0 +1,313 @@
+/*
+ * store-bench: what the store costs, beside the bounds measured in the
+ * same run (design.md, performance targets).
+ *
+ *   cpu:  CA encode+encrypt and decrypt+decode of 4 MiB units on one core,
+ *         against the sum of their parts timed through EVP and ISA-L here:
+ *         AES-256-GCM over the data + SHA-256 over all n fragments + RS.
+ *   io:   store writes and reads of 4 MiB units on n clusters (the file
+ *         system's path: caller-chosen version, read by anchor), against
+ *         raw librados writing (and reading) the same bytes per cluster to
+ *         the same clusters: write_full of the fragment size to all n in
+ *         parallel, one unit after the other, as the store does.
+ *
+ * Usage: store_bench --dir DIR [--clusters dc1,dc2,dc3,dc4] [--pool scfs]
+ *                    [--units 24] [--cpu-only]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <isa-l/erasure_code.h>
+#include <rados/librados.h>
+
+#include "codec.h"
+#include "common/cluster.h"
+#include "common/crypto.h"
+#include "common/util.h"
+#include "store.h"
+
+#define UNIT (4u << 20)
+#define N 4
+#define F 1
+#define K (F + 1)
+
+static double mbps(double bytes, double seconds)
+{
+	return bytes / seconds / 1e6;
+}
+
+/* Runs BODY for at least MIN_SECONDS; OUT gets bytes per second of DATA_BYTES per run. */
+#define TIME_LOOP(out, min_seconds, data_bytes, body)                                     \
+	do {                                                                               \
+		double t0_ = sc_now_monotonic(), t_;                                       \
+		unsigned long n_ = 0;                                                      \
+		do {                                                                       \
+			body;                                                              \
+			n_++;                                                              \
+			t_ = sc_now_monotonic() - t0_;                                     \
+		} while (t_ < (min_seconds));                                              \
+		(out) = (double)(data_bytes) * (double)n_ / t_;                            \
+	} while (0)
+
+static void bench_cpu(void)
+{
+	uint8_t *data = malloc(UNIT), *ct = malloc(UNIT), *frags = malloc(N * (UNIT / K));
+	uint8_t key[32], iv[12], tag[16], digest[32], aad[24] = "scfs.du1";
+	uint8_t matrix[N * K], tables[32 * K * (N - K)];
+	uint8_t *dptr[K], *pptr[N - K];
+	struct codec *codec;
+	double aes, sha, rs, bound, enc, dec, dec_bound;
+	size_t frag = UNIT / K;
+
+	sc_random_bytes(data, UNIT);
+	sc_random_bytes(key, 32);
+	sc_random_bytes(iv, 12);
+	for (unsigned i = 0; i < K; i++)
+		dptr[i] = frags + i * frag;
+	for (unsigned i = 0; i < N - K; i++)
+		pptr[i] = frags + (K + i) * frag;
+	gf_gen_cauchy1_matrix(matrix, N, K);
+	ec_init_tables(K, N - K, matrix + K * K, tables);
+
+	TIME_LOOP(aes, 1.0, UNIT, sc_aes256gcm_seal(key, iv, aad, 16, data, UNIT, ct, tag));
+	TIME_LOOP(sha, 1.0, UNIT, sc_sha256(data, UNIT, digest));
+	TIME_LOOP(rs, 1.0, UNIT, ec_encode_data((int)frag, K, N - K, tables, dptr, pptr));
+	/* Seconds per data byte: AES once, SHA-256 over n/k times the data, RS once. */
+	bound = 1.0 / (1.0 / aes + (double)N / K / sha + 1.0 / rs);
+	dec_bound = 1.0 / (1.0 / aes + 1.0 / sha + 1.0 / rs);
+	if (codec_new(RECORD_PROTOCOL_CA, N, F, &codec) < 0) {
+		fprintf(stderr, "store-bench: codec_new failed\n");
+		exit(1);
+	}
+	TIME_LOOP(enc, 2.0, UNIT, {
+		struct codec_encoded e;
+		if (codec_encode(codec, data, UNIT, aad, 16, &e) < 0)
+			exit(1);
+		codec_encoded_release(&e);
+	});
+	{
+		/* Decode from one data and one parity fragment: RS has work to do. */
+		struct codec_encoded e;
+		uint8_t *have[N] = {0}, shares[2 * 32], *out;
+		unsigned idx[2] = {1, 2};
+		codec_encode(codec, data, UNIT, aad, 16, &e);
+		have[1] = (uint8_t *)e.frags[1];
+		have[2] = (uint8_t *)e.frags[2];
+		memcpy(shares, e.shares[1], 32);
+		memcpy(shares + 32, e.shares[2], 32);
+		TIME_LOOP(dec, 2.0, UNIT, {
+			uint8_t d[32];
+			/* the reader hashes the k fragments it fetched */
+			sc_sha256(have[1], e.frag_len, d);
+			sc_sha256(have[2], e.frag_len, d);
+			if (codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx, shares, 2,
+					 aad, 16, &out) < 0)
+				exit(1);
+			free(out);
+		});
+		codec_encoded_release(&e);
+	}
+	printf("cpu  AES-256-GCM %.0f MB/s, SHA-256 %.0f MB/s, RS(k=%d,m=%d) %.0f MB/s\n",
+	       mbps(aes, 1), mbps(sha, 1), K, N - K, mbps(rs, 1));
+	printf("cpu  encode+encrypt  %.0f MB/s  bound %.0f MB/s  ratio %.2f\n", mbps(enc, 1),
+	       mbps(bound, 1), enc / bound);
+	printf("cpu  decrypt+decode  %.0f MB/s  bound %.0f MB/s  ratio %.2f\n", mbps(dec, 1),
+	       mbps(dec_bound, 1), dec / dec_bound);
+	codec_free(codec);
+	free(data);
+	free(ct);
+	free(frags);
+}
+
+struct raw {
+	rados_t rados[N];
+	rados_ioctx_t io[N];
+};
+
+static int raw_open(struct raw *raw, const char *dir, char names[N][64], const char *pool)
+{
+	for (int i = 0; i < N; i++) {
+		struct sc_cluster_opts o = {.cluster = names[i], .conf_dir = dir};
+		struct sc_err err;
+		int r = sc_cluster_connect(&o, &raw->rados[i], &err);
+		if (r < 0) {
+			fprintf(stderr, "store-bench: %s\n", err.msg);
+			return r;
+		}
+		r = rados_ioctx_create(raw->rados[i], pool, &raw->io[i]);
+		if (r < 0)
+			return r;
+		rados_ioctx_set_namespace(raw->io[i], "bench-raw");
+	}
+	return 0;
+}
+
+/* One unit the raw way: LEN bytes to each of the N clusters in parallel, wait for all. */
+static void raw_write(struct raw *raw, const char *oid, const uint8_t *buf, size_t len)
+{
+	rados_completion_t c[N];
+
+	for (int i = 0; i < N; i++) {
+		rados_aio_create_completion2(NULL, NULL, &c[i]);
+		rados_aio_write_full(raw->io[i], oid, c[i], (const char *)buf, len);
+	}
+	for (int i = 0; i < N; i++) {
+		rados_aio_wait_for_complete(c[i]);
+		if (rados_aio_get_return_value(c[i]) < 0)
+			exit(1);
+		rados_aio_release(c[i]);
+	}
+}
+
+/* The raw read of one unit: LEN bytes from each of COUNT clusters in parallel. */
+static void raw_read(struct raw *raw, const char *oid, uint8_t *buf, size_t len, int count)
+{
+	rados_completion_t c[N];
+
+	for (int i = 0; i < count; i++) {
+		rados_aio_create_completion2(NULL, NULL, &c[i]);
+		rados_aio_read(raw->io[i], oid, c[i], (char *)buf + i * len, len, 0);
+	}
+	for (int i = 0; i < count; i++) {
+		rados_aio_wait_for_complete(c[i]);
+		if (rados_aio_get_return_value(c[i]) < 0)
+			exit(1);
+		rados_aio_release(c[i]);
+	}
+}
+
+static void bench_io(const char *dir, char names[N][64], const char *pool, unsigned units)
+{
+	struct store_cluster_spec specs[N];
+	struct raw raw = {0};
+	uint8_t *data = malloc(UNIT), *back = malloc(2 * UNIT), priv[32], pub[32];
+	struct store_unit_ref *refs = calloc(units, sizeof(*refs));
+	char err[1024], oid[64];
+
+	sc_random_bytes(data, UNIT);
+	sc_ed25519_keygen(priv, pub);
+	if (raw_open(&raw, dir, names, pool) < 0)
+		exit(1);
+	for (int i = 0; i < N; i++)
+		specs[i] = (struct store_cluster_spec){.cluster = names[i], .pool = pool,
+						       .rados_ns = "bench", .conf_dir = dir};
+	for (int p = STORE_PROTOCOL_A; p <= STORE_PROTOCOL_CA; p++) {
+		struct store_opts opts = {.n = N, .f = F, .protocol = (enum store_protocol)p,
+					  .writer_key = priv, .op_timeout = 30};
+		struct store *st;
+		size_t per_cluster = p == STORE_PROTOCOL_CA ? UNIT / K : UNIT;
+		int readers = p == STORE_PROTOCOL_CA ? K : 1;
+		double t, w, rw, rd, rr;
+		char name[64];
+
+		opts.max_unit_size = UNIT;
+		if (store_open(&opts, specs, &st, err, sizeof(err)) < 0) {
+			fprintf(stderr, "store-bench: %s\n", err);
+			exit(1);
+		}
+		/* Warm up both paths (connections, first objects of the PGs). */
+		store_unit_write_version(st, "warm", 1, data, UNIT, NULL);
+		raw_write(&raw, "warm", data, per_cluster);
+
+		/* Interleave raw and store rounds so that both meet the same cluster state. */
+		w = rw = rd = rr = 0;
+		for (unsigned u = 0; u < units; u++) {
+			snprintf(name, sizeof(name), "bench.%u", u);
+			t = sc_now_monotonic();
+			if (store_unit_write_version(st, name, 1, data, UNIT, &refs[u]) < 0) {
+				struct store_report rep;
+				store_last_report(st, &rep);
+				fprintf(stderr, "store-bench: %s\n", rep.msg);
+				exit(1);
+			}
+			w += sc_now_monotonic() - t;
+			snprintf(oid, sizeof(oid), "raw.%d.%u", p, u);
+			t = sc_now_monotonic();
+			raw_write(&raw, oid, data, per_cluster);
+			rw += sc_now_monotonic() - t;
+		}
+		store_flush(st, 60);
+		for (unsigned u = 0; u < units; u++) {
+			void *out;
+			size_t len;
+			snprintf(name, sizeof(name), "bench.%u", u);
+			t = sc_now_monotonic();
+			if (store_unit_read_ref(st, name, &refs[u], 0, &out, &len) < 0 || len != UNIT)
+				exit(1);
+			rd += sc_now_monotonic() - t;
+			store_buffer_free(out, len);
+			snprintf(oid, sizeof(oid), "raw.%d.%u", p, u);
+			t = sc_now_monotonic();
+			raw_read(&raw, oid, back, per_cluster, readers);
+			rr += sc_now_monotonic() - t;
+		}
+		printf("io   %-2s write %.0f MB/s  raw %.0f MB/s  ratio %.2f   (%u units of 4 MiB, "
+		       "%zu bytes per cluster each)\n",
+		       store_protocol_name((enum store_protocol)p), mbps((double)units * UNIT, w),
+		       mbps((double)units * UNIT, rw), rw / w, units, per_cluster);
+		printf("io   %-2s read  %.0f MB/s  raw %.0f MB/s  ratio %.2f   (raw reads %d x %zu "
+		       "bytes in parallel)\n",
+		       store_protocol_name((enum store_protocol)p), mbps((double)units * UNIT, rd),
+		       mbps((double)units * UNIT, rr), rr / rd, readers, per_cluster);
+		for (unsigned u = 0; u < units; u++) {
+			snprintf(name, sizeof(name), "bench.%u", u);
+			store_unit_delete(st, name, 1);
+			snprintf(oid, sizeof(oid), "raw.%d.%u", p, u);
+			for (int i = 0; i < N; i++)
+				rados_remove(raw.io[i], oid);
+		}
+		store_unit_delete(st, "warm", 1);
+		store_close(st);
+	}
+	for (int i = 0; i < N; i++) {
+		rados_remove(raw.io[i], "warm");
+		rados_ioctx_destroy(raw.io[i]);
+		rados_shutdown(raw.rados[i]);
+	}
+	free(refs);
+	free(data);
+	free(back);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"dir", required_argument, NULL, 'd'},   {"clusters", required_argument, NULL, 'c'},
+		{"pool", required_argument, NULL, 'p'},  {"units", required_argument, NULL, 'u'},
+		{"cpu-only", no_argument, NULL, 'C'},    {NULL, 0, NULL, 0}};
+	const char *dir = NULL, *pool = "scfs", *clusters = "dc1,dc2,dc3,dc4";
+	char names[N][64];
+	unsigned units = 24;
+	int cpu_only = 0, c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'c': clusters = optarg; break;
+		case 'p': pool = optarg; break;
+		case 'u': units = (unsigned)atoi(optarg); break;
+		case 'C': cpu_only = 1; break;
+		default:
+			fprintf(stderr, "usage: store_bench --dir DIR [--clusters a,b,c,d] [--pool P] "
+					"[--units N] [--cpu-only]\n");
+			return 2;
+		}
+	}
+	bench_cpu();
+	if (cpu_only)
+		return 0;
+	if (!dir || units == 0) {
+		fprintf(stderr, "store-bench: --dir DIR (micro-ceph's) is needed for the io part\n");
+		return 2;
+	}
+	if (sscanf(clusters, "%63[^,],%63[^,],%63[^,],%63s", names[0], names[1], names[2],
+		   names[3]) != 4) {
+		fprintf(stderr, "store-bench: --clusters wants four names\n");
+		return 2;
+	}
+	bench_io(dir, names, pool, units);
+	return 0;
+}

@@ -1,0 +1,560 @@
+/*
+ * Unit tests of the store's pure parts: Reed-Solomon (every k-subset of
+ * fragments rebuilds), Shamir (every threshold subset rebuilds, one share
+ * alone does not), the record and commit parsers (short, oversized,
+ * malformed, wrongly signed input is refused) and the CA/A codec.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "codec.h"
+#include "common/crypto.h"
+#include "erasure.h"
+#include "record.h"
+#include "secret.h"
+
+static void fill(uint8_t *p, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 8));
+}
+
+/* Calls FN for every subset of K out of N (as a bit mask). */
+static void for_each_subset(unsigned n, unsigned k, void (*fn)(unsigned mask, void *), void *arg)
+{
+	for (unsigned mask = 0; mask < (1u << n); mask++)
+		if ((unsigned)__builtin_popcount(mask) == k)
+			fn(mask, arg);
+}
+
+struct ec_case {
+	struct erasure *ec;
+	unsigned n, k;
+	size_t len;
+	uint8_t *frags[16];
+	const uint8_t *data;
+	unsigned tried;
+};
+
+static void ec_try(unsigned mask, void *arg)
+{
+	struct ec_case *c = arg;
+	uint8_t *have[16] = {0}, *out[16];
+
+	for (unsigned i = 0; i < c->n; i++)
+		if (mask & (1u << i))
+			have[i] = c->frags[i];
+	for (unsigned j = 0; j < c->k; j++) {
+		out[j] = malloc(c->len + 1);
+		assert_non_null(out[j]);
+	}
+	assert_int_equal(erasure_decode(c->ec, have, out, c->len), 0);
+	for (unsigned j = 0; j < c->k; j++) {
+		assert_memory_equal(out[j], c->data + j * c->len, c->len);
+		free(out[j]);
+	}
+	c->tried++;
+}
+
+static void erasure_case(unsigned n, unsigned k, size_t len)
+{
+	struct ec_case c = {.n = n, .k = k, .len = len};
+	uint8_t *data = malloc(n * len + 1);
+
+	assert_non_null(data);
+	fill(data, k * len, (unsigned)len);
+	assert_int_equal(erasure_new(n, k, &c.ec), 0);
+	for (unsigned i = 0; i < n; i++)
+		c.frags[i] = data + i * len;
+	assert_int_equal(erasure_encode(c.ec, c.frags, c.frags + k, len), 0);
+	c.data = data;
+	for_each_subset(n, k, ec_try, &c);
+	assert_true(c.tried > 0);
+	/* Fewer than k fragments cannot rebuild. */
+	{
+		uint8_t *have[16] = {0}, *out[16] = {0};
+		for (unsigned i = 0; i + 1 < k; i++)
+			have[i] = c.frags[i];
+		assert_int_equal(erasure_decode(c.ec, have, out, len), -EIO);
+	}
+	erasure_free(c.ec);
+	free(data);
+}
+
+static void test_erasure_any_k_fragments_rebuild(void **state)
+{
+	static const size_t lens[] = {1, 15, 16, 31, 32, 64, 100, 4096, 65537};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		erasure_case(4, 2, lens[i]);  /* n=4 f=1 */
+		erasure_case(7, 3, lens[i]);  /* n=7 f=2 */
+		erasure_case(10, 4, lens[i]); /* n=10 f=3 */
+	}
+}
+
+static void test_erasure_rejects_bad_parameters(void **state)
+{
+	struct erasure *ec;
+
+	(void)state;
+	assert_int_equal(erasure_new(4, 0, &ec), -EINVAL);
+	assert_int_equal(erasure_new(4, 5, &ec), -EINVAL);
+	assert_int_equal(erasure_new(256, 2, &ec), -EINVAL);
+}
+
+struct share_case {
+	unsigned n, t;
+	uint8_t key[32];
+	uint8_t shares[16][32];
+	unsigned tried;
+};
+
+static void share_try(unsigned mask, void *arg)
+{
+	struct share_case *c = arg;
+	unsigned idx[16], count = 0;
+	uint8_t sel[16 * 32], key[32];
+
+	for (unsigned i = 0; i < c->n; i++)
+		if (mask & (1u << i)) {
+			idx[count] = i;
+			memcpy(sel + 32 * count++, c->shares[i], 32);
+		}
+	assert_int_equal(secret_combine(idx, sel, count, key), 0);
+	assert_memory_equal(key, c->key, 32);
+	c->tried++;
+}
+
+static void test_secret_any_threshold_shares_rebuild_key(void **state)
+{
+	static const unsigned cases[][2] = {{4, 2}, {7, 3}, {10, 4}, {5, 5}};
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		struct share_case c = {.n = cases[i][0], .t = cases[i][1]};
+		assert_int_equal(sc_random_bytes(c.key, 32), 0);
+		assert_int_equal(secret_split(c.key, c.n, c.t, c.shares), 0);
+		for_each_subset(c.n, c.t, share_try, &c);
+		assert_true(c.tried > 0);
+	}
+}
+
+static void test_secret_one_share_alone_does_not_rebuild_key(void **state)
+{
+	uint8_t key[32], shares[4][32], again[4][32], out[32];
+
+	(void)state;
+	assert_int_equal(sc_random_bytes(key, 32), 0);
+	assert_int_equal(secret_split(key, 4, 2, shares), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		unsigned idx = i;
+		assert_memory_not_equal(shares[i], key, 32);
+		assert_int_equal(secret_combine(&idx, shares[i], 1, out), 0);
+		assert_memory_not_equal(out, key, 32);
+	}
+	/* Fresh coefficients every split: shares of the same key differ. */
+	assert_int_equal(secret_split(key, 4, 2, again), 0);
+	for (unsigned i = 0; i < 4; i++)
+		assert_memory_not_equal(shares[i], again[i], 32);
+	/* Two shares with the same index are refused. */
+	{
+		unsigned idx[2] = {1, 1};
+		uint8_t two[64];
+		memcpy(two, shares[1], 32);
+		memcpy(two + 32, shares[1], 32);
+		assert_int_equal(secret_combine(idx, two, 2, out), -EINVAL);
+	}
+}
+
+/* ---- records -------------------------------------------------------- */
+
+struct rec_fixture {
+	uint8_t priv[32], pub[32], other_priv[32], other_pub[32];
+	uint8_t digests[4][32], iv[12], tag[16], share[32];
+	uint8_t buf[RECORD_MAX_LEN];
+	size_t len, common_len;
+};
+
+static void make_record(struct rec_fixture *fx, int protocol, uint8_t index, const uint8_t *priv)
+{
+	struct record_common c = {0};
+
+	c.protocol = (uint8_t)protocol;
+	c.n = 4;
+	c.f = 1;
+	c.version = 42;
+	c.data_len = 1001;
+	c.frag_len = protocol == RECORD_PROTOCOL_CA ? 501 : 1001;
+	c.writer_key = fx->pub;
+	c.iv = protocol == RECORD_PROTOCOL_CA ? fx->iv : NULL;
+	c.tag = protocol == RECORD_PROTOCOL_CA ? fx->tag : NULL;
+	c.name = "inode.0001";
+	c.name_len = strlen(c.name);
+	c.digests = &fx->digests[0][0];
+	fx->common_len = record_common_len(&c);
+	assert_true(fx->common_len > 0);
+	assert_int_equal(record_common_encode(&c, fx->buf, sizeof(fx->buf)), 0);
+	assert_int_equal(record_seal(fx->buf, sizeof(fx->buf), fx->common_len, index,
+				     protocol == RECORD_PROTOCOL_CA ? fx->share : NULL, priv, &fx->len),
+			 0);
+}
+
+static int rec_setup(void **state)
+{
+	struct rec_fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	sc_ed25519_keygen(fx->priv, fx->pub);
+	sc_ed25519_keygen(fx->other_priv, fx->other_pub);
+	sc_random_bytes(fx->digests, sizeof(fx->digests));
+	sc_random_bytes(fx->iv, sizeof(fx->iv));
+	sc_random_bytes(fx->tag, sizeof(fx->tag));
+	sc_random_bytes(fx->share, sizeof(fx->share));
+	*state = fx;
+	return 0;
+}
+
+static int rec_teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+static void test_record_round_trip(void **state)
+{
+	struct rec_fixture *fx = *state;
+	struct record rec;
+
+	make_record(fx, RECORD_PROTOCOL_CA, 2, fx->priv);
+	assert_int_equal(record_parse(fx->buf, fx->len, &rec), 0);
+	assert_int_equal(record_verify(fx->buf, &rec, fx->pub, 1), 0);
+	assert_int_equal(rec.index, 2);
+	assert_int_equal(rec.c.version, 42);
+	assert_int_equal(rec.c.data_len, 1001);
+	assert_int_equal(rec.c.frag_len, 501);
+	assert_int_equal(rec.common_len, fx->common_len);
+	assert_memory_equal(rec.share, fx->share, 32);
+	assert_memory_equal(rec.c.digests, fx->digests, sizeof(fx->digests));
+	assert_memory_equal(rec.c.iv, fx->iv, 12);
+	assert_memory_equal(rec.c.name, "inode.0001", 10);
+
+	make_record(fx, RECORD_PROTOCOL_A, 0, fx->priv);
+	assert_int_equal(record_parse(fx->buf, fx->len, &rec), 0);
+	assert_int_equal(record_verify(fx->buf, &rec, fx->pub, 1), 0);
+	assert_null(rec.share);
+}
+
+static void test_record_records_differ_only_in_index_and_share(void **state)
+{
+	struct rec_fixture *fx = *state;
+	uint8_t first[RECORD_MAX_LEN];
+
+	make_record(fx, RECORD_PROTOCOL_CA, 0, fx->priv);
+	memcpy(first, fx->buf, fx->len);
+	fx->share[0] ^= 1;
+	make_record(fx, RECORD_PROTOCOL_CA, 1, fx->priv);
+	assert_memory_equal(first, fx->buf, fx->common_len);
+	assert_memory_not_equal(first + fx->common_len, fx->buf + fx->common_len, 2 + 32);
+}
+
+static void test_record_parse_rejects_short_and_oversized_input(void **state)
+{
+	struct rec_fixture *fx = *state;
+	uint8_t big[RECORD_MAX_LEN + 64];
+	struct record rec;
+
+	make_record(fx, RECORD_PROTOCOL_CA, 1, fx->priv);
+	for (size_t len = 0; len < fx->len; len++)
+		assert_int_equal(record_parse(fx->buf, len, &rec), -EBADMSG);
+	memcpy(big, fx->buf, fx->len);
+	memset(big + fx->len, 0, sizeof(big) - fx->len);
+	for (size_t len = fx->len + 1; len <= sizeof(big); len++)
+		assert_int_equal(record_parse(big, len, &rec), -EBADMSG);
+}
+
+static void test_record_any_changed_byte_is_refused(void **state)
+{
+	struct rec_fixture *fx = *state;
+	struct record rec;
+
+	make_record(fx, RECORD_PROTOCOL_CA, 3, fx->priv);
+	for (size_t i = 0; i < fx->len; i++) {
+		for (unsigned bit = 0; bit < 8; bit += 3) {
+			uint8_t copy[RECORD_MAX_LEN];
+			memcpy(copy, fx->buf, fx->len);
+			copy[i] ^= (uint8_t)(1u << bit);
+			if (record_parse(copy, fx->len, &rec) == 0)
+				assert_int_not_equal(record_verify(copy, &rec, fx->pub, 1), 0);
+		}
+	}
+}
+
+static void test_record_wrong_signer_is_refused(void **state)
+{
+	struct rec_fixture *fx = *state;
+	struct record rec;
+
+	/* Signed by a key that is not trusted (its public key is in the record). */
+	memcpy(fx->pub, fx->other_pub, 32);
+	make_record(fx, RECORD_PROTOCOL_CA, 0, fx->other_priv);
+	assert_int_equal(record_parse(fx->buf, fx->len, &rec), 0);
+	sc_ed25519_public(fx->priv, fx->pub);
+	assert_int_equal(record_verify(fx->buf, &rec, fx->pub, 1), -EKEYREJECTED);
+	/* Claims the trusted key but was signed by another. */
+	make_record(fx, RECORD_PROTOCOL_CA, 0, fx->other_priv);
+	assert_int_equal(record_parse(fx->buf, fx->len, &rec), 0);
+	assert_int_equal(record_verify(fx->buf, &rec, fx->pub, 1), -EBADMSG);
+}
+
+static void test_record_malformed_fields_are_refused(void **state)
+{
+	struct rec_fixture *fx = *state;
+	struct record rec;
+	uint8_t copy[RECORD_MAX_LEN];
+
+	make_record(fx, RECORD_PROTOCOL_CA, 1, fx->priv);
+	/* index >= n */
+	memcpy(copy, fx->buf, fx->len);
+	copy[fx->common_len] = 4;
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	/* n = 0 and n above the maximum */
+	memcpy(copy, fx->buf, fx->len);
+	copy[7] = 0;
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	copy[7] = 200;
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	/* f >= n */
+	memcpy(copy, fx->buf, fx->len);
+	copy[8] = 4;
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	/* unknown protocol, format and magic */
+	memcpy(copy, fx->buf, fx->len);
+	copy[6] = 3;
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	memcpy(copy, fx->buf, fx->len);
+	copy[5] = 2;
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	memcpy(copy, fx->buf, fx->len);
+	copy[0] = 'X';
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	/* a name with a byte outside the allowed set, and a zero-length name */
+	memcpy(copy, fx->buf, fx->len);
+	copy[RECORD_HEADER_LEN + 2] = '/';
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	memcpy(copy, fx->buf, fx->len);
+	copy[9] = 0;
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	/* fragment length that does not follow from the data length */
+	memcpy(copy, fx->buf, fx->len);
+	copy[35] ^= 1;
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	/* share length other than 32 for CA */
+	memcpy(copy, fx->buf, fx->len);
+	copy[fx->common_len + 1] = 31;
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+	/* reserved bytes set */
+	memcpy(copy, fx->buf, fx->len);
+	copy[10] = 1;
+	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
+}
+
+static void test_commit_round_trip_and_refusals(void **state)
+{
+	struct rec_fixture *fx = *state;
+	uint8_t buf[COMMIT_MAX_LEN], copy[COMMIT_MAX_LEN + 8];
+	size_t len;
+	struct commit c;
+
+	assert_int_equal(commit_encode("unit.7", 9, fx->digests[0], fx->priv, fx->pub, buf,
+				       sizeof(buf), &len),
+			 0);
+	assert_int_equal(commit_parse(buf, len, &c), 0);
+	assert_int_equal(commit_verify(buf, &c, fx->pub, 1), 0);
+	assert_int_equal(c.version, 9);
+	assert_memory_equal(c.digest, fx->digests[0], 32);
+	for (size_t l = 0; l < len; l++)
+		assert_int_equal(commit_parse(buf, l, &c), -EBADMSG);
+	memcpy(copy, buf, len);
+	copy[len] = 0;
+	assert_int_equal(commit_parse(copy, len + 1, &c), -EBADMSG);
+	for (size_t i = 0; i < len; i++) {
+		memcpy(copy, buf, len);
+		copy[i] ^= 0x10;
+		if (commit_parse(copy, len, &c) == 0)
+			assert_int_not_equal(commit_verify(copy, &c, fx->pub, 1), 0);
+	}
+	assert_int_equal(commit_verify(buf, &c, fx->other_pub, 1), -EKEYREJECTED);
+}
+
+static void test_names_and_index_keys(void **state)
+{
+	char oid[300], key[19], kind;
+	uint64_t v;
+
+	(void)state;
+	assert_true(record_name_valid("ino.00ff:3"));
+	assert_false(record_name_valid(""));
+	assert_false(record_name_valid("a/b"));
+	assert_false(record_name_valid("a b"));
+	assert_int_equal(record_object_name("u", 0x1234, oid, sizeof(oid)), 0);
+	assert_string_equal(oid, "scfs.du1.u.0000000000001234");
+	assert_int_equal(record_index_name("u", oid, sizeof(oid)), 0);
+	assert_string_equal(oid, "scfs.ui1.u");
+	record_index_key(RECORD_KEY_COMMIT, 0xabcdef, key);
+	assert_string_equal(key, "v.0000000000abcdef");
+	assert_int_equal(record_index_key_parse(key, 18, &kind, &v), 0);
+	assert_int_equal(v, 0xabcdef);
+	assert_int_equal(kind, RECORD_KEY_COMMIT);
+	record_index_key(RECORD_KEY_PENDING, 7, key);
+	assert_string_equal(key, "p.0000000000000007");
+	assert_int_equal(record_index_key_parse(key, 18, &kind, &v), 0);
+	assert_int_equal(kind, RECORD_KEY_PENDING);
+	assert_int_equal(record_index_key_parse("v.0000000000ABCDEF", 18, &kind, &v), -EBADMSG);
+	assert_int_equal(record_index_key_parse("x.0000000000abcdef", 18, &kind, &v), -EBADMSG);
+	assert_int_equal(record_index_key_parse(key, 17, &kind, &v), -EBADMSG);
+}
+
+/* ---- codec ---------------------------------------------------------- */
+
+static void codec_round_trip(struct codec *codec, size_t len, bool every_subset)
+{
+	static const char aad[] = "scfs.du1 test";
+	struct codec_encoded enc;
+	uint8_t *data = malloc(len + 1), *out;
+
+	assert_non_null(data);
+	fill(data, len, (unsigned)len + 3);
+	assert_int_equal(codec_encode(codec, data, len, aad, sizeof(aad), &enc), 0);
+	assert_int_equal(enc.frag_len, (len + 1) / 2);
+	for (unsigned i = 0; i < 4; i++) {
+		uint8_t d[32];
+		sc_sha256(enc.frags[i], enc.frag_len, d);
+		assert_memory_equal(d, enc.digests[i], 32);
+	}
+	for (unsigned mask = 0; mask < 16; mask++) {
+		uint8_t *frags[16] = {0}, shares[2 * 32];
+		unsigned idx[2], count = 0;
+		if (__builtin_popcount(mask) != 2 || (!every_subset && mask != 0x3 && mask != 0xc))
+			continue;
+		for (unsigned i = 0; i < 4; i++)
+			if (mask & (1u << i)) {
+				frags[i] = (uint8_t *)enc.frags[i];
+				idx[count] = i;
+				memcpy(shares + 32 * count++, enc.shares[i], 32);
+			}
+		assert_int_equal(codec_decode(codec, frags, enc.frag_len, len, enc.iv, enc.tag, idx,
+					      shares, 2, aad, sizeof(aad), &out),
+				 0);
+		assert_memory_equal(out, data, len);
+		free(out);
+	}
+	codec_encoded_release(&enc);
+	free(data);
+}
+
+static void test_codec_ca_round_trip_all_sizes(void **state)
+{
+	struct codec *codec;
+	static const size_t big[] = {4095, 4096, 4097, (1u << 20) - 1, 1u << 20, (1u << 20) + 1,
+				     (4u << 20) - 1, 4u << 20};
+
+	(void)state;
+	assert_int_equal(codec_new(RECORD_PROTOCOL_CA, 4, 1, &codec), 0);
+	for (size_t len = 0; len <= 300; len++)
+		codec_round_trip(codec, len, len < 40);
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+		codec_round_trip(codec, big[i], i < 3);
+	codec_free(codec);
+}
+
+static void test_codec_ca_refuses_wrong_share_or_binding(void **state)
+{
+	static const char aad[] = "scfs.du1 v1", other_aad[] = "scfs.du1 v2";
+	struct codec *codec;
+	struct codec_encoded enc;
+	uint8_t data[1000], *out = NULL, shares[64];
+	uint8_t *frags[16] = {0};
+	unsigned idx[2] = {0, 1};
+
+	(void)state;
+	fill(data, sizeof(data), 5);
+	assert_int_equal(codec_new(RECORD_PROTOCOL_CA, 4, 1, &codec), 0);
+	assert_int_equal(codec_encode(codec, data, sizeof(data), aad, sizeof(aad), &enc), 0);
+	frags[0] = (uint8_t *)enc.frags[0];
+	frags[1] = (uint8_t *)enc.frags[1];
+	memcpy(shares, enc.shares[0], 32);
+	memcpy(shares + 32, enc.shares[1], 32);
+	assert_int_equal(codec_decode(codec, frags, enc.frag_len, sizeof(data), enc.iv, enc.tag,
+				      idx, shares, 2, other_aad, sizeof(other_aad), &out),
+			 -EBADMSG);
+	assert_null(out);
+	shares[40] ^= 1;
+	assert_int_equal(codec_decode(codec, frags, enc.frag_len, sizeof(data), enc.iv, enc.tag,
+				      idx, shares, 2, aad, sizeof(aad), &out),
+			 -EBADMSG);
+	assert_null(out);
+	/* The ciphertext fragments do not contain the plaintext. */
+	assert_null(memmem(enc.buf, 4 * enc.frag_len, data, 64));
+	codec_encoded_release(&enc);
+	codec_free(codec);
+}
+
+static void test_codec_a_stores_whole_unit_hashed_once(void **state)
+{
+	struct codec *codec;
+	struct codec_encoded enc;
+	uint8_t data[5000], d[32];
+
+	(void)state;
+	fill(data, sizeof(data), 9);
+	assert_int_equal(codec_new(RECORD_PROTOCOL_A, 4, 1, &codec), 0);
+	assert_int_equal(codec_encode(codec, data, sizeof(data), NULL, 0, &enc), 0);
+	assert_int_equal(enc.frag_len, sizeof(data));
+	sc_sha256(data, sizeof(data), d);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_ptr_equal(enc.frags[i], data);
+		assert_memory_equal(enc.digests[i], d, 32);
+	}
+	assert_null(enc.buf);
+	codec_encoded_release(&enc);
+	codec_free(codec);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_erasure_any_k_fragments_rebuild),
+		cmocka_unit_test(test_erasure_rejects_bad_parameters),
+		cmocka_unit_test(test_secret_any_threshold_shares_rebuild_key),
+		cmocka_unit_test(test_secret_one_share_alone_does_not_rebuild_key),
+		cmocka_unit_test_setup_teardown(test_record_round_trip, rec_setup, rec_teardown),
+		cmocka_unit_test_setup_teardown(test_record_records_differ_only_in_index_and_share,
+						rec_setup, rec_teardown),
+		cmocka_unit_test_setup_teardown(test_record_parse_rejects_short_and_oversized_input,
+						rec_setup, rec_teardown),
+		cmocka_unit_test_setup_teardown(test_record_any_changed_byte_is_refused, rec_setup,
+						rec_teardown),
+		cmocka_unit_test_setup_teardown(test_record_wrong_signer_is_refused, rec_setup,
+						rec_teardown),
+		cmocka_unit_test_setup_teardown(test_record_malformed_fields_are_refused, rec_setup,
+						rec_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_round_trip_and_refusals, rec_setup,
+						rec_teardown),
+		cmocka_unit_test(test_names_and_index_keys),
+		cmocka_unit_test(test_codec_ca_round_trip_all_sizes),
+		cmocka_unit_test(test_codec_ca_refuses_wrong_share_or_binding),
+		cmocka_unit_test(test_codec_a_stores_whole_unit_hashed_once),
+	};
+
+	return cmocka_run_group_tests_name("store-pure", tests, NULL, NULL);
+}

@@ -1,0 +1,820 @@
+/*
+ * The store against four real micro Ceph clusters (n=4, f=1), for both
+ * protocols: round trips, one cluster down, two clusters down (the failed
+ * write stays invisible), a frozen cluster, garbage fragments and records
+ * (named as bad data), no plaintext anywhere in CA, one share alone useless,
+ * storage overhead, deletion. The clusters start once for the whole group
+ * and are stopped by the group teardown (and by testbed's exit handlers).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <rados/librados.h>
+
+#include "codec.h"
+#include "common/cluster.h"
+#include "common/crypto.h"
+#include "common/util.h"
+#include "record.h"
+#include "secret.h"
+#include "store.h"
+#include "testbed.h"
+
+#define N 4
+#define F 1
+#define POOL "scfs"
+#define CHUNK (1u << 20)
+#define OP_TIMEOUT 5.0
+#define MARKER "SAFECLOUD-PLAINTEXT-MARKER-7f3a"
+
+struct suite {
+	struct testbed tb;
+	bool started;
+	uint8_t priv[32], pub[32];
+	struct store *store[3];   /* indexed by protocol: [1] A, [2] CA */
+	rados_t admin[N];         /* the tests' own view of each cluster */
+	rados_ioctx_t io[3][N];   /* per protocol namespace */
+	bool killed[N], frozen[N];
+	unsigned seq;
+};
+
+static struct suite *S;
+
+static void report_if_failed(struct store *st, int r, const char *what);
+
+static const char *ns_of(int protocol)
+{
+	return protocol == STORE_PROTOCOL_A ? "fs-a" : "fs-ca";
+}
+
+static int open_store(struct suite *s, int protocol, struct store **out)
+{
+	struct store_cluster_spec specs[N];
+	struct store_opts opts = {0};
+	char err[1024];
+	int r;
+
+	for (int i = 0; i < N; i++) {
+		specs[i] = (struct store_cluster_spec){
+			.cluster = s->tb.names[i], .pool = POOL, .rados_ns = ns_of(protocol),
+			.conf_dir = s->tb.dir};
+	}
+	opts.n = N;
+	opts.f = F;
+	opts.protocol = (enum store_protocol)protocol;
+	opts.writer_key = s->priv;
+	opts.max_unit_size = 4 * CHUNK;
+	opts.op_timeout = OP_TIMEOUT;
+	opts.connect_timeout = 10;
+	r = store_open(&opts, specs, out, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "store_open: %s: %s\n", strerror(-r), err);
+	return r;
+}
+
+static int group_setup(void **state)
+{
+	static const char *const pools[] = {POOL, NULL};
+	struct suite *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -1;
+	S = s;
+	*state = s;
+	if (testbed_start(&s->tb, "dc", N, pools) < 0)
+		return -1;
+	s->started = true;
+	sc_ed25519_keygen(s->priv, s->pub);
+	for (int i = 0; i < N; i++) {
+		struct sc_cluster_opts o = {.cluster = s->tb.names[i], .conf_dir = s->tb.dir,
+					    .op_timeout = 30};
+		struct sc_err err;
+		if (sc_cluster_connect(&o, &s->admin[i], &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			return -1;
+		}
+		for (int p = 1; p <= 2; p++) {
+			if (rados_ioctx_create(s->admin[i], POOL, &s->io[p][i]) < 0)
+				return -1;
+			rados_ioctx_set_namespace(s->io[p][i], ns_of(p));
+		}
+	}
+	if (open_store(s, STORE_PROTOCOL_A, &s->store[1]) < 0 ||
+	    open_store(s, STORE_PROTOCOL_CA, &s->store[2]) < 0)
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	struct suite *s = *state;
+
+	if (!s)
+		return 0;
+	for (int p = 1; p <= 2; p++)
+		store_close(s->store[p]);
+	for (int i = 0; i < N; i++) {
+		for (int p = 1; p <= 2; p++)
+			if (s->io[p][i])
+				rados_ioctx_destroy(s->io[p][i]);
+		if (s->admin[i])
+			rados_shutdown(s->admin[i]);
+	}
+	if (s->started)
+		testbed_stop(&s->tb);
+	free(s);
+	return 0;
+}
+
+static void fill(uint8_t *p, size_t len, unsigned seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+}
+
+static void unit_name(char *buf, size_t len, const char *what)
+{
+	snprintf(buf, len, "t%u.%s", S->seq++, what);
+}
+
+static void write_read_check(struct store *st, const char *name, size_t len, unsigned seed)
+{
+	uint8_t *data = malloc(len + 1);
+	void *out = NULL;
+	size_t out_len = 0;
+	struct store_unit_ref ref, got;
+	int r;
+
+	assert_non_null(data);
+	fill(data, len, seed);
+	r = store_unit_write(st, name, data, len, &ref);
+	report_if_failed(st, r, "write");
+	assert_int_equal(r, 0);
+	r = store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &got);
+	report_if_failed(st, r, "read latest");
+	assert_int_equal(r, 0);
+	assert_int_equal(out_len, len);
+	if (len)
+		assert_memory_equal(out, data, len);
+	assert_int_equal(got.version, ref.version);
+	assert_memory_equal(got.digest, ref.digest, 32);
+	store_buffer_free(out, out_len);
+	/* The anchor path: exactly the named version. */
+	r = store_unit_read_ref(st, name, &ref, 0, &out, &out_len);
+	report_if_failed(st, r, "read ref");
+	assert_int_equal(r, 0);
+	assert_int_equal(out_len, len);
+	if (len)
+		assert_memory_equal(out, data, len);
+	store_buffer_free(out, out_len);
+	free(data);
+}
+
+static void round_trips(int protocol)
+{
+	static const size_t sizes[] = {0, 1, 4095, 4096, CHUNK - 1, CHUNK, CHUNK + 1};
+	struct store *st = S->store[protocol];
+	char name[64];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unit_name(name, sizeof(name), "size");
+		write_read_check(st, name, sizes[i], (unsigned)i);
+	}
+	for (unsigned i = 0; i < 6; i++) {
+		uint32_t len;
+		sc_random_bytes(&len, sizeof(len));
+		len %= 2 * CHUNK;
+		unit_name(name, sizeof(name), "random");
+		write_read_check(st, name, len, 100 + i);
+	}
+}
+
+static void test_round_trips_all_sizes_a(void **state)
+{
+	(void)state;
+	round_trips(STORE_PROTOCOL_A);
+}
+
+static void test_round_trips_all_sizes_ca(void **state)
+{
+	(void)state;
+	round_trips(STORE_PROTOCOL_CA);
+}
+
+static void versions_and_delete(int protocol)
+{
+	struct store *st = S->store[protocol];
+	struct store_unit_ref r1, r2, r3;
+	struct store_version_info *v;
+	size_t count;
+	char name[64], oid[300];
+	void *out;
+	size_t out_len;
+	uint64_t size;
+	time_t mtime;
+
+	unit_name(name, sizeof(name), "versions");
+	assert_int_equal(store_unit_write(st, name, "one", 3, &r1), 0);
+	assert_int_equal(store_unit_write(st, name, "two!", 4, &r2), 0);
+	assert_true(r2.version > r1.version);
+	assert_int_equal(store_unit_write_version(st, name, r2.version + 10, "ten", 3, &r3), 0);
+	assert_int_equal(store_unit_write_version(st, name, r2.version + 10, "again", 5, NULL),
+			 -EEXIST);
+	assert_int_equal(store_unit_versions(st, name, &v, &count), 0);
+	assert_int_equal(count, 3);
+	assert_int_equal(v[0].version, r1.version);
+	assert_int_equal(v[2].version, r3.version);
+	for (size_t i = 0; i < count; i++) {
+		assert_true(v[i].committed);
+		assert_int_equal(v[i].clusters, N);
+	}
+	free(v);
+	/* An older version by number. */
+	assert_int_equal(store_unit_read(st, name, r1.version, 0, &out, &out_len, NULL), 0);
+	assert_int_equal(out_len, 3);
+	assert_memory_equal(out, "one", 3);
+	store_buffer_free(out, out_len);
+	/* Delete removes the version on every cluster. */
+	assert_int_equal(store_unit_delete(st, name, r1.version), 0);
+	assert_int_equal(store_unit_read(st, name, r1.version, 0, &out, &out_len, NULL), -ENOENT);
+	assert_int_equal(store_flush(st, 30), 0);
+	record_object_name(name, r1.version, oid, sizeof(oid));
+	for (int i = 0; i < N; i++)
+		assert_int_equal(rados_stat(S->io[protocol][i], oid, &size, &mtime), -ENOENT);
+	assert_int_equal(store_unit_versions(st, name, &v, &count), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(v[0].version, r2.version);
+	free(v);
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL), 0);
+	assert_memory_equal(out, "ten", 3);
+	store_buffer_free(out, out_len);
+	assert_int_equal(store_unit_read(st, "t.never.written", STORE_VERSION_LATEST, 0, &out,
+					 &out_len, NULL),
+			 -ENOENT);
+}
+
+static void test_versions_list_and_delete_a(void **state)
+{
+	(void)state;
+	versions_and_delete(STORE_PROTOCOL_A);
+}
+
+static void test_versions_list_and_delete_ca(void **state)
+{
+	(void)state;
+	versions_and_delete(STORE_PROTOCOL_CA);
+}
+
+/* Waits until cluster I answers the tests' own client and both stores again. */
+static void wait_cluster_back(int i)
+{
+	uint64_t size;
+	time_t mtime;
+
+	for (int p = 1; p <= 2; p++)
+		rados_stat(S->io[p][i], "scfs.probe", &size, &mtime);
+	for (int p = 1; p <= 2; p++) {
+		double until = sc_now_monotonic() + 60;
+		struct store_report rep;
+		do {
+			struct store_version_info *v = NULL;
+			size_t count;
+			store_unit_versions(S->store[p], "probe", &v, &count);
+			free(v);
+			store_last_report(S->store[p], &rep);
+		} while ((rep.failed_clusters & (1u << i)) && sc_now_monotonic() < until);
+	}
+}
+
+static void report_if_failed(struct store *st, int r, const char *what)
+{
+	struct store_report rep;
+
+	if (r == 0)
+		return;
+	store_last_report(st, &rep);
+	fprintf(stderr, "%s: %s: %s\n", what, strerror(-r), rep.msg);
+}
+
+static void cluster_kill(int i)
+{
+	assert_int_equal(testbed_kill(&S->tb, i), 0);
+	S->killed[i] = true;
+}
+
+static void cluster_revive(int i)
+{
+	assert_int_equal(testbed_revive(&S->tb, i), 0);
+	S->killed[i] = false;
+	wait_cluster_back(i);
+}
+
+static void cluster_freeze(int i)
+{
+	assert_int_equal(testbed_freeze(&S->tb, i), 0);
+	S->frozen[i] = true;
+}
+
+static void cluster_thaw(int i)
+{
+	assert_int_equal(testbed_thaw(&S->tb, i), 0);
+	S->frozen[i] = false;
+	wait_cluster_back(i);
+}
+
+/* Per-test teardown of the outage tests: whatever failed, every cluster is back. */
+static int clusters_restore(void **state)
+{
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		if (S->frozen[i] && testbed_thaw(&S->tb, i) == 0)
+			S->frozen[i] = false;
+		if (S->killed[i] && testbed_revive(&S->tb, i) == 0)
+			S->killed[i] = false;
+	}
+	for (int i = 0; i < N; i++)
+		wait_cluster_back(i);
+	return 0;
+}
+
+static void test_one_cluster_down_writes_and_reads_succeed(void **state)
+{
+	char name[2][64];
+	int down = 2;
+
+	(void)state;
+	unit_name(name[0], sizeof(name[0]), "onedown");
+	unit_name(name[1], sizeof(name[1]), "onedown");
+	cluster_kill(down);
+	for (int p = 1; p <= 2; p++) {
+		write_read_check(S->store[p], name[p - 1], 300000, 7);
+		write_read_check(S->store[p], name[p - 1], 5, 8);
+	}
+	/* Once its operations outlive the deadline, the store calls it down. */
+	for (int p = 1; p <= 2; p++) {
+		struct store_cluster_state cs;
+		double until = sc_now_monotonic() + OP_TIMEOUT + 3;
+		do {
+			assert_int_equal(store_cluster_state(S->store[p], (unsigned)down, &cs), 0);
+			if (cs.condition == STORE_CLUSTER_DOWN)
+				break;
+			usleep(200000);
+		} while (sc_now_monotonic() < until);
+		assert_int_equal(cs.condition, STORE_CLUSTER_DOWN);
+		assert_non_null(strstr(cs.reason, "no answer"));
+		assert_int_equal(store_cluster_state(S->store[p], (unsigned)(down + 1) % N, &cs), 0);
+		assert_int_not_equal(cs.condition, STORE_CLUSTER_DOWN);
+	}
+	cluster_revive(down);
+}
+
+static void test_frozen_cluster_does_not_hold_operations(void **state)
+{
+	char name[64];
+	double t0;
+
+	(void)state;
+	cluster_freeze(0);
+	for (int p = 1; p <= 2; p++) {
+		unit_name(name, sizeof(name), "frozen");
+		t0 = sc_now_monotonic();
+		write_read_check(S->store[p], name, 70000, 9);
+		/* write (3 phases) + 2 reads (2 phases + 1), each bounded by its deadline */
+		assert_true(sc_now_monotonic() - t0 < 5 * OP_TIMEOUT);
+	}
+	cluster_thaw(0);
+}
+
+static void two_down(int protocol)
+{
+	struct store *st = S->store[protocol];
+	struct store_unit_ref good, ref;
+	struct store_report rep;
+	char name[64];
+	uint8_t data[20000], failed[20000];
+	void *out;
+	size_t out_len;
+	double t0;
+	int r;
+
+	unit_name(name, sizeof(name), "twodown");
+	fill(data, sizeof(data), 11);
+	fill(failed, sizeof(failed), 12);
+	r = store_unit_write(st, name, data, sizeof(data), &good);
+	report_if_failed(st, r, "write");
+	assert_int_equal(r, 0);
+	assert_int_equal(store_flush(st, 30), 0);
+	cluster_kill(1);
+	cluster_kill(3);
+
+	/* The file system names its versions: the fragments reach two clusters only. */
+	t0 = sc_now_monotonic();
+	r = store_unit_write_version(st, name, good.version + 1, failed, sizeof(failed), &ref);
+	assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT + 2);
+	assert_true(r == -ETIMEDOUT || r == -EIO);
+	store_last_report(st, &rep);
+	assert_int_equal(rep.result, r);
+	assert_int_equal(rep.failed_clusters, (1u << 1) | (1u << 3));
+	assert_non_null(strstr(rep.msg, S->tb.names[1]));
+	assert_non_null(strstr(rep.msg, S->tb.names[3]));
+	assert_non_null(strstr(rep.msg, "fewer than 3 of 4"));
+
+	/* A write that picks its own version fails as clearly, within its deadline. */
+	t0 = sc_now_monotonic();
+	r = store_unit_write(st, name, failed, sizeof(failed), NULL);
+	assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT + 2);
+	assert_true(r == -ETIMEDOUT || r == -EIO);
+
+	cluster_revive(1);
+	cluster_revive(3);
+	assert_int_equal(store_flush(st, 60), 0);
+
+	/* The last complete version, nothing of the failed one. */
+	r = store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &ref);
+	report_if_failed(st, r, "read latest");
+	assert_int_equal(r, 0);
+	assert_int_equal(ref.version, good.version);
+	assert_int_equal(out_len, sizeof(data));
+	assert_memory_equal(out, data, sizeof(data));
+	store_buffer_free(out, out_len);
+	assert_int_equal(store_unit_read(st, name, good.version + 1, 0, &out, &out_len, NULL),
+			 -ENOENT);
+	/* And the next write goes past the failed version's leftovers. */
+	assert_int_equal(store_unit_write(st, name, "after", 5, &ref), 0);
+	assert_true(ref.version > good.version + 1);
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL), 0);
+	assert_int_equal(out_len, 5);
+	store_buffer_free(out, out_len);
+}
+
+static void test_two_clusters_down_write_fails_and_stays_invisible_a(void **state)
+{
+	(void)state;
+	two_down(STORE_PROTOCOL_A);
+}
+
+static void test_two_clusters_down_write_fails_and_stays_invisible_ca(void **state)
+{
+	(void)state;
+	two_down(STORE_PROTOCOL_CA);
+}
+
+/* Overwrites cluster I's object OID (data or record) with garbage through the rados tool. */
+static void put_garbage(int protocol, int i, const char *oid, bool record)
+{
+	char path[300];
+	FILE *f;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/garbage.bin", S->tb.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int j = 0; j < 3000; j++)
+		fputc((j * 37) & 0xff, f);
+	fclose(f);
+	if (record)
+		r = testbed_run(&S->tb, i, "rados -p %s -N %s setxattr %s %s 'garbage record' ",
+				POOL, ns_of(protocol), oid, "scfs.rec");
+	else
+		r = testbed_run(&S->tb, i, "rados -p %s -N %s put %s %s", POOL, ns_of(protocol),
+				oid, path);
+	assert_int_equal(r, 0);
+}
+
+static void bad_data(int protocol, bool record)
+{
+	struct store *st = S->store[protocol];
+	uint8_t data[100000];
+
+	fill(data, sizeof(data), 21);
+	for (int bad = 0; bad < N; bad++) {
+		struct store_unit_ref ref;
+		struct store_report rep;
+		struct store_cluster_state cs;
+		char name[64], oid[300];
+		void *out;
+		size_t out_len;
+
+		unit_name(name, sizeof(name), record ? "badrec" : "badfrag");
+		assert_int_equal(store_unit_write(st, name, data, sizeof(data), &ref), 0);
+		assert_int_equal(store_flush(st, 30), 0);
+		record_object_name(name, ref.version, oid, sizeof(oid));
+		put_garbage(protocol, bad, oid, record);
+
+		/* The normal read: right bytes; if it met the bad copy, it names it. */
+		assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len,
+						 NULL),
+				 0);
+		assert_int_equal(out_len, sizeof(data));
+		assert_memory_equal(out, data, sizeof(data));
+		store_buffer_free(out, out_len);
+		store_last_report(st, &rep);
+		assert_int_equal(rep.bad_clusters & ~(1u << bad), 0);
+
+		/* Checking every copy (fsck) always names exactly the bad cluster. */
+		assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out,
+						     &out_len),
+				 0);
+		assert_int_equal(out_len, sizeof(data));
+		assert_memory_equal(out, data, sizeof(data));
+		store_buffer_free(out, out_len);
+		store_last_report(st, &rep);
+		assert_int_equal(rep.bad_clusters, 1u << bad);
+		assert_non_null(strstr(rep.msg, S->tb.names[bad]));
+		assert_int_equal(store_cluster_state(st, (unsigned)bad, &cs), 0);
+		assert_int_equal(cs.condition, STORE_CLUSTER_BAD_DATA);
+		assert_true(cs.bad_data > 0);
+	}
+}
+
+static void test_garbage_fragment_is_named_and_skipped_a(void **state)
+{
+	(void)state;
+	bad_data(STORE_PROTOCOL_A, false);
+}
+
+static void test_garbage_fragment_is_named_and_skipped_ca(void **state)
+{
+	(void)state;
+	bad_data(STORE_PROTOCOL_CA, false);
+}
+
+static void test_garbage_record_is_named_and_skipped_a(void **state)
+{
+	(void)state;
+	bad_data(STORE_PROTOCOL_A, true);
+}
+
+static void test_garbage_record_is_named_and_skipped_ca(void **state)
+{
+	(void)state;
+	bad_data(STORE_PROTOCOL_CA, true);
+}
+
+/* Does any object of cluster I (data, xattrs, omap) in PROTOCOL's namespace hold NEEDLE? */
+static bool cluster_contains(int protocol, int i, const void *needle, size_t needle_len,
+			     unsigned *objects)
+{
+	rados_ioctx_t io = S->io[protocol][i];
+	rados_list_ctx_t list;
+	const char *oid;
+	bool found = false;
+	size_t cap = 8u << 20;
+	char *buf = malloc(cap);
+
+	assert_non_null(buf);
+	assert_int_equal(rados_nobjects_list_open(io, &list), 0);
+	while (!found && rados_nobjects_list_next(list, &oid, NULL, NULL) == 0) {
+		rados_xattrs_iter_t xi;
+		rados_omap_iter_t oi;
+		rados_read_op_t op;
+		const char *xn, *xv;
+		char *k, *v;
+		size_t xl, kl, vl;
+		int r, prval;
+		unsigned char more;
+
+		(*objects)++;
+		r = rados_read(io, oid, buf, cap, 0);
+		assert_true(r >= 0);
+		if (memmem(buf, (size_t)r, needle, needle_len))
+			found = true;
+		if (rados_getxattrs(io, oid, &xi) == 0) {
+			while (rados_getxattrs_next(xi, &xn, &xv, &xl) == 0 && xn)
+				if (memmem(xv, xl, needle, needle_len))
+					found = true;
+			rados_getxattrs_end(xi);
+		}
+		op = rados_create_read_op();
+		rados_read_op_omap_get_vals2(op, "", "", 100000, &oi, &more, &prval);
+		if (rados_read_op_operate(op, io, oid, 0) == 0) {
+			while (rados_omap_get_next2(oi, &k, &v, &kl, &vl) == 0 && k)
+				if (memmem(v, vl, needle, needle_len))
+					found = true;
+			rados_omap_get_end(oi);
+		}
+		rados_release_read_op(op);
+	}
+	rados_nobjects_list_close(list);
+	free(buf);
+	return found;
+}
+
+static void test_ca_no_cluster_holds_the_plaintext(void **state)
+{
+	uint8_t *data = malloc(CHUNK);
+	char name[64];
+	unsigned objects;
+
+	(void)state;
+	assert_non_null(data);
+	for (size_t i = 0; i < CHUNK; i += sizeof(MARKER) - 1)
+		memcpy(data + i, MARKER, CHUNK - i < sizeof(MARKER) - 1 ? CHUNK - i : sizeof(MARKER) - 1);
+	for (int p = 1; p <= 2; p++) {
+		unit_name(name, sizeof(name), "marker");
+		assert_int_equal(store_unit_write(S->store[p], name, data, CHUNK, NULL), 0);
+		assert_int_equal(store_flush(S->store[p], 30), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		objects = 0;
+		assert_false(cluster_contains(STORE_PROTOCOL_CA, i, MARKER, sizeof(MARKER) - 1,
+					      &objects));
+		assert_true(objects > 0);
+		/* The same search finds the marker in protocol A's copies: it does look. */
+		objects = 0;
+		assert_true(cluster_contains(STORE_PROTOCOL_A, i, MARKER, sizeof(MARKER) - 1,
+					     &objects));
+	}
+	free(data);
+}
+
+/* Cluster I's record and fragment of NAME vVERSION, read with the tests' own client. */
+static void fetch(int i, const char *name, uint64_t version, uint8_t *rec, size_t *rec_len,
+		  uint8_t *frag, size_t frag_cap, size_t *frag_len)
+{
+	char oid[300];
+	int r;
+
+	record_object_name(name, version, oid, sizeof(oid));
+	r = rados_getxattr(S->io[STORE_PROTOCOL_CA][i], oid, "scfs.rec",
+			   (char *)rec, RECORD_MAX_LEN);
+	assert_true(r > 0);
+	*rec_len = (size_t)r;
+	r = rados_read(S->io[STORE_PROTOCOL_CA][i], oid, (char *)frag, frag_cap, 0);
+	assert_true(r >= 0);
+	*frag_len = (size_t)r;
+}
+
+static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
+{
+	struct store_unit_ref ref;
+	uint8_t data[50000], rec0[RECORD_MAX_LEN], rec1[RECORD_MAX_LEN];
+	uint8_t *frags = malloc(2 * sizeof(data)), *plain = malloc(sizeof(data));
+	uint8_t key[32], shares[64], aad[16 + 64];
+	size_t rec_len[2], frag_len[2];
+	unsigned idx[2] = {0, 1};
+	struct record r0, r1;
+	char name[64];
+
+	(void)state;
+	assert_non_null(frags);
+	assert_non_null(plain);
+	fill(data, sizeof(data), 33);
+	unit_name(name, sizeof(name), "share");
+	assert_int_equal(store_unit_write(S->store[STORE_PROTOCOL_CA], name, data, sizeof(data),
+					  &ref),
+			 0);
+	assert_int_equal(store_flush(S->store[STORE_PROTOCOL_CA], 30), 0);
+	/* Clusters 0 and 1 hold the two systematic fragments: the whole ciphertext. */
+	fetch(0, name, ref.version, rec0, &rec_len[0], frags, sizeof(data), &frag_len[0]);
+	fetch(1, name, ref.version, rec1, &rec_len[1], frags + frag_len[0], sizeof(data),
+	      &frag_len[1]);
+	assert_int_equal(record_parse(rec0, rec_len[0], &r0), 0);
+	assert_int_equal(record_parse(rec1, rec_len[1], &r1), 0);
+	memcpy(aad, "scfs.du1", 8);
+	sc_put_be64(aad + 8, ref.version);
+	memcpy(aad + 16, name, strlen(name));
+
+	/* Cluster 0 alone: all the ciphertext, its share, and nothing more. */
+	assert_int_equal(secret_combine(idx, r0.share, 1, key), 0);
+	assert_int_equal(sc_aes256gcm_open(key, r0.c.iv, aad, 16 + strlen(name), frags,
+					   sizeof(data), r0.c.tag, plain),
+			 -EBADMSG);
+	assert_memory_not_equal(plain, data, 64);
+	/* Two shares do rebuild it: the check above is not vacuous. */
+	memcpy(shares, r0.share, 32);
+	memcpy(shares + 32, r1.share, 32);
+	assert_int_equal(secret_combine(idx, shares, 2, key), 0);
+	assert_int_equal(sc_aes256gcm_open(key, r0.c.iv, aad, 16 + strlen(name), frags,
+					   sizeof(data), r0.c.tag, plain),
+			 0);
+	assert_memory_equal(plain, data, sizeof(data));
+	sc_wipe(key, sizeof(key));
+	free(frags);
+	free(plain);
+}
+
+static void storage_overhead(int protocol, double expect)
+{
+	struct store *st = S->store[protocol];
+	size_t written = 0;
+	uint64_t stored = 0;
+	char name[16][64];
+	unsigned count = 8;
+
+	for (unsigned u = 0; u < count; u++) {
+		size_t len = CHUNK - u * 1001;
+		uint8_t *data = malloc(len);
+		struct store_unit_ref ref;
+		assert_non_null(data);
+		fill(data, len, 40 + u);
+		unit_name(name[u], sizeof(name[u]), "overhead");
+		assert_int_equal(store_unit_write(st, name[u], data, len, &ref), 0);
+		written += len;
+		free(data);
+	}
+	assert_int_equal(store_flush(st, 30), 0);
+	for (unsigned u = 0; u < count; u++) {
+		struct store_version_info *v;
+		size_t n;
+		char oid[300];
+		assert_int_equal(store_unit_versions(st, name[u], &v, &n), 0);
+		assert_int_equal(n, 1);
+		record_object_name(name[u], v[0].version, oid, sizeof(oid));
+		free(v);
+		for (int i = 0; i < N; i++) {
+			uint64_t size;
+			time_t mtime;
+			char rec[RECORD_MAX_LEN];
+			int r = rados_getxattr(S->io[protocol][i], oid, "scfs.rec",
+					       rec, sizeof(rec));
+			assert_int_equal(rados_stat(S->io[protocol][i], oid, &size, &mtime), 0);
+			assert_true(r > 0);
+			stored += size + (uint64_t)r; /* fragment and its record */
+		}
+	}
+	double ratio = (double)stored / (double)written;
+	printf("protocol %s: %zu bytes written, %llu stored, %.4f per byte\n",
+	       store_protocol_name((enum store_protocol)protocol), written,
+	       (unsigned long long)stored, ratio);
+	assert_true(ratio >= expect);
+	assert_true(ratio <= expect * 1.01);
+}
+
+static void test_bytes_stored_per_byte_written_a(void **state)
+{
+	(void)state;
+	storage_overhead(STORE_PROTOCOL_A, 4.0);
+}
+
+static void test_bytes_stored_per_byte_written_ca(void **state)
+{
+	(void)state;
+	storage_overhead(STORE_PROTOCOL_CA, 2.0);
+}
+
+static void test_open_rejects_n_below_3f_plus_1(void **state)
+{
+	struct store_cluster_spec specs[N];
+	struct store_opts opts = {0};
+	struct store *st = NULL;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		specs[i] = (struct store_cluster_spec){.cluster = S->tb.names[i], .pool = POOL,
+						       .conf_dir = S->tb.dir};
+	opts.n = N;
+	opts.f = 2;
+	opts.protocol = STORE_PROTOCOL_CA;
+	opts.writer_key = S->priv;
+	assert_int_equal(store_open(&opts, specs, &st, NULL, 0), -EINVAL);
+	assert_null(st);
+	opts.crash_only = true; /* n >= 2f+1 is not met either with n=4, f=2 */
+	assert_int_equal(store_open(&opts, specs, &st, NULL, 0), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_rejects_n_below_3f_plus_1),
+		cmocka_unit_test(test_round_trips_all_sizes_a),
+		cmocka_unit_test(test_round_trips_all_sizes_ca),
+		cmocka_unit_test(test_versions_list_and_delete_a),
+		cmocka_unit_test(test_versions_list_and_delete_ca),
+		cmocka_unit_test(test_garbage_fragment_is_named_and_skipped_a),
+		cmocka_unit_test(test_garbage_fragment_is_named_and_skipped_ca),
+		cmocka_unit_test(test_garbage_record_is_named_and_skipped_a),
+		cmocka_unit_test(test_garbage_record_is_named_and_skipped_ca),
+		cmocka_unit_test(test_ca_no_cluster_holds_the_plaintext),
+		cmocka_unit_test(test_ca_one_share_alone_does_not_rebuild_the_key),
+		cmocka_unit_test(test_bytes_stored_per_byte_written_a),
+		cmocka_unit_test(test_bytes_stored_per_byte_written_ca),
+		cmocka_unit_test_teardown(test_one_cluster_down_writes_and_reads_succeed,
+					  clusters_restore),
+		cmocka_unit_test_teardown(test_frozen_cluster_does_not_hold_operations,
+					  clusters_restore),
+		cmocka_unit_test_teardown(test_two_clusters_down_write_fails_and_stays_invisible_a,
+					  clusters_restore),
+		cmocka_unit_test_teardown(test_two_clusters_down_write_fails_and_stays_invisible_ca,
+					  clusters_restore),
+	};
+
+	if (getenv("STORE_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("STORE_TEST_FILTER"));
+	return cmocka_run_group_tests_name("store-clusters", tests, group_setup, group_teardown);
+}

@@ -1,0 +1,210 @@
+/*
+ * The refcounted aio set (store_internal.h). Every cluster operation of the
+ * store goes through here, so this is the one place that knows the rule:
+ * a buffer librados may still write into is freed only after its completion
+ * has fired. The waiter never cancels; it drops its reference and the late
+ * completion frees the set. rados_osd_op_timeout bounds how late that is.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/util.h"
+#include "store_internal.h"
+
+int aio_set_new(struct store *store, struct aio_set **out)
+{
+	struct aio_set *set = calloc(1, sizeof(*set));
+	pthread_condattr_t attr;
+
+	*out = NULL;
+	if (!set)
+		return -ENOMEM;
+	set->store = store;
+	set->refs = 1;
+	pthread_mutex_init(&set->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&set->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	*out = set;
+	return 0;
+}
+
+static void aio_set_free(struct aio_set *set)
+{
+	for (unsigned i = 0; i < set->count; i++) {
+		struct aio_io *io = &set->ios[i];
+		if (io->xattrs)
+			rados_getxattrs_end(io->xattrs);
+		if (io->omap)
+			rados_omap_get_end(io->omap);
+		free(io->buf);
+	}
+	pthread_mutex_destroy(&set->lock);
+	pthread_cond_destroy(&set->cond);
+	free(set);
+}
+
+void aio_set_put(struct aio_set *set)
+{
+	bool last;
+
+	if (!set)
+		return;
+	pthread_mutex_lock(&set->lock);
+	last = --set->refs == 0;
+	pthread_mutex_unlock(&set->lock);
+	if (last)
+		aio_set_free(set);
+}
+
+struct aio_io *aio_io_add(struct aio_set *set, unsigned cluster, int kind)
+{
+	struct aio_io *io;
+
+	pthread_mutex_lock(&set->lock);
+	if (set->count == AIO_SET_MAX) {
+		pthread_mutex_unlock(&set->lock);
+		return NULL;
+	}
+	io = &set->ios[set->count++];
+	pthread_mutex_unlock(&set->lock);
+	io->set = set;
+	io->cluster = cluster;
+	io->kind = kind;
+	return io;
+}
+
+static void aio_complete(rados_completion_t c, void *arg)
+{
+	struct aio_io *io = arg;
+	struct aio_set *set = io->set;
+	struct store *store = set->store;
+	unsigned cluster = io->cluster;
+	int r = rados_aio_get_return_value(c);
+	double latency = sc_now_monotonic() - io->submitted_at;
+	bool last;
+
+	rados_aio_release(c);
+	pthread_mutex_lock(&set->lock);
+	io->r = r;
+	io->latency = latency;
+	io->done = true;
+	pthread_cond_broadcast(&set->cond);
+	last = --set->refs == 0;
+	pthread_mutex_unlock(&set->lock);
+	if (last)
+		aio_set_free(set);
+
+	store_cluster_note(store, cluster, r, latency);
+	pthread_mutex_lock(&store->lock);
+	/* Any answer restarts the clock: the cluster is alive. */
+	store->clusters[cluster].inflight--;
+	store->clusters[cluster].waiting_since = sc_now_monotonic();
+	if (--store->outstanding == 0)
+		pthread_cond_broadcast(&store->idle);
+	pthread_mutex_unlock(&store->lock);
+}
+
+/* Takes the references an in-flight io holds; undone by aio_submit_failed. */
+static int aio_begin(struct aio_io *io, rados_completion_t *c)
+{
+	struct aio_set *set = io->set;
+	struct store *store = set->store;
+	int r = rados_aio_create_completion2(io, aio_complete, c);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&set->lock);
+	set->refs++;
+	set->pending++;
+	io->submitted = true;
+	io->submitted_at = sc_now_monotonic();
+	pthread_mutex_unlock(&set->lock);
+	pthread_mutex_lock(&store->lock);
+	store->outstanding++;
+	if (store->clusters[io->cluster].inflight++ == 0)
+		store->clusters[io->cluster].waiting_since = io->submitted_at;
+	pthread_mutex_unlock(&store->lock);
+	return 0;
+}
+
+static void aio_submit_failed(struct aio_io *io, rados_completion_t c, int r)
+{
+	struct aio_set *set = io->set;
+	struct store *store = set->store;
+
+	rados_aio_release(c);
+	pthread_mutex_lock(&set->lock);
+	io->r = r;
+	io->done = true;
+	set->refs--; /* the waiter still holds its own reference */
+	pthread_mutex_unlock(&set->lock);
+	pthread_mutex_lock(&store->lock);
+	store->clusters[io->cluster].inflight--;
+	if (--store->outstanding == 0)
+		pthread_cond_broadcast(&store->idle);
+	pthread_mutex_unlock(&store->lock);
+}
+
+int aio_submit_read(struct aio_io *io, rados_ioctx_t ioctx, const char *oid, rados_read_op_t op)
+{
+	rados_completion_t c;
+	int r = aio_begin(io, &c);
+
+	if (r < 0) {
+		io->r = r;
+		return r;
+	}
+	r = rados_aio_read_op_operate(op, ioctx, c, oid, 0);
+	if (r < 0)
+		aio_submit_failed(io, c, r);
+	return r;
+}
+
+int aio_submit_write(struct aio_io *io, rados_ioctx_t ioctx, const char *oid, rados_write_op_t op)
+{
+	rados_completion_t c;
+	int r = aio_begin(io, &c);
+
+	if (r < 0) {
+		io->r = r;
+		return r;
+	}
+	r = rados_aio_write_op_operate(op, ioctx, c, oid, NULL, 0);
+	if (r < 0)
+		aio_submit_failed(io, c, r);
+	return r;
+}
+
+struct aio_io *aio_set_next(struct aio_set *set, double deadline)
+{
+	struct aio_io *found = NULL;
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)deadline;
+	ts.tv_nsec = (long)((deadline - (double)ts.tv_sec) * 1e9);
+	pthread_mutex_lock(&set->lock);
+	for (;;) {
+		bool waiting = false;
+		for (unsigned i = 0; i < set->count; i++) {
+			struct aio_io *io = &set->ios[i];
+			if (!io->submitted || io->taken)
+				continue;
+			if (io->done) {
+				io->taken = true;
+				found = io;
+				break;
+			}
+			waiting = true;
+		}
+		if (found || !waiting)
+			break;
+		if (pthread_cond_timedwait(&set->cond, &set->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&set->lock);
+	return found;
+}

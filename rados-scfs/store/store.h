@@ -1,0 +1,154 @@
+/*
+ * The rados-scfs store: DepSky-A and DepSky-CA data units over the RADOS
+ * pools of n independent Ceph clusters. See docs/store.md for the guarantees
+ * and docs/store-format.md for what lands in each cluster.
+ *
+ * In the manner of librados.h: opaque handles, every function returns 0 or a
+ * negative errno, out-parameters come last, and every buffer handed out is
+ * released by the caller with the matching free function.
+ *
+ * A store handle may be used by several threads at once; each operation runs
+ * its own quorum round. Up to f clusters may be down, hung or lying: an
+ * operation completes as soon as its quorum answered, and never waits past
+ * its deadline (store_opts.op_timeout) for the others.
+ */
+#ifndef SCFS_STORE_H
+#define SCFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_MAX_CLUSTERS 16
+#define STORE_NAME_MAX 200          /* bytes of a unit name */
+#define STORE_DIGEST_LEN 32
+#define STORE_KEY_LEN 32            /* Ed25519 seed / public key */
+#define STORE_VERSION_LATEST UINT64_MAX
+#define STORE_DEFAULT_MAX_UNIT (4u << 20)
+
+enum store_protocol {
+	STORE_PROTOCOL_A = 1,  /* the whole unit in every cluster */
+	STORE_PROTOCOL_CA = 2, /* AES-256-GCM + Reed-Solomon + Shamir (default) */
+};
+
+/* Where one cluster's share of the store lives. Strings are copied by store_open. */
+struct store_cluster_spec {
+	const char *cluster;   /* Ceph cluster name: CONF_DIR/NAME.conf */
+	const char *pool;
+	const char *rados_ns;  /* RADOS namespace, one per file system; NULL for none */
+	const char *conf_dir;  /* NULL means /etc/ceph */
+	const char *conf_path; /* optional -c override */
+	const char *keyring;   /* optional -k override */
+	const char *client_id; /* "scfs" for client.scfs; NULL means admin */
+};
+
+struct store_opts {
+	unsigned n, f;
+	enum store_protocol protocol;
+	bool crash_only;        /* accept n >= 2f+1 (no Byzantine clusters) */
+	/* The writer's Ed25519 seed; NULL opens the store read-only. */
+	const uint8_t *writer_key;
+	/* Public keys whose records are believed; the writer's own is added. */
+	const uint8_t (*trusted_keys)[STORE_KEY_LEN];
+	unsigned trusted_count;
+	size_t max_unit_size;   /* 0 means STORE_DEFAULT_MAX_UNIT */
+	double op_timeout;      /* deadline of one operation, seconds; 0 means 10 */
+	double connect_timeout; /* per cluster, seconds; 0 means 10 */
+};
+
+/* A version of a unit as the file system's inode anchor names it. */
+struct store_unit_ref {
+	uint64_t version;
+	uint8_t digest[STORE_DIGEST_LEN]; /* SHA-256 of the signed common record */
+};
+
+enum store_cluster_condition {
+	STORE_CLUSTER_UP = 0,
+	STORE_CLUSTER_SLOW = 1,     /* answered, but after the operation's quorum or deadline */
+	STORE_CLUSTER_DOWN = 2,     /* not connected, or its last operation failed */
+	STORE_CLUSTER_BAD_DATA = 3, /* served a record or fragment that failed verification */
+};
+
+struct store_cluster_state {
+	char name[64];
+	enum store_cluster_condition condition;
+	bool connected;
+	double latency_ms;     /* EWMA of answered operations */
+	int last_error;        /* negative errno of its last failure, 0 if none */
+	char reason[192];      /* what happened last, "timed out after 5 s", "fragment digest mismatch" */
+	uint64_t ops_ok, ops_failed, bad_data;
+};
+
+/* One entry of store_unit_versions. */
+struct store_version_info {
+	uint64_t version;
+	bool committed;        /* a writer-signed commit was found */
+	unsigned clusters;     /* how many answering clusters list it */
+	uint8_t digest[STORE_DIGEST_LEN]; /* when committed */
+};
+
+/* The outcome of the calling store's last operation, for tools and tests. */
+struct store_report {
+	int result;
+	uint32_t bad_clusters;    /* bit i: cluster i served bad data */
+	uint32_t failed_clusters; /* bit i: cluster i failed or missed the deadline */
+	char msg[1024];
+};
+
+/* Read flags. */
+#define STORE_READ_VERIFY_ALL 1u /* fetch and verify every cluster's copy (fsck) */
+
+struct store;
+
+/*
+ * Connects to the n clusters in SPECS (n = opts->n entries) in parallel.
+ * Returns -EINVAL when n < 3f+1 (2f+1 with crash_only) or the options are
+ * wrong, and -EHOSTUNREACH when fewer than n-f clusters could be reached
+ * (ERR, if given, names them). Clusters that could not be reached are
+ * retried in the background.
+ */
+int store_open(const struct store_opts *opts, const struct store_cluster_spec *specs,
+	       struct store **out, char *err, size_t err_len);
+/* Waits (bounded by the op timeout) for late cluster answers, then disconnects. */
+void store_close(struct store *store);
+
+/*
+ * Writes DATA as a new version of unit NAME: the version is one above the
+ * highest any answering cluster knows. Succeeds once n-f clusters stored
+ * fragment and record and n-f stored the signed commit; *REF names it.
+ * -ETIMEDOUT / -EIO when no quorum answered before the deadline (the report
+ * names each cluster's reason); -EFBIG past max_unit_size; -EROFS read-only.
+ */
+int store_unit_write(struct store *store, const char *name, const void *data, size_t len,
+		     struct store_unit_ref *ref);
+/* The same with a version chosen by the caller; -EEXIST if that version exists. */
+int store_unit_write_version(struct store *store, const char *name, uint64_t version,
+			     const void *data, size_t len, struct store_unit_ref *ref);
+
+/*
+ * Reads a committed version (STORE_VERSION_LATEST for the newest). On success
+ * *BUF (free with store_buffer_free) holds *LEN bytes and *REF, if not NULL,
+ * names the version read. -ENOENT when no committed version exists.
+ */
+int store_unit_read(struct store *store, const char *name, uint64_t version, unsigned flags,
+		    void **buf, size_t *len, struct store_unit_ref *ref);
+/* Reads exactly the version REF names (an inode anchor): one round trip. */
+int store_unit_read_ref(struct store *store, const char *name, const struct store_unit_ref *ref,
+			unsigned flags, void **buf, size_t *len);
+void store_buffer_free(void *buf, size_t len);
+
+/* Lists the versions the answering clusters know, ascending. Free with free(). */
+int store_unit_versions(struct store *store, const char *name, struct store_version_info **out,
+			size_t *count);
+/* Removes a version's fragment, record and commit from every reachable cluster. */
+int store_unit_delete(struct store *store, const char *name, uint64_t version);
+
+unsigned store_cluster_count(const struct store *store);
+int store_cluster_state(struct store *store, unsigned index, struct store_cluster_state *out);
+void store_last_report(struct store *store, struct store_report *out);
+/* Waits until no cluster operation is outstanding, or TIMEOUT seconds. -ETIMEDOUT then. */
+int store_flush(struct store *store, double timeout);
+
+const char *store_protocol_name(enum store_protocol protocol);
+
+#endif
