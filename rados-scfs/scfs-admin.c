@@ -1,0 +1,561 @@
+/*
+ * scfs-admin: the admin's tool for a rados-scfs store spread over n Ceph
+ * clusters. For now it works on data units directly (put, get, versions, rm),
+ * shows each cluster's state, and makes writer keys; mkfs, fsck, repair, gc
+ * and df arrive with the file system.
+ *
+ * Every failure ends in one line on stderr naming the cluster, file or unit,
+ * and a non-zero exit. Nothing is written unless the whole command line is
+ * valid and the key loads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "common/crypto.h"
+#include "common/util.h"
+#include "store.h"
+
+#define PROGRAM "scfs-admin"
+#define ADMIN_MAX_INPUT (64u << 20)
+#define STORE_MAX_TRUSTED 16
+
+struct admin {
+	char *cluster_list; /* strdup'd --clusters, cut in place into names */
+	const char *clusters[STORE_MAX_CLUSTERS];
+	struct store_cluster_spec specs[STORE_MAX_CLUSTERS];
+	unsigned n;
+	long f;
+	const char *pool, *rados_ns, *conf_dir, *client_id, *key_path;
+	enum store_protocol protocol;
+	double timeout;
+	uint64_t version;
+	bool json;
+	uint8_t key[STORE_KEY_LEN];
+	uint8_t trusted[STORE_MAX_TRUSTED][STORE_KEY_LEN];
+	unsigned trusted_count;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: " PROGRAM " [options] COMMAND [ARGS]\n"
+	    "\n"
+	    "Commands:\n"
+	    "  keygen FILE             write a new Ed25519 writer key (PEM, mode 0600)\n"
+	    "  status                  connect to every cluster and show its state;\n"
+	    "                          exits 1 unless all are up\n"
+	    "  put UNIT [FILE]         store FILE (or stdin) as a new version of UNIT\n"
+	    "  get UNIT [FILE]         read the newest (or --version) version of UNIT\n"
+	    "  versions UNIT           list the versions the clusters know of UNIT\n"
+	    "  rm UNIT VERSION         delete one version of UNIT from every cluster\n"
+	    "\n"
+	    "Options:\n"
+	    "  --clusters A,B,C,D      Ceph cluster names, in a fixed order (required)\n"
+	    "  -f, --faults F          clusters that may fail or lie (default (n-1)/3)\n"
+	    "  --protocol CA|A         CA: encrypted, erasure coded, key secret-shared\n"
+	    "                          (default); A: whole copies\n"
+	    "  --pool POOL             RADOS pool on every cluster (default scfs)\n"
+	    "  --namespace NS          RADOS namespace (default none)\n"
+	    "  --id ID                 cephx client id (default admin)\n"
+	    "  --conf-dir DIR          where CLUSTER.conf and keyrings are (default /etc/ceph)\n"
+	    "  -k, --key FILE          writer key (PEM); needed by put and rm, and\n"
+	    "                          trusted for reading\n"
+	    "  --trust PUBKEY          also believe records signed by this writer\n"
+	    "                          (64 hex digits, as keygen prints; repeatable)\n"
+	    "  --version V             with get: that version instead of the newest\n"
+	    "  --timeout SECONDS       deadline of each operation (default 10)\n"
+	    "  --format json           machine-readable status and versions\n"
+	    "  -h, --help              this text\n"
+	    "  -V                      version\n");
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROGRAM ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* Loads an Ed25519 private key from PEM (openssl genpkey -algorithm ed25519). */
+static int key_load(const char *path, uint8_t seed[STORE_KEY_LEN])
+{
+	FILE *f = fopen(path, "re");
+	EVP_PKEY *pkey;
+	size_t len = STORE_KEY_LEN;
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!pkey)
+		return -EINVAL;
+	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519 ||
+	    EVP_PKEY_get_raw_private_key(pkey, seed, &len) != 1 || len != STORE_KEY_LEN)
+		r = -EINVAL;
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+static int cmd_keygen(const char *path)
+{
+	uint8_t seed[STORE_KEY_LEN], pub[STORE_KEY_LEN];
+	char hex[2 * STORE_KEY_LEN + 1];
+	EVP_PKEY *pkey = NULL;
+	FILE *f = NULL;
+	int fd, rc = 1;
+
+	if (sc_ed25519_keygen(seed, pub) < 0)
+		return fail("cannot make a key");
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
+	sc_wipe(seed, sizeof(seed));
+	if (!pkey)
+		return fail("cannot make a key");
+	/* O_EXCL: never overwrite a key that may still sign a file system. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fail("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	f = fdopen(fd, "w");
+	if (!f || PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) != 1 || fclose(f) != 0) {
+		f = NULL;
+		unlink(path);
+		fail("%s: cannot write the key", path);
+		goto out;
+	}
+	f = NULL;
+	sc_hex_encode(pub, sizeof(pub), hex);
+	printf("%s: Ed25519 writer key, public key %s\n", path, hex);
+	rc = 0;
+out:
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+static int parse_clusters(struct admin *a, const char *list)
+{
+	char *save = NULL, *name;
+
+	a->cluster_list = strdup(list);
+	if (!a->cluster_list)
+		return -ENOMEM;
+	for (name = strtok_r(a->cluster_list, ",", &save); name;
+	     name = strtok_r(NULL, ",", &save)) {
+		if (a->n == STORE_MAX_CLUSTERS)
+			return fail("--clusters: at most %d clusters", STORE_MAX_CLUSTERS), -E2BIG;
+		a->clusters[a->n++] = name;
+	}
+	return a->n ? 0 : -EINVAL;
+}
+
+static int store_connect(struct admin *a, bool need_key, struct store **out)
+{
+	char err[1024] = "";
+	struct store_opts opts = {
+	    .n = a->n,
+	    .f = a->f < 0 ? (a->n - 1) / 3 : (unsigned)a->f,
+	    .protocol = a->protocol,
+	    .op_timeout = a->timeout,
+	    .connect_timeout = a->timeout,
+	};
+	int r;
+
+	if (a->n == 0)
+		return fail("--clusters is required (e.g. --clusters dc1,dc2,dc3,dc4)"), -EINVAL;
+	if (need_key && !a->key_path)
+		return fail("this command writes: give the writer key with -k FILE"), -EINVAL;
+	if (a->key_path) {
+		r = key_load(a->key_path, a->key);
+		if (r < 0)
+			return fail("%s: %s", a->key_path,
+			            r == -EINVAL ? "not an Ed25519 private key in PEM"
+			                         : strerror(-r)),
+			       r;
+		opts.writer_key = a->key;
+	}
+	if (!a->key_path && a->trusted_count == 0)
+		return fail("reading needs a writer to trust: give -k FILE or --trust PUBKEY"),
+		       -EINVAL;
+	opts.trusted_keys = (const uint8_t(*)[STORE_KEY_LEN])a->trusted;
+	opts.trusted_count = a->trusted_count;
+	for (unsigned i = 0; i < a->n; i++) {
+		a->specs[i] = (struct store_cluster_spec){
+		    .cluster = a->clusters[i],
+		    .pool = a->pool,
+		    .rados_ns = a->rados_ns,
+		    .conf_dir = a->conf_dir,
+		    .client_id = a->client_id,
+		};
+	}
+	r = store_open(&opts, a->specs, out, err, sizeof(err));
+	if (r < 0)
+		fail("%s", err[0] ? err : strerror(-r));
+	return r;
+}
+
+static const char *condition_name(enum store_cluster_condition c)
+{
+	switch (c) {
+	case STORE_CLUSTER_UP:
+		return "up";
+	case STORE_CLUSTER_SLOW:
+		return "slow";
+	case STORE_CLUSTER_DOWN:
+		return "down";
+	case STORE_CLUSTER_BAD_DATA:
+		return "bad-data";
+	}
+	return "unknown";
+}
+
+/* Prints every cluster's state; returns how many are not up. */
+static unsigned print_states(struct admin *a, struct store *store)
+{
+	unsigned not_up = 0;
+
+	for (unsigned i = 0; i < store_cluster_count(store); i++) {
+		struct store_cluster_state s;
+		if (store_cluster_state(store, i, &s) < 0)
+			continue;
+		if (s.condition != STORE_CLUSTER_UP)
+			not_up++;
+		if (a->json)
+			printf("%s{\"cluster\":\"%s\",\"state\":\"%s\",\"latency_ms\":%.2f,"
+			       "\"ops_ok\":%llu,\"ops_failed\":%llu,\"bad_data\":%llu}",
+			       i ? "," : "[", s.name, condition_name(s.condition), s.latency_ms,
+			       (unsigned long long)s.ops_ok, (unsigned long long)s.ops_failed,
+			       (unsigned long long)s.bad_data);
+		else
+			printf("%-12s %-9s %8.2f ms  %s\n", s.name, condition_name(s.condition),
+			       s.latency_ms, s.reason);
+	}
+	if (a->json)
+		printf("]\n");
+	return not_up;
+}
+
+/*
+ * After an operation that succeeded in spite of some clusters: name those
+ * that failed or lied, on stderr. A failed operation says it in its error.
+ */
+static void report_clusters(struct store *store, int result)
+{
+	struct store_report rep;
+
+	if (result < 0)
+		return;
+	store_last_report(store, &rep);
+	if ((rep.bad_clusters || rep.failed_clusters) && rep.msg[0])
+		fprintf(stderr, PROGRAM ": note: %s\n", rep.msg);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_input(const char *path, uint8_t **buf, size_t *len)
+{
+	return sc_file_read(path ? path : "/dev/stdin", ADMIN_MAX_INPUT, buf, len);
+}
+
+/* Unit names become part of RADOS object names: keep them to a safe alphabet. */
+static bool unit_name_ok(const char *unit)
+{
+	size_t len = strlen(unit);
+
+	if (len == 0 || len > STORE_NAME_MAX)
+		return false;
+	return strspn(unit,
+	              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:+") == len;
+}
+
+static int cmd_put(struct admin *a, struct store *store, const char *unit, const char *path)
+{
+	struct store_unit_ref ref;
+	uint8_t *data;
+	size_t len;
+	char hex[2 * STORE_DIGEST_LEN + 1];
+	int r = read_input(path, &data, &len);
+
+	if (r < 0)
+		return fail("%s: %s", path ? path : "stdin", strerror(-r));
+	r = store_unit_write(store, unit, data, len, &ref);
+	free(data);
+	report_clusters(store, r);
+	if (r < 0) {
+		struct store_report rep;
+		store_last_report(store, &rep);
+		return fail("put %s: %s", unit, rep.msg[0] ? rep.msg : strerror(-r));
+	}
+	sc_hex_encode(ref.digest, sizeof(ref.digest), hex);
+	printf("%s: version %llu, %zu bytes, %s, digest %s\n", unit,
+	       (unsigned long long)ref.version, len, store_protocol_name(a->protocol), hex);
+	return 0;
+}
+
+static int cmd_get(struct admin *a, struct store *store, const char *unit, const char *path)
+{
+	void *data;
+	size_t len;
+	int fd = 1, r;
+
+	r = store_unit_read(store, unit, a->version, 0, &data, &len, NULL);
+	report_clusters(store, r);
+	if (r < 0) {
+		struct store_report rep;
+		store_last_report(store, &rep);
+		return fail("get %s: %s", unit, rep.msg[0] ? rep.msg : strerror(-r));
+	}
+	if (path) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			r = -errno;
+			store_buffer_free(data, len);
+			return fail("%s: %s", path, strerror(-r));
+		}
+	}
+	r = write_all(fd, data, len);
+	store_buffer_free(data, len);
+	if (path && close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		return fail("%s: %s", path ? path : "stdout", strerror(-r));
+	return 0;
+}
+
+static int cmd_versions(struct admin *a, struct store *store, const char *unit)
+{
+	struct store_version_info *v;
+	size_t count;
+	int r = store_unit_versions(store, unit, &v, &count);
+
+	report_clusters(store, r);
+	if (r < 0)
+		return fail("versions %s: %s", unit, strerror(-r));
+	for (size_t i = 0; i < count; i++) {
+		if (a->json)
+			printf("%s{\"version\":%llu,\"committed\":%s,\"clusters\":%u}",
+			       i ? "," : "[", (unsigned long long)v[i].version,
+			       v[i].committed ? "true" : "false", v[i].clusters);
+		else
+			printf("%llu\t%s\ton %u clusters\n", (unsigned long long)v[i].version,
+			       v[i].committed ? "committed" : "incomplete", v[i].clusters);
+	}
+	if (a->json)
+		printf("%s]\n", count ? "" : "[");
+	free(v);
+	return 0;
+}
+
+static int cmd_rm(struct store *store, const char *unit, const char *version)
+{
+	char *end;
+	unsigned long long v;
+	int r;
+
+	errno = 0;
+	v = strtoull(version, &end, 10);
+	if (errno || *end || version[0] == '-' || !version[0])
+		return fail("rm: '%s' is not a version number", version);
+	r = store_unit_delete(store, unit, v);
+	report_clusters(store, r);
+	if (r < 0)
+		return fail("rm %s version %llu: %s", unit, v, strerror(-r));
+	return 0;
+}
+
+/* Checks the argument count of COMMAND before anything connects. */
+static int check_args(const char *cmd, int argc, int min, int max)
+{
+	if (argc < min || argc > max) {
+		fail("%s: wrong number of arguments (see --help)", cmd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		OPT_CLUSTERS = 256,
+		OPT_PROTOCOL,
+		OPT_POOL,
+		OPT_NS,
+		OPT_ID,
+		OPT_CONF_DIR,
+		OPT_VERSION,
+		OPT_TIMEOUT,
+		OPT_FORMAT,
+		OPT_TRUST
+	};
+	static const struct option options[] = {
+	    {"clusters", required_argument, NULL, OPT_CLUSTERS},
+	    {"faults", required_argument, NULL, 'f'},
+	    {"protocol", required_argument, NULL, OPT_PROTOCOL},
+	    {"pool", required_argument, NULL, OPT_POOL},
+	    {"namespace", required_argument, NULL, OPT_NS},
+	    {"id", required_argument, NULL, OPT_ID},
+	    {"conf-dir", required_argument, NULL, OPT_CONF_DIR},
+	    {"key", required_argument, NULL, 'k'},
+	    {"trust", required_argument, NULL, OPT_TRUST},
+	    {"version", required_argument, NULL, OPT_VERSION},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct admin a = {
+	    .f = -1,
+	    .pool = "scfs",
+	    .protocol = STORE_PROTOCOL_CA,
+	    .timeout = 10,
+	    .version = STORE_VERSION_LATEST,
+	};
+	struct store *store = NULL;
+	const char *cmd;
+	char *end;
+	int c, rc = 1, nargs;
+
+	while ((c = getopt_long(argc, argv, "f:k:hV", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_CLUSTERS:
+			if (parse_clusters(&a, optarg) < 0)
+				return fail("--clusters: give names like dc1,dc2,dc3,dc4");
+			break;
+		case 'f':
+			errno = 0;
+			a.f = strtol(optarg, &end, 10);
+			if (errno || *end || a.f < 0 || a.f > 5)
+				return fail("--faults: '%s' is not a number from 0 to 5", optarg);
+			break;
+		case OPT_PROTOCOL:
+			if (strcasecmp(optarg, "CA") == 0)
+				a.protocol = STORE_PROTOCOL_CA;
+			else if (strcasecmp(optarg, "A") == 0)
+				a.protocol = STORE_PROTOCOL_A;
+			else
+				return fail("--protocol: '%s' is neither CA nor A", optarg);
+			break;
+		case OPT_POOL:
+			a.pool = optarg;
+			break;
+		case OPT_NS:
+			a.rados_ns = optarg;
+			break;
+		case OPT_ID:
+			a.client_id = optarg;
+			break;
+		case OPT_CONF_DIR:
+			a.conf_dir = optarg;
+			break;
+		case 'k':
+			a.key_path = optarg;
+			break;
+		case OPT_TRUST:
+			if (a.trusted_count == STORE_MAX_TRUSTED)
+				return fail("--trust: at most %d keys", STORE_MAX_TRUSTED);
+			if (sc_hex_decode(optarg, a.trusted[a.trusted_count], STORE_KEY_LEN) < 0)
+				return fail("--trust: '%s' is not a public key of 64 hex digits",
+				            optarg);
+			a.trusted_count++;
+			break;
+		case OPT_VERSION:
+			errno = 0;
+			a.version = strtoull(optarg, &end, 10);
+			if (errno || *end || optarg[0] == '-' || !optarg[0])
+				return fail("--version: '%s' is not a version number", optarg);
+			break;
+		case OPT_TIMEOUT:
+			a.timeout = strtod(optarg, &end);
+			if (*end || !(a.timeout > 0 && a.timeout <= 3600))
+				return fail("--timeout: '%s' is not a number of seconds", optarg);
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "plain") != 0)
+				return fail("--format: '%s' is neither json nor plain", optarg);
+			a.json = strcmp(optarg, "json") == 0;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf(PROGRAM " " SC_VERSION "\n");
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind++];
+	nargs = argc - optind;
+	if (strcmp(cmd, "keygen") == 0)
+		return check_args(cmd, nargs, 1, 1) < 0 ? 2 : cmd_keygen(argv[optind]);
+	if ((strcmp(cmd, "status") == 0 && check_args(cmd, nargs, 0, 0) < 0) ||
+	    (strcmp(cmd, "put") == 0 && check_args(cmd, nargs, 1, 2) < 0) ||
+	    (strcmp(cmd, "get") == 0 && check_args(cmd, nargs, 1, 2) < 0) ||
+	    (strcmp(cmd, "versions") == 0 && check_args(cmd, nargs, 1, 1) < 0) ||
+	    (strcmp(cmd, "rm") == 0 && check_args(cmd, nargs, 2, 2) < 0))
+		return 2;
+	if (strcmp(cmd, "status") && strcmp(cmd, "put") && strcmp(cmd, "get") &&
+	    strcmp(cmd, "versions") && strcmp(cmd, "rm"))
+		return fail("unknown command '%s' (see --help)", cmd), 2;
+	if (nargs > 0 && !unit_name_ok(argv[optind]))
+		return fail("'%s' is not a unit name (1-%d of A-Z a-z 0-9 . _ - : +)", argv[optind],
+		            STORE_NAME_MAX),
+		       2;
+
+	if (store_connect(&a, strcmp(cmd, "put") == 0 || strcmp(cmd, "rm") == 0, &store) < 0)
+		goto out;
+	if (strcmp(cmd, "status") == 0) {
+		/* As a health check: 0 only when every cluster is up. */
+		rc = print_states(&a, store) ? 1 : 0;
+	} else if (strcmp(cmd, "put") == 0) {
+		rc = cmd_put(&a, store, argv[optind], nargs > 1 ? argv[optind + 1] : NULL);
+	} else if (strcmp(cmd, "get") == 0) {
+		rc = cmd_get(&a, store, argv[optind], nargs > 1 ? argv[optind + 1] : NULL);
+	} else if (strcmp(cmd, "versions") == 0) {
+		rc = cmd_versions(&a, store, argv[optind]);
+	} else {
+		rc = cmd_rm(store, argv[optind], argv[optind + 1]);
+	}
+out:
+	store_close(store);
+	sc_wipe(a.key, sizeof(a.key));
+	free(a.cluster_list);
+	return rc;
+}
