@@ -27,6 +27,7 @@ static const char *const knockd_names[] = {
     "log_file",
     "log_level",
     "status_file",
+    "state_file",
     "open_seconds",
     "time_window",
     "replay_capacity",
@@ -198,7 +199,7 @@ static int numbers_read(struct sc_config *sc, const config_setting_t *g, struct 
 	READ_INT("knock_port", KNOCK_DEFAULT_PORT, 1, 65535, knock_port);
 	READ_INT("nflog_group", 2201, 1, 65535, nflog_group);
 	READ_INT("open_seconds", 30, 1, 86400, open_seconds);
-	READ_INT("time_window", 30, 1, 3600, time_window);
+	READ_INT("time_window", 30, 1, KNOCK_MAX_TIME_WINDOW, time_window);
 	READ_INT("replay_capacity", 100000, 16, 1 << 24, replay_capacity);
 	READ_INT("log_rejects_per_second", 50, 0, 1000000, log_rejects_per_second);
 	READ_INT("rcvbuf_mb", 32, 1, 1024, rcvbuf_mb);
@@ -244,8 +245,20 @@ static int knockd_group_read(struct sc_config *sc, struct knockd_config *c, stru
 	    (r = path_setting(sc, g, "ca", true, &c->ca, &c->ca_line, err)) < 0 ||
 	    (r = path_setting(sc, g, "crl", false, &c->crl, &c->crl_line, err)) < 0 ||
 	    (r = path_setting(sc, g, "log_file", false, &c->log_file, NULL, err)) < 0 ||
-	    (r = path_setting(sc, g, "status_file", false, &c->status_file, NULL, err)) < 0)
+	    (r = path_setting(sc, g, "status_file", false, &c->status_file, NULL, err)) < 0 ||
+	    (r = path_setting(sc, g, "state_file", false, &c->state_file, &c->state_file_line,
+	                      err)) < 0)
 		return r;
+	if (!c->state_file) {
+		c->state_file_line = 0;
+		c->state_file = strdup(KNOCK_DEFAULT_STATE_FILE);
+		if (!c->state_file)
+			return -ENOMEM;
+	} else if (strcmp(c->state_file, "-") == 0) {
+		sc_err_set(err, "%s:%d: state_file must name a file", sc_config_path(sc),
+		           c->state_file_line);
+		return -EINVAL;
+	}
 	s = sc_config_child(g, "protect");
 	if (!s) {
 		sc_err_set(err, "%s:%d: missing setting 'protect' (the ports knockd keeps closed)",
@@ -344,5 +357,6 @@ void knockd_config_free(struct knockd_config *c)
 	free(c->crl);
 	free(c->log_file);
 	free(c->status_file);
+	free(c->state_file);
 	free(c);
 }

@@ -10,6 +10,12 @@
  * Signals: SIGHUP reloads CA, CRL, access rules, time window and open time
  * (the replay cache is kept) and reopens the log; SIGUSR1 logs a JSON status
  * line (and writes status_file).
+ *
+ * The replay cache outlives a restart in state_file: loaded at start, saved
+ * after every accepted knock (before the port opens) and at stop. The rule is
+ * that a knock opens a port only once its nonce is on disk, or once no file
+ * is left that a restart would trust; a start without a valid file refuses
+ * knocks older than itself (the cache's floor, replay.c).
  */
 #include "knockd/libknock.h"
 
@@ -144,6 +150,81 @@ static int startup_load(struct knockd *k)
 	return 0;
 }
 
+/*
+ * Loads the saved replay cache. Whatever goes wrong (no file, a corrupt or
+ * unreadable one), knockd runs on with an empty cache whose floor is now:
+ * knocks older than this start are refused, since a lost cache cannot say
+ * whether they were used.
+ */
+static void state_load(struct knockd *k)
+{
+	const struct knockd_config *c = k->config;
+	uint64_t now = (uint64_t)sc_now_wall();
+	struct knock_state_info info;
+	char *aside = NULL;
+	int r;
+
+	r = knock_state_dir_make(c->state_file);
+	if (r < 0)
+		sc_log_error("%s:%d: state_file %s: cannot create its directory: %s", c->path,
+		             c->state_file_line, c->state_file, strerror(-r));
+	r = knock_state_load(c->state_file, c->time_window, now, k->replay, &info);
+	if (r == 0) {
+		sc_log_warn("replay cache: %zu nonces loaded from %s (%zu expired; saved %" PRId64
+		            " s ago, time_window then %" PRIu64 " s)",
+		            info.live, c->state_file, info.nonces - info.live,
+		            (int64_t)(now - info.saved), info.window);
+		return;
+	}
+	knock_replay_floor_raise(k->replay, now, KNOCK_FLOOR_START);
+	if (r == -ENOENT) {
+		sc_log_warn("replay cache: no state file %s (first start?): knocks with a "
+		            "timestamp before now are refused",
+		            c->state_file);
+		return;
+	}
+	if (r == -EBADMSG && asprintf(&aside, "%s.corrupt", c->state_file) >= 0 &&
+	    rename(c->state_file, aside) == 0)
+		sc_log_error("replay cache: %s is corrupt (%s), moved to %s: knocks with a "
+		             "timestamp before now are refused",
+		             c->state_file, info.problem, aside);
+	else if (r == -EBADMSG)
+		sc_log_error("replay cache: %s is corrupt (%s), ignored: knocks with a timestamp "
+		             "before now are refused",
+		             c->state_file, info.problem);
+	else
+		sc_log_error("replay cache: cannot load %s: %s: knocks with a timestamp before "
+		             "now are refused",
+		             c->state_file,
+		             r == -ENOSPC || r == -EFBIG ? "more nonces than replay_capacity"
+		                                         : strerror(-r));
+	free(aside);
+}
+
+/*
+ * Saves the replay cache. When that fails the old file goes, so that no
+ * restart trusts a cache that lacks a nonce. False when neither worked: then
+ * a restart could believe a stale file, and the caller must not open a port.
+ */
+static bool state_save(struct knockd *k)
+{
+	const char *path = k->config->state_file;
+	int r = knock_state_save(path, k->replay, k->config->time_window, (uint64_t)sc_now_wall());
+
+	if (r == 0)
+		return true;
+	/* ENOTDIR: no directory, so no file a restart could load either. */
+	if (unlink(path) == 0 || errno == ENOENT || errno == ENOTDIR) {
+		sc_log_error("replay cache: cannot save %s: %s; removed it, so a restart will "
+		             "refuse knocks older than itself",
+		             path, strerror(-r));
+		return true;
+	}
+	sc_log_error("replay cache: cannot save %s (%s) nor remove it (%s)", path, strerror(-r),
+	             strerror(errno));
+	return false;
+}
+
 static bool same_ports(const struct knock_ports *a, const struct knock_ports *b)
 {
 	if (a->count != b->count)
@@ -171,9 +252,11 @@ static void reload(struct knockd *k)
 	if (config->knock_port != k->config->knock_port ||
 	    config->nflog_group != k->config->nflog_group ||
 	    strcmp(config->table, k->config->table) != 0 ||
+	    strcmp(config->state_file, k->config->state_file) != 0 ||
 	    !same_ports(&config->protect, &k->config->protect)) {
-		sc_log_error("reload refused: knock_port, nflog_group, table and protect change "
-		             "only with a restart; keeping the running configuration");
+		sc_log_error("reload refused: knock_port, nflog_group, table, protect and "
+		             "state_file change only with a restart; keeping the running "
+		             "configuration");
 		knockd_config_free(config);
 		return;
 	}
@@ -182,12 +265,16 @@ static void reload(struct knockd *k)
 		knockd_config_free(config);
 		return;
 	}
+	/* A longer window must not outlive the nonces kept for the shorter one. */
+	knock_replay_window_change(k->replay, k->config->time_window, config->time_window,
+	                           (uint64_t)sc_now_wall());
 	knock_authority_free(k->authority);
 	knockd_config_free(k->config);
 	k->authority = authority;
 	k->config = config;
 	sc_log_set_level(k->debug ? SC_LOG_DEBUG : config->log_level);
 	policy_apply(k);
+	state_save(k);
 	sc_log_warn("reloaded: ca=%s crl=%s access_rules=%zu time_window=%u open_seconds=%u; "
 	            "replay cache kept (%zu nonces)",
 	            config->ca, config->crl ? config->crl : "none", config->access_count,
@@ -272,6 +359,13 @@ static void knock_accept(struct knockd *k, const struct knock_datagram *d, const
 		address = d->source;
 	}
 	knock_address_format(family, address, target, sizeof(target));
+	if (!state_save(k)) {
+		k->rejected[KNOCK_INTERNAL]++;
+		sc_log_error("reject src=%s subject=\"%s\" reason=%s detail=\"replay cache "
+		             "cannot be saved\"",
+		             src, k->verdict.subject, knock_reason_name(KNOCK_INTERNAL));
+		return;
+	}
 	r = knock_firewall_allow(k->firewall, family, address, req->protocol, req->port,
 	                         k->config->open_seconds, &err);
 	if (r < 0) {
@@ -453,6 +547,8 @@ int main(int argc, char **argv)
 		printf("%s: configuration, keys, CA and CRL are valid\n", k->config_path);
 		goto out;
 	}
+	state_load(k);
+	state_save(k);
 	k->signal_fd = signals_open();
 	if (k->signal_fd < 0) {
 		r = k->signal_fd;
@@ -477,7 +573,9 @@ int main(int argc, char **argv)
 	r = loop(k);
 	knock_firewall_close(k->firewall);
 	k->firewall = NULL;
-	sc_log_warn("stopped: table inet %s removed", k->config->table);
+	sc_log_warn("stopped: table inet %s removed; replay cache %s (%zu nonces)",
+	            k->config->table, state_save(k) ? "saved" : "NOT saved",
+	            knock_replay_count(k->replay));
 out:
 	knockd_free(k);
 	return r < 0 ? 1 : 0;

@@ -8,7 +8,14 @@
  * Only knocks that passed every check are inserted, so an attacker cannot
  * fill it; a full cache of live nonces refuses new knocks (-ENOSPC) rather
  * than forget a nonce early. The cache belongs to the daemon's main loop, not
- * to the configuration, so a SIGHUP reload keeps it.
+ * to the configuration, so a SIGHUP reload keeps it; state.c keeps it across
+ * a restart.
+ *
+ * The floor covers what the cache cannot know: knocks accepted before a
+ * start that found no saved cache, and knocks whose nonces expired under a
+ * time_window that has since grown. Invariant: every knock accepted with a
+ * timestamp at or above the floor is in the cache until its timestamp leaves
+ * the current time window.
  */
 #include "knockd/libknock.h"
 
@@ -29,6 +36,8 @@ struct knock_replay {
 	size_t capacity; /* live entries allowed */
 	size_t count;    /* occupied slots, expired or not */
 	uint64_t seed;
+	uint64_t floor; /* knocks older than this are refused: see above */
+	enum knock_floor_cause floor_cause;
 };
 
 int knock_replay_new(size_t capacity, struct knock_replay **out)
@@ -66,6 +75,53 @@ void knock_replay_free(struct knock_replay *r)
 size_t knock_replay_count(const struct knock_replay *r)
 {
 	return r->count;
+}
+
+size_t knock_replay_capacity(const struct knock_replay *r)
+{
+	return r->capacity;
+}
+
+void knock_replay_foreach(const struct knock_replay *r, uint64_t now, knock_replay_fn *fn,
+                          void *arg)
+{
+	for (size_t i = 0; i <= r->mask; i++)
+		if (r->table[i].expires != 0 && r->table[i].expires >= now)
+			fn(arg, r->table[i].nonce, r->table[i].expires);
+}
+
+void knock_replay_floor_raise(struct knock_replay *r, uint64_t floor, enum knock_floor_cause cause)
+{
+	if (floor <= r->floor)
+		return;
+	r->floor = floor;
+	r->floor_cause = cause;
+}
+
+uint64_t knock_replay_floor(const struct knock_replay *r, enum knock_floor_cause *cause)
+{
+	if (cause)
+		*cause = r->floor_cause;
+	return r->floor;
+}
+
+void knock_replay_window_change(struct knock_replay *r, uint64_t old_window, uint64_t new_window,
+                                uint64_t now)
+{
+	uint64_t more = new_window - old_window;
+
+	if (new_window <= old_window)
+		return;
+	/* Live nonces were kept for timestamp + OLD: keep them for timestamp + NEW. */
+	for (size_t i = 0; i <= r->mask; i++) {
+		struct replay_entry *e = &r->table[i];
+		if (e->expires != 0 && e->expires >= now)
+			e->expires =
+			    e->expires > UINT64_MAX - more ? UINT64_MAX : e->expires + more;
+	}
+	/* Knocks older than NOW - OLD may have lost their nonces already. */
+	if (now > old_window)
+		knock_replay_floor_raise(r, now - old_window, KNOCK_FLOOR_WINDOW);
 }
 
 /* Nonces come from authenticated clients; the seed keeps the layout private. */

@@ -5,11 +5,13 @@
  *   length, magic, version, length field   a few compares
  *   X25519 + AES-256-GCM                   one scalar multiplication
  *   timestamp window (two-sided)           compares
- *   replay cache                           one hash probe
+ *   replay cache: floor, then the nonce    a compare, one hash probe
  *   certificate chain, CRL, authorisation  cached by certificate digest
  *   Ed25519 signature                      one verification
  *
- * Only a knock that passed everything enters the replay cache.
+ * Only a knock that passed everything enters the replay cache. A knock older
+ * than the cache's floor counts as a replay: the cache cannot vouch for it
+ * (replay.c).
  */
 #include "knockd/libknock.h"
 
@@ -63,6 +65,22 @@ static enum knock_reason time_check(const struct knock_verifier *verifier, struc
 	if (ts > now + window)
 		return refuse(v, KNOCK_FUTURE, "clock skew +%" PRId64 " s, window %" PRIu64 " s",
 		              v->skew, window);
+	return KNOCK_OK;
+}
+
+static enum knock_reason replay_check(const struct knock_verifier *verifier,
+                                      struct knock_verdict *v, uint64_t now)
+{
+	enum knock_floor_cause cause;
+	uint64_t floor = knock_replay_floor(verifier->replay, &cause), ts = v->request.timestamp;
+
+	if (ts < floor)
+		return refuse(v, KNOCK_REPLAY, "timestamp %" PRIu64 " s before %s", floor - ts,
+		              cause == KNOCK_FLOOR_WINDOW
+		                  ? "time_window grew, replay cache too short"
+		                  : "daemon start, replay cache lost");
+	if (knock_replay_check(verifier->replay, v->request.nonce, now) < 0)
+		return refuse(v, KNOCK_REPLAY, "nonce already used");
 	return KNOCK_OK;
 }
 
@@ -122,8 +140,9 @@ enum knock_reason knock_verify(struct knock_verifier *verifier, const uint8_t *p
 	reason = time_check(verifier, v, now);
 	if (reason != KNOCK_OK)
 		return reason;
-	if (knock_replay_check(verifier->replay, v->request.nonce, now) < 0)
-		return refuse(v, KNOCK_REPLAY, "nonce already used");
+	reason = replay_check(verifier, v, now);
+	if (reason != KNOCK_OK)
+		return reason;
 
 	reason = certificate_check(verifier, v, now, &cert);
 	if (reason != KNOCK_OK)

@@ -9,11 +9,15 @@
  *      (knocked twice: the second must be a replay if the first passed)
  *   2  an IP packet as NFLOG delivers it: knock_datagram_parse, then verify
  *   3  knockd.conf text
+ *   4  a state file (the replay cache on disk): knock_state_decode; what
+ *      loads must encode and load back to the same cache, and what does
+ *      not must leave the cache empty
  *
  * The fixture (qa/fuzz/knock/fixture: a CA, its CRL, a server key made for
  * this target only) and the seeds in corpus/ are valid at FUZZ_NOW, which
  * stands for the clock so that runs are reproducible.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +76,39 @@ static enum knock_reason verify(struct knock_verifier *v, const uint8_t *p, size
 	return r;
 }
 
+/* The state file: bounds, checksum, fields, then a round trip of what loaded. */
+static void state_fuzz(const uint8_t *data, size_t size)
+{
+	struct knock_replay *loaded, *again;
+	struct knock_state_info info;
+	enum knock_floor_cause cause, cause_again;
+	uint8_t *out;
+	size_t len;
+	int r;
+
+	if (knock_replay_new(16, &loaded) < 0 || knock_replay_new(16, &again) < 0)
+		abort();
+	r = knock_state_decode(data, size, 30, FUZZ_NOW, loaded, &info);
+	if (r != 0) {
+		if ((r != -EBADMSG && r != -ENOSPC) || (r == -EBADMSG && !info.problem) ||
+		    knock_replay_count(loaded) != 0 || knock_replay_floor(loaded, NULL) != 0)
+			abort();
+		goto out;
+	}
+	if (info.live > info.nonces || knock_replay_count(loaded) != info.live ||
+	    knock_state_encode(loaded, 30, FUZZ_NOW, &out, &len) < 0)
+		abort();
+	r = knock_state_decode(out, len, 30, FUZZ_NOW, again, &info);
+	free(out);
+	if (r != 0 || knock_replay_count(again) != knock_replay_count(loaded) ||
+	    knock_replay_floor(again, &cause_again) != knock_replay_floor(loaded, &cause) ||
+	    cause_again != cause)
+		abort();
+out:
+	knock_replay_free(again);
+	knock_replay_free(loaded);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct knock_verifier v = {
@@ -94,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (knock_replay_new(16, &v.replay) < 0)
 		abort();
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		verify(&v, data + 1, size - 1);
 		break;
@@ -121,6 +158,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (knockd_config_parse("fuzz.conf", text, &config, &err) == 0)
 			knockd_config_free(config);
 		free(text);
+		break;
+	case 4:
+		state_fuzz(data + 1, size - 1);
 		break;
 	}
 	knock_replay_free(v.replay);

@@ -82,6 +82,27 @@ static void knock_seeds(const char *dir, const char *name, uint16_t port, long o
 	knock_server_key_free(server);
 }
 
+/* A state file of a few live nonces, one expired, and a floor: mode 4. */
+static void state_seed(uint64_t now, const char *out)
+{
+	struct knock_replay *r;
+	uint8_t nonce[KNOCK_NONCE_LEN], *data;
+	size_t len;
+
+	if (knock_replay_new(16, &r) < 0)
+		exit(1);
+	for (uint8_t i = 0; i < 4; i++) {
+		memset(nonce, 0x30 + i, sizeof(nonce));
+		knock_replay_insert(r, nonce, i == 3 ? now - 1 : now + 100 + i, now - 40);
+	}
+	knock_replay_floor_raise(r, now - 5, KNOCK_FLOOR_START);
+	if (knock_state_encode(r, 30, now - 2, &data, &len) < 0)
+		exit(1);
+	seed_write(out, "state", 4, data, len);
+	free(data);
+	knock_replay_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	static const char config[] =
@@ -106,5 +127,6 @@ int main(int argc, char **argv)
 	memcpy(junk, "SCKN\x01\x00\x01\x2c", 8);
 	seed_write(argv[3], "junk-header", 0, junk, sizeof(junk));
 	seed_write(argv[3], "junk-short", 0, (const uint8_t *)"SCK", 3);
+	state_seed(now, argv[3]);
 	return 0;
 }

@@ -31,6 +31,8 @@ static void test_example_config_loads_as_written(void **state)
 	assert_string_equal(c->crl, "/etc/knockd/crl.pem");
 	assert_int_equal(c->open_seconds, 60);
 	assert_int_equal(c->time_window, 30);
+	assert_string_equal(c->state_file, "/var/lib/knockd/replay-cache");
+	assert_true(c->state_file_line > 0);
 	assert_true(knock_ports_contain(&c->protect, IPPROTO_TCP, 3300));
 	assert_true(knock_ports_contain(&c->protect, IPPROTO_TCP, 7000));
 	assert_false(knock_ports_contain(&c->protect, IPPROTO_TCP, 22));
@@ -57,6 +59,16 @@ static void test_defaults_and_relative_paths(void **state)
 	assert_int_equal(c->open_seconds, 30);
 	assert_int_equal(c->time_window, 30);
 	assert_true(c->open_other_address);
+	assert_string_equal(c->state_file, KNOCK_DEFAULT_STATE_FILE);
+	knockd_config_free(c);
+	assert_int_equal(knockd_config_parse("/etc/knockd/k.conf",
+	                                     "knockd = { server_key = \"server.key\";\n"
+	                                     " ca = \"/x/ca.crt\"; protect = \"tcp/22\";\n"
+	                                     " state_file = \"state/replay\"; };",
+	                                     &c, &err),
+	                 0);
+	assert_string_equal(c->state_file, "/etc/knockd/state/replay");
+	assert_int_equal(c->state_file_line, 3);
 	knockd_config_free(c);
 }
 
@@ -101,6 +113,10 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error(text, "k.conf:5: setting 'allow' must list ports");
 	snprintf(text, sizeof(text), "%s protect = \"tcp/22\";\n log_level = \"loud\";\n};", head);
 	expect_error(text, "k.conf:5: log_level");
+	snprintf(text, sizeof(text), "%s protect = \"tcp/22\";\n state_file = \"-\";\n};", head);
+	expect_error(text, "k.conf:5: state_file must name a file");
+	snprintf(text, sizeof(text), "%s protect = \"tcp/22\";\n state_file = \"\";\n};", head);
+	expect_error(text, "k.conf:5: setting 'state_file' is empty");
 	expect_error("knockd = { ca = \"c\"; protect = \"tcp/22\"; };",
 	             "missing setting 'server_key'");
 }

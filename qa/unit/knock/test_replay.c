@@ -1,6 +1,7 @@
 /*
  * The replay cache: a nonce counts once until it expires, expired nonces make
- * room, a cache full of live nonces refuses rather than forgets.
+ * room, a cache full of live nonces refuses rather than forgets; its floor
+ * only rises, and a longer time window keeps live nonces longer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -75,12 +76,67 @@ static void test_capacity_bounds(void **state)
 	assert_int_equal(knock_replay_new((size_t)1 << 30, &r), -EINVAL);
 }
 
+static void test_floor_only_rises(void **state)
+{
+	struct knock_replay *r;
+	enum knock_floor_cause cause;
+
+	assert_int_equal(knock_replay_new(16, &r), 0);
+	assert_int_equal(knock_replay_floor(r, &cause), 0);
+	assert_int_equal(cause, KNOCK_FLOOR_NONE);
+	knock_replay_floor_raise(r, 1000, KNOCK_FLOOR_START);
+	knock_replay_floor_raise(r, 900, KNOCK_FLOOR_WINDOW);
+	assert_int_equal(knock_replay_floor(r, &cause), 1000);
+	assert_int_equal(cause, KNOCK_FLOOR_START);
+	knock_replay_floor_raise(r, 1001, KNOCK_FLOOR_WINDOW);
+	assert_int_equal(knock_replay_floor(r, &cause), 1001);
+	assert_int_equal(cause, KNOCK_FLOOR_WINDOW);
+	knock_replay_free(r);
+}
+
+static void count_live(void *arg, const uint8_t nonce[KNOCK_NONCE_LEN], uint64_t expires)
+{
+	(void)nonce;
+	(void)expires;
+	(*(int *)arg)++;
+}
+
+static void test_longer_window_keeps_live_nonces_longer(void **state)
+{
+	struct knock_replay *r;
+	uint8_t live[16], dead[16];
+	int count = 0;
+
+	assert_int_equal(knock_replay_new(16, &r), 0);
+	nonce_make(live, 1);
+	nonce_make(dead, 2);
+	/* Window 30: accepted at 1000 with timestamp 1000 -> kept until 1031. */
+	assert_int_equal(knock_replay_insert(r, live, 1031, 1000), 0);
+	assert_int_equal(knock_replay_insert(r, dead, 1009, 970), 0);
+	knock_replay_foreach(r, 1020, count_live, &count);
+	assert_int_equal(count, 1);
+	/* At 1020 the window grows to 100: the live nonce stays until 1101. */
+	knock_replay_window_change(r, 30, 100, 1020);
+	assert_int_equal(knock_replay_check(r, live, 1101), -EALREADY);
+	assert_int_equal(knock_replay_check(r, live, 1102), 0);
+	/* The expired one is not revived; the floor covers its knock instead. */
+	assert_int_equal(knock_replay_check(r, dead, 1020), 0);
+	assert_int_equal(knock_replay_floor(r, NULL), 1020 - 30);
+	/* Shrinking changes nothing. */
+	knock_replay_window_change(r, 100, 10, 1050);
+	assert_int_equal(knock_replay_check(r, live, 1101), -EALREADY);
+	assert_int_equal(knock_replay_floor(r, NULL), 990);
+	knock_replay_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nonce_counts_once_until_it_expires),
 	    cmocka_unit_test(test_full_cache_sweeps_expired_and_refuses_when_all_live),
 	    cmocka_unit_test(test_capacity_bounds),
+	    cmocka_unit_test(test_floor_only_rises),
+	    cmocka_unit_test(test_longer_window_keeps_live_nonces_longer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

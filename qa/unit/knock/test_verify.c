@@ -244,6 +244,39 @@ static void test_signature_by_another_key_is_refused(void **state)
 	assert_int_equal(knock_replay_count(replay), before);
 }
 
+static void test_knock_older_than_the_replay_floor_is_refused_as_replay(void **state)
+{
+	struct knock_replay *saved = verifier.replay, *fresh;
+	uint8_t old[KNOCK_MAX_LEN], p[KNOCK_MAX_LEN];
+	char expected[100];
+	uint64_t t;
+	int n_old, n;
+
+	/* A cache that knockd started without a saved state at T. */
+	assert_int_equal(knock_replay_new(100, &fresh), 0);
+	verifier.replay = fresh;
+	n_old = knock_make("", "alice", IPPROTO_TCP, 2222, -5, NULL, NULL, old);
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	t = packet_timestamp(p, n);
+	knock_replay_floor_raise(fresh, t, KNOCK_FLOOR_START);
+	/* Within the window, but older than the start: the cache cannot vouch for it. */
+	assert_int_equal(verify(old, n_old, t), KNOCK_REPLAY);
+	snprintf(expected, sizeof(expected),
+	         "timestamp %llu s before daemon start, replay cache lost",
+	         (unsigned long long)(t - packet_timestamp(old, n_old)));
+	assert_string_equal(verdict.detail, expected);
+	assert_int_equal(knock_replay_count(fresh), 0);
+	/* At the floor itself: accepted. */
+	assert_int_equal(verify(p, n, t), KNOCK_OK);
+	/* A floor raised by a longer window says so. */
+	knock_replay_floor_raise(fresh, t + 1, KNOCK_FLOOR_WINDOW);
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, -2, NULL, NULL, p);
+	assert_int_equal(verify(p, n, packet_timestamp(p, n) + 2), KNOCK_REPLAY);
+	assert_non_null(strstr(verdict.detail, "before time_window grew, replay cache too short"));
+	verifier.replay = saved;
+	knock_replay_free(fresh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +286,7 @@ int main(void)
 	    cmocka_unit_test(test_certificates_of_another_ca_or_revoked_are_refused),
 	    cmocka_unit_test(test_authorisation_by_extension_access_rule_and_protect),
 	    cmocka_unit_test(test_signature_by_another_key_is_refused),
+	    cmocka_unit_test(test_knock_older_than_the_replay_floor_is_refused_as_replay),
 	};
 	return cmocka_run_group_tests(tests, pki_make, pki_remove);
 }

@@ -11,6 +11,10 @@
  *   garbage ADDR PORT SIZE [--magic]
  *   flood ADDR PORT RATE SECONDS    (prints the rate reached)
  *   listen PORT...                  accept and close TCP connections forever
+ *   echo PORT...                    accept TCP connections and echo what they send
+ *   talk ADDR PORT [SOURCE]         connect (within 1 s), then send each line of stdin
+ *                                   and wait up to 3 s for its echo; prints
+ *                                   "connected" and "echoed: LINE" as it goes
  *   connect ADDR PORT [SOURCE]      exit 0 when a TCP connect succeeds within 1 s
  *   probe-udp ADDR PORT             exit 0 when nothing answers within 1 s
  *   probe-tcp ADDR PORT             exit 0 when a connect neither succeeds nor is refused
@@ -24,6 +28,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,12 +244,26 @@ static int cmd_flood(int argc, char **argv)
 	return 0;
 }
 
-static _Noreturn void cmd_listen(int argc, char **argv)
+/* Echoes what a connection sent; false once it is closed (EOF or error). */
+static bool echo_once(int fd)
 {
-	struct pollfd fds[64];
-	int count = 0, one = 1, zero = 0;
+	char buf[4096];
+	ssize_t n = recv(fd, buf, sizeof(buf), 0);
 
-	for (int i = 0; i < argc && count < 64; i++) {
+	return n > 0 && send(fd, buf, (size_t)n, MSG_NOSIGNAL) == n;
+}
+
+/*
+ * Listens on PORTS (IPv4 and IPv6). LISTEN closes each connection at once;
+ * ECHO keeps it and sends back what it receives until the peer closes.
+ */
+static _Noreturn void cmd_serve(int argc, char **argv, bool echo)
+{
+	enum { MAX_FDS = 256 };
+	struct pollfd fds[MAX_FDS];
+	int listeners = 0, count, one = 1, zero = 0;
+
+	for (int i = 0; i < argc && listeners < 64; i++) {
 		struct sockaddr_in6 sa = {.sin6_family = AF_INET6,
 		                          .sin6_port = htons((uint16_t)atoi(argv[i]))};
 		int fd = socket(AF_INET6, SOCK_STREAM, 0);
@@ -254,17 +273,30 @@ static _Noreturn void cmd_listen(int argc, char **argv)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)
 			die("bind/listen");
-		fds[count++] = (struct pollfd){.fd = fd, .events = POLLIN};
+		fds[listeners++] = (struct pollfd){.fd = fd, .events = POLLIN};
 	}
+	count = listeners;
 	for (;;) {
 		if (poll(fds, (nfds_t)count, -1) < 0)
 			continue;
-		for (int i = 0; i < count; i++)
-			if (fds[i].revents & POLLIN) {
-				int c = accept(fds[i].fd, NULL, NULL);
-				if (c >= 0)
-					close(c);
+		for (int i = 0; i < count; i++) {
+			if (!fds[i].revents)
+				continue;
+			if (i >= listeners) {
+				if (echo_once(fds[i].fd))
+					continue;
+				close(fds[i].fd);
+				fds[i--] = fds[--count];
+				continue;
 			}
+			int c = accept(fds[i].fd, NULL, NULL);
+			if (c < 0)
+				continue;
+			if (echo && count < MAX_FDS)
+				fds[count++] = (struct pollfd){.fd = c, .events = POLLIN};
+			else
+				close(c);
+		}
 	}
 }
 
@@ -307,6 +339,78 @@ static int cmd_connect(int argc, char **argv)
 	if (argc < 2)
 		die("connect ADDR PORT [SOURCE]");
 	return tcp_try(argv[0], argv[1], argc > 2 ? argv[2] : NULL) == 0 ? 0 : 1;
+}
+
+/* Waits up to 3 s for LINE (with its newline) to come back on FD. */
+static bool echo_wait(int fd, const char *line, size_t len)
+{
+	char buf[4096];
+	size_t got = 0;
+	double deadline = sc_now_monotonic() + 3;
+
+	if (len == 0 || len > sizeof(buf))
+		return false;
+	while (got < len) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int left = (int)((deadline - sc_now_monotonic()) * 1000);
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
+			return false;
+		n = recv(fd, buf + got, len - got, 0);
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return memcmp(buf, line, len) == 0;
+}
+
+/*
+ * One long-lived TCP connection, driven by stdin: the tests write a line
+ * while the port is open and another after its set element expired.
+ */
+static int cmd_talk(int argc, char **argv)
+{
+	struct sockaddr_storage ss, src;
+	socklen_t len, src_len, err_len;
+	struct pollfd pfd;
+	char line[1024];
+	int fd, err = 0;
+
+	if (argc < 2)
+		die("talk ADDR PORT [SOURCE]");
+	fd = socket(address_parse(argv[0], argv[1], &ss, &len), SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		die("socket");
+	if (argc > 2) {
+		address_parse(argv[2], "0", &src, &src_len);
+		if (bind(fd, (struct sockaddr *)&src, src_len) < 0)
+			die("bind source");
+	}
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS)
+		die("connect");
+	pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
+	err_len = sizeof(err);
+	if (poll(&pfd, 1, 1000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) < 0 ||
+	    err != 0) {
+		fprintf(stderr, "knock-forge: talk: cannot connect to %s port %s: %s\n", argv[0],
+		        argv[1], err ? strerror(err) : "timed out");
+		return 1;
+	}
+	printf("connected\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		size_t n = strlen(line);
+		if (send(fd, line, n, MSG_NOSIGNAL) != (ssize_t)n || !echo_wait(fd, line, n)) {
+			fprintf(stderr, "knock-forge: talk: no echo of '%.*s' within 3 s\n",
+			        (int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
+			return 1;
+		}
+		printf("echoed: %s", line);
+		fflush(stdout);
+	}
+	close(fd);
+	return 0;
 }
 
 static int cmd_probe_tcp(int argc, char **argv)
@@ -403,7 +507,8 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		die("usage: knock-forge "
-		    "forge|send|garbage|flood|listen|connect|probe-udp|probe-tcp|vector ...");
+		    "forge|send|garbage|flood|listen|echo|talk|connect|probe-udp|probe-tcp|vector "
+		    "...");
 	argc -= 2;
 	if (!strcmp(argv[1], "forge"))
 		return cmd_forge(argc, argv + 2);
@@ -414,7 +519,11 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "flood"))
 		return cmd_flood(argc, argv + 2);
 	if (!strcmp(argv[1], "listen"))
-		cmd_listen(argc, argv + 2);
+		cmd_serve(argc, argv + 2, false);
+	if (!strcmp(argv[1], "echo"))
+		cmd_serve(argc, argv + 2, true);
+	if (!strcmp(argv[1], "talk"))
+		return cmd_talk(argc, argv + 2);
 	if (!strcmp(argv[1], "connect"))
 		return cmd_connect(argc, argv + 2);
 	if (!strcmp(argv[1], "probe-udp"))

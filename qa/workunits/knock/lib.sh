@@ -26,7 +26,9 @@ TABLE=knockd
 OPEN_SECONDS=3
 BG_PIDS=""
 KNOCKD_PID=""
+MOUNTS=""
 LOG=$WORK/knockd.log
+STATE=$WORK/state/replay-cache
 
 cleanup() {
 	status=$?
@@ -42,6 +44,9 @@ cleanup() {
 	fi
 	ip netns del "$NS_SERVER" 2>/dev/null || true
 	ip netns del "$NS_CLIENT" 2>/dev/null || true
+	for m in $MOUNTS; do
+		umount "$m" 2>/dev/null || true
+	done
 	rm -rf "$WORK"
 	exit "$status"
 }
@@ -106,6 +111,7 @@ knockd = {
   time_window = 30;
   log_rejects_per_second = 0;
   status_file = "status.json";
+  state_file = "state/replay-cache";
   protect = [ "tcp/2222", "tcp/2223", "tcp/2224" ];
   access = (
     { subject = "CN=carol,O=SafeCloud"; allow = "tcp/2224"; }
@@ -115,11 +121,13 @@ EOF
 }
 
 knockd_start() {
+	# The log is appended to: wait for this start's line, not an earlier one's.
+	starts=$(log_count "started:")
 	# Not through in_server: $! must be knockd itself (ip netns exec execs it).
 	ip netns exec "$NS_SERVER" "$KNOCKD" -c "$WORK/knockd.conf" --log-file "$LOG" &
 	KNOCKD_PID=$!
 	for _ in $(seq 100); do
-		grep -q "started:" "$LOG" 2>/dev/null && return 0
+		[ "$(log_count "started:")" -gt "$starts" ] && return 0
 		kill -0 "$KNOCKD_PID" 2>/dev/null || fail "knockd exited at start"
 		sleep 0.05
 	done
@@ -176,6 +184,12 @@ set_elements() {
 assert_sets_empty() {
 	el=$(set_elements)
 	[ -z "$el" ] || fail "$1: nftables sets not empty: $el"
+}
+
+# Lines of the log matching PATTERN (0 when there is no log yet).
+log_count() {
+	n=$(grep -c -- "$1" "$LOG" 2>/dev/null) || true
+	echo "${n:-0}"
 }
 
 # Waits until the log has COUNT lines matching PATTERN (default 1).
