@@ -2,7 +2,7 @@
  * The cluster set: opening the n clusters in parallel, reconnecting the ones
  * that were down, and each cluster's state as the operations see it
  * (latency EWMA, up/slow/down/bad data, the last reason). Nothing here
- * decides a quorum; unit.c does.
+ * decides a quorum; write.c, read.c, index.c and delete.c do.
  */
 #include <errno.h>
 #include <stddef.h>

@@ -5,12 +5,14 @@
  *       Reed-Solomon parity fragments; the key is split into n Shamir
  *       shares with threshold k = f+1.
  *   A:  every fragment is the unit itself.
- * Every fragment is hashed (SHA-256) exactly once. The buffers a write
- * needs are one allocation of n * frag_len bytes (CA) or none (A).
+ * Every fragment is hashed (SHA-256) exactly once, n fragments side by side
+ * (digest.h). The buffers a write needs are one allocation of n * frag_len
+ * bytes (CA) or none (A).
  */
 #ifndef SCFS_STORE_CODEC_H
 #define SCFS_STORE_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +33,9 @@ struct codec_encoded {
 int codec_new(int protocol, unsigned n, unsigned f, struct codec **out);
 void codec_free(struct codec *codec);
 size_t codec_frag_len(const struct codec *codec, size_t data_len);
+/* Hash fragments with OpenSSL one at a time even where SHA-NI allows two
+ * at once (digest.h): for the tests and the bench, which compare both. */
+void codec_set_portable_digest(struct codec *codec, bool portable);
 
 /* AAD binds the ciphertext to the unit's name and version (CA). */
 int codec_encode(const struct codec *codec, const void *data, size_t len, const void *aad,

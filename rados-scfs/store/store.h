@@ -144,6 +144,18 @@ int store_unit_versions(struct store *store, const char *name, struct store_vers
 int store_unit_delete(struct store *store, const char *name, uint64_t version);
 
 unsigned store_cluster_count(const struct store *store);
+/*
+ * Asks every connected cluster one cheap question in parallel (a stat of the
+ * object "scfs.probe" in the store's pool and namespace, which need not
+ * exist) and waits until all answered or TIMEOUT seconds passed (0: the op
+ * timeout). The answers update each cluster's state like any operation, so
+ * store_cluster_state has a measured latency_ms and a condition even before
+ * the first read or write; a cluster that did not answer shows as slow, then
+ * down. Returns how many clusters answered (0..n), or -EINVAL for a negative
+ * TIMEOUT; store_last_report names the clusters that did not answer and why.
+ * Writes nothing; safe on a read-only store.
+ */
+int store_cluster_probe(struct store *store, double timeout);
 int store_cluster_state(struct store *store, unsigned index, struct store_cluster_state *out);
 void store_last_report(struct store *store, struct store_report *out);
 /* Waits until no cluster operation is outstanding, or TIMEOUT seconds. -ETIMEDOUT then. */

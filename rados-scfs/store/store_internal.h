@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include <rados/librados.h>
 
@@ -77,6 +78,9 @@ struct aio_io {
 	rados_omap_iter_t omap;
 	unsigned char omap_more;
 	int omap_rval;
+	uint64_t stat_size; /* probe */
+	time_t stat_mtime;
+	int stat_rval;
 };
 
 /*

@@ -2,7 +2,8 @@
  * Unit tests of the store's pure parts: Reed-Solomon (every k-subset of
  * fragments rebuilds), Shamir (every threshold subset rebuilds, one share
  * alone does not), the record and commit parsers (short, oversized,
- * malformed, wrongly signed input is refused) and the CA/A codec.
+ * malformed, wrongly signed input is refused), the multi-stream SHA-256
+ * (equal to OpenSSL's for every length and stream count) and the CA/A codec.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 
 #include "codec.h"
 #include "common/crypto.h"
+#include "digest.h"
 #include "erasure.h"
 #include "record.h"
 #include "secret.h"
@@ -462,6 +464,60 @@ static void codec_round_trip(struct codec *codec, size_t len, bool every_subset)
 	free(data);
 }
 
+/* Hashes COUNT streams of LEN bytes, the whole blocks first in pieces of SPLIT. */
+static void digest_check(unsigned count, size_t len, size_t split, bool portable)
+{
+	struct digest_multi dm;
+	uint8_t *bufs[5], got[5][32], want[32];
+	const uint8_t *p[5];
+	size_t whole = len - len % DIGEST_BLOCK, off = 0;
+
+	for (unsigned i = 0; i < count; i++) {
+		bufs[i] = malloc(len + 1);
+		assert_non_null(bufs[i]);
+		fill(bufs[i], len, 40 + i);
+	}
+	assert_int_equal(digest_multi_begin(&dm, count, portable), 0);
+	while (off < whole) {
+		size_t piece = whole - off < split ? whole - off : split;
+		for (unsigned i = 0; i < count; i++)
+			p[i] = bufs[i] + off;
+		assert_int_equal(digest_multi_update(&dm, p, piece), 0);
+		off += piece;
+	}
+	if (len > whole) {
+		for (unsigned i = 0; i < count; i++)
+			p[i] = bufs[i] + whole;
+		assert_int_equal(digest_multi_update(&dm, p, len - whole), 0);
+		/* Nothing may follow an unaligned update. */
+		assert_int_equal(digest_multi_update(&dm, p, 64), -EINVAL);
+	}
+	assert_int_equal(digest_multi_end(&dm, got), 0);
+	for (unsigned i = 0; i < count; i++) {
+		sc_sha256(bufs[i], len, want);
+		assert_memory_equal(got[i], want, 32);
+		free(bufs[i]);
+	}
+}
+
+static void test_digest_multi_equals_sha256_for_every_length(void **state)
+{
+	static const size_t lens[] = {0,   1,   55,   56,   57,   63,   64,    65,
+				      119, 120, 127,  128,  129,  1000, 4096, 262147};
+
+	(void)state;
+	if (!digest_multi_fast())
+		print_message("no SHA-NI here: only the OpenSSL path is tested\n");
+	for (unsigned count = 1; count <= 5; count++)
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			digest_check(count, lens[i], 64, false);
+			digest_check(count, lens[i], 4096, false);
+			digest_check(count, lens[i], 4096, true);
+		}
+	for (size_t len = 0; len <= 200; len++)
+		digest_check(2, len, 128, false);
+}
+
 static void test_codec_ca_round_trip_all_sizes(void **state)
 {
 	struct codec *codec;
@@ -474,6 +530,10 @@ static void test_codec_ca_round_trip_all_sizes(void **state)
 		codec_round_trip(codec, len, len < 40);
 	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
 		codec_round_trip(codec, big[i], i < 3);
+	/* The same with fragments hashed one at a time by OpenSSL. */
+	codec_set_portable_digest(codec, true);
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+		codec_round_trip(codec, big[i], false);
 	codec_free(codec);
 }
 
@@ -551,6 +611,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commit_round_trip_and_refusals, rec_setup,
 						rec_teardown),
 		cmocka_unit_test(test_names_and_index_keys),
+		cmocka_unit_test(test_digest_multi_equals_sha256_for_every_length),
 		cmocka_unit_test(test_codec_ca_round_trip_all_sizes),
 		cmocka_unit_test(test_codec_ca_refuses_wrong_share_or_binding),
 		cmocka_unit_test(test_codec_a_stores_whole_unit_hashed_once),

@@ -3,8 +3,9 @@
  * protocols: round trips, one cluster down, two clusters down (the failed
  * write stays invisible), a frozen cluster, garbage fragments and records
  * (named as bad data), no plaintext anywhere in CA, one share alone useless,
- * storage overhead, deletion. The clusters start once for the whole group
- * and are stopped by the group teardown (and by testbed's exit handlers).
+ * storage overhead, deletion, the cluster probe. The clusters start once for
+ * the whole group and are stopped by the group teardown (and by testbed's
+ * exit handlers).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -379,6 +380,16 @@ static void test_one_cluster_down_writes_and_reads_succeed(void **state)
 		assert_non_null(strstr(cs.reason, "no answer"));
 		assert_int_equal(store_cluster_state(S->store[p], (unsigned)(down + 1) % N, &cs), 0);
 		assert_int_not_equal(cs.condition, STORE_CLUSTER_DOWN);
+	}
+	/* A probe hears three answers within its own short timeout and names the fourth. */
+	{
+		struct store_report rep;
+		double t0 = sc_now_monotonic();
+		assert_int_equal(store_cluster_probe(S->store[1], 2), N - 1);
+		assert_true(sc_now_monotonic() - t0 < 2 + 1);
+		store_last_report(S->store[1], &rep);
+		assert_int_equal(rep.failed_clusters, 1u << down);
+		assert_non_null(strstr(rep.msg, S->tb.names[down]));
 	}
 	cluster_revive(down);
 }
@@ -768,6 +779,32 @@ static void test_bytes_stored_per_byte_written_ca(void **state)
 	storage_overhead(STORE_PROTOCOL_CA, 2.0);
 }
 
+static void test_probe_measures_every_cluster_before_any_operation(void **state)
+{
+	struct store *st;
+	struct store_cluster_state cs;
+	struct store_report rep;
+
+	(void)state;
+	assert_int_equal(open_store(S, STORE_PROTOCOL_CA, &st), 0);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(store_cluster_state(st, i, &cs), 0);
+		assert_int_equal(cs.ops_ok, 0);
+	}
+	assert_int_equal(store_cluster_probe(st, 5), N);
+	store_last_report(st, &rep);
+	assert_int_equal(rep.result, N);
+	assert_int_equal(rep.failed_clusters, 0);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(store_cluster_state(st, i, &cs), 0);
+		assert_int_equal(cs.condition, STORE_CLUSTER_UP);
+		assert_true(cs.ops_ok >= 1);
+		assert_true(cs.latency_ms > 0 && cs.latency_ms < 5000);
+	}
+	assert_int_equal(store_cluster_probe(st, -1), -EINVAL);
+	store_close(st);
+}
+
 static void test_open_rejects_n_below_3f_plus_1(void **state)
 {
 	struct store_cluster_spec specs[N];
@@ -792,6 +829,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_rejects_n_below_3f_plus_1),
+		cmocka_unit_test(test_probe_measures_every_cluster_before_any_operation),
 		cmocka_unit_test(test_round_trips_all_sizes_a),
 		cmocka_unit_test(test_round_trips_all_sizes_ca),
 		cmocka_unit_test(test_versions_list_and_delete_a),

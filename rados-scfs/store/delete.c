@@ -1,0 +1,73 @@
+/*
+ * Deleting a data unit version (docs/store.md, "Deletion / GC"): the commit
+ * and pending index keys and the fragment object, on every reachable
+ * cluster. Invariants: commit and pending keys go in one index op, submitted
+ * before the fragment removal so the version stops being visible first;
+ * success needs n-f clusters to confirm both removals (-ENOENT counts as
+ * removed), but it waits for all clusters until the deadline (gc wants
+ * every copy gone).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "unit.h"
+
+int store_unit_delete(struct store *store, const char *name, uint64_t version)
+{
+	struct op_log log = {.what = "delete"};
+	char oid[OID_MAX], index_oid[OID_MAX], key[19], pending[19];
+	const char *keys[2] = {key, pending};
+	size_t key_lens[2] = {18, 18};
+	unsigned removed[STORE_MAX_CLUSTERS] = {0}, confirmed = 0;
+	double deadline = sc_now_monotonic() + store->op_timeout;
+	struct aio_set *set = NULL;
+	struct aio_io *io;
+	int r;
+
+	if (!record_name_valid(name) || version == 0 || version == STORE_VERSION_LATEST)
+		return -EINVAL;
+	if (!store->can_write)
+		return -EROFS;
+	record_index_key(RECORD_KEY_COMMIT, version, key);
+	record_index_key(RECORD_KEY_PENDING, version, pending);
+	if ((r = record_object_name(name, version, oid, sizeof(oid))) < 0 ||
+	    (r = record_index_name(name, index_oid, sizeof(index_oid))) < 0 ||
+	    (r = aio_set_new(store, &set)) < 0)
+		return r;
+	for (unsigned i = 0; i < store->n; i++) {
+		rados_ioctx_t ioctx = store_cluster_ioctx(store, i);
+		rados_write_op_t op;
+		if (!ioctx) {
+			store_op_fail(store, &log, i, -1, -ENOTCONN, "not connected");
+			continue;
+		}
+		/* The commit goes first in effect: the index op is submitted first. */
+		io = aio_io_add(set, i, IO_DELETE_INDEX);
+		op = rados_create_write_op();
+		rados_write_op_omap_rm_keys2(op, keys, key_lens, 2);
+		aio_submit_write(io, ioctx, index_oid, op);
+		rados_release_write_op(op);
+		io = aio_io_add(set, i, IO_DELETE_DATA);
+		op = rados_create_write_op();
+		rados_write_op_remove(op);
+		aio_submit_write(io, ioctx, oid, op);
+		rados_release_write_op(op);
+	}
+	/* Wait for every cluster (garbage collection wants them all), up to the deadline. */
+	while ((io = aio_set_next(set, deadline))) {
+		if (io->r == 0 || io->r == -ENOENT) {
+			if (++removed[io->cluster] == 2)
+				confirmed++;
+		} else {
+			store_op_fail(store, &log, io->cluster, -1, io->r, "remove failed: %s",
+			              strerror(-io->r));
+		}
+	}
+	store_op_timeouts(store, set, &log, store->op_timeout);
+	aio_set_put(set);
+	r = confirmed >= store->n - store->f ? 0 : -ETIMEDOUT;
+	return store_op_finish(store, &log, r, "delete %s v%llu: removed on %u of %u clusters%s",
+	                       name, (unsigned long long)version, confirmed, store->n,
+	                       (log.bad | log.failed) ? ": " : "");
+}

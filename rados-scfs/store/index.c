@@ -1,0 +1,192 @@
+/*
+ * The unit's index object (docs/store-format.md): one omap key per version,
+ * "p.V" when a write began and "v.V" holding the writer-signed commit. This
+ * file reads it from the clusters and merges their listings (unit.h).
+ * Invariants: a version counts as committed only when a commit entry parsed,
+ * names this unit and version, and carries a trusted signature; any other
+ * entry makes its cluster "bad data" and is skipped; at most
+ * INDEX_MAX_ENTRIES keys are taken from one cluster.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "unit.h"
+
+static int version_note(struct version_list *list, uint64_t version, const uint8_t *digest,
+                        unsigned cluster)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		struct version_entry *e = &list->v[i];
+		if (e->version != version)
+			continue;
+		e->clusters |= 1u << cluster;
+		if (digest && !e->committed) {
+			e->committed = true;
+			memcpy(e->digest, digest, RECORD_DIGEST_LEN);
+		}
+		return 0;
+	}
+	if (list->count == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 16;
+		struct version_entry *v = realloc(list->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		list->v = v;
+		list->cap = cap;
+	}
+	list->v[list->count] =
+	    (struct version_entry){.version = version, .clusters = 1u << cluster};
+	if (digest) {
+		list->v[list->count].committed = true;
+		memcpy(list->v[list->count].digest, digest, RECORD_DIGEST_LEN);
+	}
+	list->count++;
+	return 0;
+}
+
+static int version_cmp(const void *a, const void *b)
+{
+	const struct version_entry *x = a, *y = b;
+
+	return x->version < y->version ? -1 : x->version > y->version;
+}
+
+/* Takes in one cluster's index listing; a bad entry makes the cluster bad. */
+static int index_take(struct store *store, struct op_log *log, const char *name, struct aio_io *io,
+                      struct version_list *list)
+{
+	size_t name_len = strlen(name), entries = 0;
+	char *key, *val;
+	size_t key_len, val_len;
+	int r;
+
+	for (;;) {
+		uint64_t version;
+		struct commit c;
+		char kind;
+		if (rados_omap_get_next2(io->omap, &key, &val, &key_len, &val_len) < 0 || !key)
+			break;
+		if (++entries > INDEX_MAX_ENTRIES)
+			break;
+		if (record_index_key_parse(key, key_len, &kind, &version) < 0) {
+			store_op_fail(store, log, io->cluster, STORE_CLUSTER_BAD_DATA, -EBADMSG,
+			              "malformed index key");
+			continue;
+		}
+		if (kind == RECORD_KEY_PENDING) {
+			r = version_note(list, version, NULL, io->cluster);
+		} else if (commit_parse((const uint8_t *)val, val_len, &c) < 0 ||
+		           c.version != version || c.name_len != name_len ||
+		           memcmp(c.name, name, name_len) != 0 ||
+		           commit_verify((const uint8_t *)val, &c, &store->trusted[0][0],
+		                         store->trusted_count) < 0) {
+			store_op_fail(store, log, io->cluster, STORE_CLUSTER_BAD_DATA, -EBADMSG,
+			              "commit entry of version %llu does not verify",
+			              (unsigned long long)version);
+			continue;
+		} else {
+			r = version_note(list, version, c.digest, io->cluster);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int store_index_fetch(struct store *store, const char *name, bool all, double deadline,
+                      struct op_log *log, struct version_list *list)
+{
+	char oid[OID_MAX];
+	struct aio_set *set = NULL;
+	struct aio_io *io;
+	unsigned answered = 0;
+	int r;
+
+	r = record_index_name(name, oid, sizeof(oid));
+	if (r < 0)
+		return r;
+	r = aio_set_new(store, &set);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < store->n; i++) {
+		rados_ioctx_t ioctx = store_cluster_ioctx(store, i);
+		rados_read_op_t op;
+		if (!ioctx) {
+			store_op_fail(store, log, i, -1, -ENOTCONN, "not connected");
+			continue;
+		}
+		io = aio_io_add(set, i, IO_INDEX_READ);
+		op = rados_create_read_op();
+		rados_read_op_omap_get_vals2(op, "", "", INDEX_MAX_ENTRIES, &io->omap,
+		                             &io->omap_more, &io->omap_rval);
+		aio_submit_read(io, ioctx, oid, op);
+		rados_release_read_op(op);
+	}
+	while ((io = aio_set_next(set, deadline))) {
+		if (io->r == -ENOENT) {
+			answered++; /* no index yet: no versions */
+		} else if (io->r < 0 || io->omap_rval < 0) {
+			int e = io->r < 0 ? io->r : io->omap_rval;
+			store_op_fail(store, log, io->cluster, -1, e, "index read failed: %s",
+			              strerror(-e));
+		} else {
+			answered++;
+			if (io->omap) {
+				r = index_take(store, log, name, io, list);
+				rados_omap_get_end(io->omap);
+				io->omap = NULL;
+				if (r < 0)
+					goto out;
+			}
+		}
+		if (!all && answered >= store->n - store->f)
+			break;
+	}
+	if (answered < store->n - store->f) {
+		store_op_timeouts(store, set, log, store->op_timeout);
+		r = -ETIMEDOUT;
+		goto out;
+	}
+	qsort(list->v, list->count, sizeof(*list->v), version_cmp);
+	r = 0;
+out:
+	aio_set_put(set);
+	return r;
+}
+
+int store_unit_versions(struct store *store, const char *name, struct store_version_info **out,
+                        size_t *count)
+{
+	struct op_log log = {.what = "versions"};
+	struct version_list list = {0};
+	struct store_version_info *v = NULL;
+	int r;
+
+	*out = NULL;
+	*count = 0;
+	if (!record_name_valid(name))
+		return -EINVAL;
+	r = store_index_fetch(store, name, true, sc_now_monotonic() + store->op_timeout, &log,
+	                      &list);
+	if (r < 0)
+		goto out;
+	v = calloc(list.count + 1, sizeof(*v));
+	if (!v) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < list.count; i++) {
+		v[i].version = list.v[i].version;
+		v[i].committed = list.v[i].committed;
+		v[i].clusters = (unsigned)__builtin_popcount(list.v[i].clusters);
+		memcpy(v[i].digest, list.v[i].digest, RECORD_DIGEST_LEN);
+	}
+	*out = v;
+	*count = list.count;
+out:
+	free(list.v);
+	return store_op_finish(store, &log, r, r < 0 ? "list versions of %s failed: " : "list %s",
+	                       name);
+}

@@ -1,0 +1,77 @@
+/*
+ * What the data-unit operations (index.c, write.c, read.c, delete.c, and
+ * the cluster probe in probe.c) share
+ * and nobody else sees: the kinds of cluster I/O they issue, the per-
+ * operation log of what each cluster did (oplog.c), and the index listing
+ * that both "write the next version" and "read the latest" start from
+ * (index.c). The quorum rules themselves are in docs/store.md.
+ */
+#ifndef SCFS_STORE_UNIT_H
+#define SCFS_STORE_UNIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store_internal.h"
+
+#define OID_MAX 256
+#define INDEX_MAX_ENTRIES 65536
+
+enum io_kind {
+	IO_DATA_WRITE = 1,
+	IO_INDEX_WRITE,
+	IO_COMMIT_WRITE,
+	IO_INDEX_READ,
+	IO_RECORD_READ, /* record only */
+	IO_FULL_READ,   /* record and fragment */
+	IO_DELETE_DATA,
+	IO_DELETE_INDEX,
+	IO_PROBE,
+};
+
+/* Per-operation bookkeeping of what each cluster did, for the report. */
+struct op_log {
+	const char *what;
+	char reason[STORE_MAX_CLUSTERS][160];
+	uint32_t bad, failed;
+};
+
+/*
+ * Notes that cluster I failed this operation with REASON. CONDITION is a
+ * STORE_CLUSTER_* to record in the cluster's state, or -1 to leave the
+ * state to the completion's own bookkeeping (timeouts, transport errors).
+ */
+void store_op_fail(struct store *store, struct op_log *log, unsigned i, int condition, int err,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Names every cluster of SET that was asked and has not answered within WAITED seconds. */
+void store_op_timeouts(struct store *store, struct aio_set *set, struct op_log *log, double waited);
+/* Ends an operation: sets the store's report (naming every cluster that failed) and returns R. */
+int store_op_finish(struct store *store, struct op_log *log, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The GCM additional data of a unit version: "scfs.du1" || be64(V) || NAME. */
+#define UNIT_AAD_MAX (16 + RECORD_NAME_MAX)
+void store_unit_aad(const char *name, uint64_t version, uint8_t *aad, size_t *len);
+
+/* The versions the index objects list, merged over the clusters that answered. */
+struct version_entry {
+	uint64_t version;
+	bool committed;
+	uint32_t clusters; /* bit i: cluster i lists it */
+	uint8_t digest[RECORD_DIGEST_LEN];
+};
+
+struct version_list {
+	struct version_entry *v; /* ascending by version once fetched; free() */
+	size_t count, cap;
+};
+
+/*
+ * Reads the unit's index from every cluster: returns once n-f answered (or,
+ * with ALL, once every cluster answered), or at the deadline (-ETIMEDOUT).
+ */
+int store_index_fetch(struct store *store, const char *name, bool all, double deadline,
+                      struct op_log *log, struct version_list *list);
+
+#endif
