@@ -542,6 +542,8 @@ int main(int argc, char **argv)
 	if (store_connect(&a, strcmp(cmd, "put") == 0 || strcmp(cmd, "rm") == 0, &store) < 0)
 		goto out;
 	if (strcmp(cmd, "status") == 0) {
+		/* One stat per cluster, so latency and condition are measured now. */
+		store_cluster_probe(store, 0);
 		/* As a health check: 0 only when every cluster is up. */
 		rc = print_states(&a, store) ? 1 : 0;
 	} else if (strcmp(cmd, "put") == 0) {
