@@ -82,6 +82,19 @@ static size_t signed_message(uint8_t *msg, const uint8_t *header,
 	return KNOCK_HEADER_LEN + KNOCK_KEY_LEN + body_len;
 }
 
+/* The knock's ephemeral X25519 pair: fresh, or GIVEN (test vectors). */
+static int ephemeral_key(const uint8_t *given, uint8_t priv[KNOCK_KEY_LEN],
+                         uint8_t pub[KNOCK_KEY_LEN])
+{
+	int r;
+
+	if (given)
+		memcpy(priv, given, KNOCK_KEY_LEN);
+	else if ((r = sc_random_bytes(priv, KNOCK_KEY_LEN)) < 0)
+		return r;
+	return sc_x25519_public(priv, pub);
+}
+
 int knock_packet_seal_body(const uint8_t *body, size_t body_len,
                            const uint8_t server_pub[KNOCK_KEY_LEN], const uint8_t *ephemeral,
                            uint8_t *out, size_t size)
@@ -93,11 +106,7 @@ int knock_packet_seal_body(const uint8_t *body, size_t body_len,
 
 	if (size < total || total > KNOCK_MAX_LEN)
 		return -EMSGSIZE;
-	if (ephemeral)
-		memcpy(eph_priv, ephemeral, KNOCK_KEY_LEN);
-	else if ((r = sc_random_bytes(eph_priv, KNOCK_KEY_LEN)) < 0)
-		goto out;
-	r = sc_x25519_public(eph_priv, eph_pub);
+	r = ephemeral_key(ephemeral, eph_priv, eph_pub);
 	if (r < 0)
 		goto out;
 	knock_header_write(out, total, eph_pub);
@@ -132,11 +141,7 @@ int knock_packet_seal(const struct knock_request *req, const uint8_t signer[KNOC
 		return -ENOSPC;
 	if (req->cert_len > KNOCK_MAX_CERT_LEN)
 		return -EMSGSIZE;
-	if (ephemeral)
-		memcpy(eph_priv, ephemeral, KNOCK_KEY_LEN);
-	else if ((r = sc_random_bytes(eph_priv, KNOCK_KEY_LEN)) < 0)
-		goto out;
-	r = sc_x25519_public(eph_priv, eph_pub);
+	r = ephemeral_key(ephemeral, eph_priv, eph_pub);
 	if (r < 0)
 		goto out;
 	body_len = knock_request_encode(req, body, sizeof(body) - KNOCK_SIG_LEN);
