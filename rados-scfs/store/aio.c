@@ -88,6 +88,9 @@ static void aio_complete(rados_completion_t c, void *arg)
 	bool last;
 
 	rados_aio_release(c);
+	/* Before the waiter can see the answer: a caller that returns on it (the
+	 * probe) must find it counted in the cluster's state. */
+	store_cluster_note(store, cluster, r, latency);
 	pthread_mutex_lock(&set->lock);
 	io->r = r;
 	io->latency = latency;
@@ -98,7 +101,6 @@ static void aio_complete(rados_completion_t c, void *arg)
 	if (last)
 		aio_set_free(set);
 
-	store_cluster_note(store, cluster, r, latency);
 	pthread_mutex_lock(&store->lock);
 	/* Any answer restarts the clock: the cluster is alive. */
 	store->clusters[cluster].inflight--;

@@ -128,22 +128,25 @@ bool digest_multi_fast(void)
 }
 #endif
 
-/* The next NBLOCKS whole blocks of every stream: DATA[i] is stream i's. */
-static void digest_multi_blocks(struct digest_multi *d, const uint8_t *const *data, size_t nblocks)
+/* The next NBLOCKS whole blocks of streams STREAMS[0..COUNT): DATA[j] is stream STREAMS[j]'s. */
+static void digest_multi_blocks(struct digest_multi *d, const unsigned *streams, unsigned count,
+                                const uint8_t *const *data, size_t nblocks)
 {
 #if DIGEST_HAVE_SHANI
-	unsigned i = 0;
+	unsigned j = 0;
 
-	for (; i + 2 <= d->count; i += 2) {
-		uint32_t *st[2] = {d->state[i], d->state[i + 1]};
-		shani_blocks2(st, data + i, nblocks);
+	for (; j + 2 <= count; j += 2) {
+		uint32_t *st[2] = {d->state[streams[j]], d->state[streams[j + 1]]};
+		shani_blocks2(st, data + j, nblocks);
 	}
-	if (i < d->count) {
-		uint32_t *st[1] = {d->state[i]};
-		shani_blocks1(st, data + i, nblocks);
+	if (j < count) {
+		uint32_t *st[1] = {d->state[streams[j]]};
+		shani_blocks1(st, data + j, nblocks);
 	}
 #else
 	(void)d;
+	(void)streams;
+	(void)count;
 	(void)data;
 	(void)nblocks;
 #endif
@@ -169,44 +172,87 @@ int digest_multi_begin(struct digest_multi *d, unsigned count, bool force_portab
 	return r;
 }
 
-int digest_multi_update(struct digest_multi *d, const uint8_t *const *data, size_t len)
+int digest_multi_update_streams(struct digest_multi *d, const unsigned *streams, unsigned count,
+                                const uint8_t *const *data, size_t len)
 {
 	size_t whole = len - len % DIGEST_BLOCK;
 	const uint8_t *tail[DIGEST_MULTI_MAX];
 	uint8_t pad[DIGEST_MULTI_MAX][2 * DIGEST_BLOCK];
 	size_t rest = len - whole, pad_len;
-	uint64_t bits;
 
-	if (d->ended)
+	if (count > d->count)
 		return -EINVAL;
+	for (unsigned j = 0; j < count; j++) {
+		if (streams[j] >= d->count || d->ended[streams[j]] || d->taken[streams[j]])
+			return -EINVAL;
+		for (unsigned l = 0; l < j; l++)
+			if (streams[l] == streams[j])
+				return -EINVAL;
+	}
 	if (!d->shani) {
-		for (unsigned i = 0; i < d->count; i++) {
-			int r = sc_sha256_update(d->ctx[i], data[i], len);
+		for (unsigned j = 0; j < count; j++) {
+			unsigned i = streams[j];
+			int r = sc_sha256_update(d->ctx[i], data[j], len);
 			if (r < 0)
 				return r;
+			d->ended[i] = rest != 0;
+			d->total[i] += len;
 		}
-		if (rest)
-			d->ended = true;
-		d->total += len;
 		return 0;
 	}
 	if (whole)
-		digest_multi_blocks(d, data, whole / DIGEST_BLOCK);
-	d->total += len;
+		digest_multi_blocks(d, streams, count, data, whole / DIGEST_BLOCK);
+	for (unsigned j = 0; j < count; j++)
+		d->total[streams[j]] += len;
 	if (!rest)
 		return 0;
 	/* The last update: pad the rest now (FIPS 180-4, 5.1.1). */
-	d->ended = true;
 	pad_len = rest + 1 + 8 <= DIGEST_BLOCK ? DIGEST_BLOCK : 2 * DIGEST_BLOCK;
-	bits = d->total * 8;
-	for (unsigned i = 0; i < d->count; i++) {
-		memset(pad[i], 0, pad_len);
-		memcpy(pad[i], data[i] + whole, rest);
-		pad[i][rest] = 0x80;
-		sc_put_be64(pad[i] + pad_len - 8, bits);
-		tail[i] = pad[i];
+	for (unsigned j = 0; j < count; j++) {
+		unsigned i = streams[j];
+		d->ended[i] = true;
+		memset(pad[j], 0, pad_len);
+		memcpy(pad[j], data[j] + whole, rest);
+		pad[j][rest] = 0x80;
+		sc_put_be64(pad[j] + pad_len - 8, d->total[i] * 8);
+		tail[j] = pad[j];
 	}
-	digest_multi_blocks(d, tail, pad_len / DIGEST_BLOCK);
+	digest_multi_blocks(d, streams, count, tail, pad_len / DIGEST_BLOCK);
+	return 0;
+}
+
+int digest_multi_update(struct digest_multi *d, const uint8_t *const *data, size_t len)
+{
+	unsigned all[DIGEST_MULTI_MAX];
+
+	for (unsigned i = 0; i < d->count; i++)
+		all[i] = i;
+	return digest_multi_update_streams(d, all, d->count, data, len);
+}
+
+int digest_multi_end_stream(struct digest_multi *d, unsigned i, uint8_t out[RECORD_DIGEST_LEN])
+{
+	int r;
+
+	if (i >= d->count || d->taken[i])
+		return -EINVAL;
+	d->taken[i] = true;
+	if (!d->shani) {
+		r = sc_sha256_end(d->ctx[i], out);
+		d->ctx[i] = NULL;
+		d->ended[i] = true;
+		return r;
+	}
+	if (!d->ended[i]) {
+		/* Everything came in whole blocks: the padding is a block of its own. */
+		uint8_t pad[DIGEST_BLOCK] = {0x80};
+		const uint8_t *tail[1] = {pad};
+		sc_put_be64(pad + DIGEST_BLOCK - 8, d->total[i] * 8);
+		digest_multi_blocks(d, &i, 1, tail, 1);
+		d->ended[i] = true;
+	}
+	for (unsigned j = 0; j < 8; j++)
+		sc_put_be32(out + 4 * j, d->state[i][j]);
 	return 0;
 }
 
@@ -214,7 +260,10 @@ int digest_multi_end(struct digest_multi *d, uint8_t (*out)[RECORD_DIGEST_LEN])
 {
 	int r = 0;
 
-	if (!d->shani) {
+	for (unsigned i = 0; i < d->count; i++)
+		if (d->taken[i])
+			r = -EINVAL;
+	if (r < 0 || !d->shani) {
 		for (unsigned i = 0; i < d->count; i++) {
 			if (r == 0)
 				r = sc_sha256_end(d->ctx[i], out[i]);
@@ -224,15 +273,24 @@ int digest_multi_end(struct digest_multi *d, uint8_t (*out)[RECORD_DIGEST_LEN])
 		}
 		return r;
 	}
-	if (!d->ended) {
-		/* Everything came in whole blocks: the padding is a block of its own. */
+	{
+		/* Streams that came in whole blocks get a padding block of their own, side by side.
+		 */
+		unsigned open[DIGEST_MULTI_MAX], count = 0;
 		const uint8_t *tail[DIGEST_MULTI_MAX];
-		uint8_t pad[DIGEST_BLOCK] = {0x80};
-		sc_put_be64(pad + DIGEST_BLOCK - 8, d->total * 8);
-		for (unsigned i = 0; i < d->count; i++)
-			tail[i] = pad;
-		digest_multi_blocks(d, tail, 1);
-		d->ended = true;
+		uint8_t pad[DIGEST_MULTI_MAX][DIGEST_BLOCK];
+		for (unsigned i = 0; i < d->count; i++) {
+			if (d->ended[i])
+				continue;
+			memset(pad[count], 0, DIGEST_BLOCK);
+			pad[count][0] = 0x80;
+			sc_put_be64(pad[count] + DIGEST_BLOCK - 8, d->total[i] * 8);
+			tail[count] = pad[count];
+			open[count++] = i;
+			d->ended[i] = true;
+		}
+		if (count)
+			digest_multi_blocks(d, open, count, tail, 1);
 	}
 	for (unsigned i = 0; i < d->count; i++)
 		for (unsigned j = 0; j < 8; j++)

@@ -26,8 +26,9 @@ struct sc_sha256_ctx;
 struct digest_multi {
 	unsigned count;
 	bool shani;
-	bool ended;     /* the last (unaligned) update was taken */
-	uint64_t total; /* bytes per stream so far */
+	bool ended[DIGEST_MULTI_MAX];     /* the last (unaligned) update was taken */
+	uint64_t total[DIGEST_MULTI_MAX]; /* bytes of each stream so far */
+	bool taken[DIGEST_MULTI_MAX];     /* its digest went out by digest_multi_end_stream */
 	uint32_t state[DIGEST_MULTI_MAX][8];
 	struct sc_sha256_ctx *ctx[DIGEST_MULTI_MAX]; /* without SHA-NI */
 };
@@ -42,7 +43,21 @@ int digest_multi_begin(struct digest_multi *d, unsigned count, bool force_portab
  * the last must be a multiple of DIGEST_BLOCK bytes (-EINVAL otherwise).
  */
 int digest_multi_update(struct digest_multi *d, const uint8_t *const *data, size_t len);
-/* OUT[i] gets stream i's digest. Frees D's resources, also on error. */
+/*
+ * The same for some of the streams: LEN bytes of DATA[j] to stream
+ * STREAMS[j], j < COUNT, each stream listed once. Streams may advance
+ * unevenly (a reader hashes each fragment's pieces as they arrive); the
+ * listed ones are still hashed two at a time. -EINVAL for a stream listed
+ * twice, out of range or already ended.
+ */
+int digest_multi_update_streams(struct digest_multi *d, const unsigned *streams, unsigned count,
+                                const uint8_t *const *data, size_t len);
+/* Stream I's digest into OUT; the stream takes no more updates. D stays to be ended or aborted. */
+int digest_multi_end_stream(struct digest_multi *d, unsigned i, uint8_t out[RECORD_DIGEST_LEN]);
+/*
+ * OUT[i] gets stream i's digest; -EINVAL when a stream was already taken by
+ * digest_multi_end_stream. Frees D's resources, also on error.
+ */
 int digest_multi_end(struct digest_multi *d, uint8_t (*out)[RECORD_DIGEST_LEN]);
 /* Frees D's resources without a result (error paths). */
 void digest_multi_abort(struct digest_multi *d);

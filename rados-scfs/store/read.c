@@ -1,13 +1,25 @@
 /*
  * Reading a data unit (docs/store.md, "Read"): latest = the highest version
- * with a verified commit in the index of n-f clusters; then records from
- * all clusters and fragments from the k fastest, every byte checked against
- * the committed digest, falling back to the others on a mismatch, an error
- * or a slow answer (hedging).
+ * with a verified commit in the index of n-f clusters; then record and
+ * fragment from the k fastest clusters, every byte checked against the
+ * committed digest, falling back to the others on a mismatch, an error or
+ * a slow answer (hedging).
+ *
+ * A fragment is read in READ_PIECES pieces, each its own read op to the
+ * same cluster (the first one also fetches the record): the pieces come
+ * back one after the other, and each is hashed as soon as it and those
+ * before it are in, while the later ones are still on the wire. So the
+ * SHA-256 of a fragment costs little more than its last piece, instead of
+ * a whole pass after the whole fragment arrived; pieces of two fragments
+ * that are ready together are hashed side by side (digest.h).
+ *
  * Invariants: nothing a cluster returns is believed before record.c parsed
  * it and its signature and digest checked out; a cluster that fails a check
  * is marked "bad data" and named in the report; the caller gets the exact
- * committed bytes or an error, never other bytes.
+ * committed bytes or an error, never other bytes. A fragment's buffer
+ * belongs to the io of its first piece and so to the aio set, which
+ * outlives every piece's completion; the read state only borrows it, and
+ * takes it (A) only once every piece has answered.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,21 +27,44 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
+#include "digest.h"
 #include "unit.h"
+
+#define READ_PIECES 4
+#define READ_PIECE_MIN (256u << 10)  /* below this a piece is not worth its op */
+#define READ_PIECE_ALIGN (64u << 10) /* a multiple of DIGEST_BLOCK */
 
 struct read_state {
 	const char *name;
 	uint64_t version;
-	const uint8_t *want;            /* the committed digest */
+	uint8_t want[RECORD_DIGEST_LEN]; /* the committed digest */
+	bool all;                        /* STORE_READ_VERIFY_ALL */
+	unsigned need;                   /* good fragments and shares needed: 1 (A) or k */
+	double deadline, hedge_at;
+	unsigned order[STORE_MAX_CLUSTERS]; /* clusters by preference */
+	char oid[OID_MAX];
+	struct aio_set *set;
 	uint8_t common[RECORD_MAX_LEN]; /* a verified common part, once one arrived */
 	struct record_common c;
 	bool have_common;
-	bool asked_data[STORE_MAX_CLUSTERS], answered[STORE_MAX_CLUSTERS];
+	size_t frag_max, piece_len;
+	unsigned pieces;
+	bool asked_data[STORE_MAX_CLUSTERS];
 	bool share_ok[STORE_MAX_CLUSTERS], frag_ok[STORE_MAX_CLUSTERS];
+	bool record_seen[STORE_MAX_CLUSTERS]; /* its record came, good or bad */
 	uint8_t shares[STORE_MAX_CLUSTERS][RECORD_SHARE_LEN];
-	uint8_t *frags[STORE_MAX_CLUSTERS]; /* owned once taken from the io */
+	/* Fragment i: borrowed from the io of its first piece, OWNER[i]. */
+	uint8_t *frags[STORE_MAX_CLUSTERS];
+	struct aio_io *owner[STORE_MAX_CLUSTERS];
+	uint32_t arrived[STORE_MAX_CLUSTERS]; /* bit p: piece p answered */
+	size_t piece_got[STORE_MAX_CLUSTERS][READ_PIECES];
+	unsigned hashed[STORE_MAX_CLUSTERS];   /* pieces hashed, in order */
+	bool ended[STORE_MAX_CLUSTERS];        /* a short piece: the fragment ends there */
+	bool frag_dead[STORE_MAX_CLUSTERS];    /* failed: no more hashing */
+	bool frag_waiting[STORE_MAX_CLUSTERS]; /* hashed before a verified common part */
 	size_t frag_got[STORE_MAX_CLUSTERS];
-	bool frag_waiting[STORE_MAX_CLUSTERS]; /* arrived before a verified common part */
+	uint8_t frag_digest[STORE_MAX_CLUSTERS][RECORD_DIGEST_LEN];
+	struct digest_multi dm; /* stream i: fragment i */
 	unsigned good_frags, good_shares;
 };
 
@@ -39,32 +74,50 @@ static size_t read_frag_max(const struct store *store)
 	                                            : (store->max_unit + store->k - 1) / store->k;
 }
 
+/* READ_PIECES pieces of at least READ_PIECE_MIN bytes, aligned for the hash. */
+static void read_pieces_plan(struct read_state *rs, size_t frag_max)
+{
+	size_t len = (frag_max + READ_PIECES - 1) / READ_PIECES;
+
+	len = (len + READ_PIECE_ALIGN - 1) / READ_PIECE_ALIGN * READ_PIECE_ALIGN;
+	if (len < READ_PIECE_MIN)
+		len = READ_PIECE_MIN;
+	rs->frag_max = frag_max;
+	rs->piece_len = len;
+	rs->pieces = frag_max == 0 ? 1 : (unsigned)((frag_max + len - 1) / len);
+}
+
+static size_t read_piece_size(const struct read_state *rs, unsigned p)
+{
+	size_t off = (size_t)p * rs->piece_len;
+
+	if (off >= rs->frag_max)
+		return 0;
+	return rs->frag_max - off < rs->piece_len ? rs->frag_max - off : rs->piece_len;
+}
+
 static void read_check_frag(struct store *store, struct read_state *rs, struct op_log *log,
                             unsigned i)
 {
-	uint8_t digest[RECORD_DIGEST_LEN];
-
 	rs->frag_waiting[i] = false;
 	if (rs->frag_got[i] != rs->c.frag_len) {
 		store_op_fail(store, log, i, STORE_CLUSTER_BAD_DATA, -EBADMSG,
 		              "fragment of %s v%llu has %zu bytes, record says %llu", rs->name,
 		              (unsigned long long)rs->version, rs->frag_got[i],
 		              (unsigned long long)rs->c.frag_len);
-		goto bad;
+		rs->frag_dead[i] = true;
+		return;
 	}
-	if (sc_sha256(rs->frags[i], rs->frag_got[i], digest) < 0 ||
-	    memcmp(digest, rs->c.digests + (size_t)i * RECORD_DIGEST_LEN, RECORD_DIGEST_LEN) != 0) {
+	if (memcmp(rs->frag_digest[i], rs->c.digests + (size_t)i * RECORD_DIGEST_LEN,
+	           RECORD_DIGEST_LEN) != 0) {
 		store_op_fail(store, log, i, STORE_CLUSTER_BAD_DATA, -EBADMSG,
 		              "fragment digest mismatch for %s v%llu", rs->name,
 		              (unsigned long long)rs->version);
-		goto bad;
+		rs->frag_dead[i] = true;
+		return;
 	}
 	rs->frag_ok[i] = true;
 	rs->good_frags++;
-	return;
-bad:
-	free(rs->frags[i]);
-	rs->frags[i] = NULL;
 }
 
 /* One cluster's record: parse, check it belongs here, verify. */
@@ -80,7 +133,8 @@ static void read_take_record(struct store *store, struct read_state *rs, struct 
 	bool found = false;
 
 	if (rs->share_ok[i])
-		return; /* a second answer of the same cluster (fallback read) */
+		return;
+	rs->record_seen[i] = true;
 	while (rados_getxattrs_next(io->xattrs, &xname, &xval, &xlen) == 0 && xname) {
 		if (strcmp(xname, STORE_XATTR_RECORD) != 0)
 			continue;
@@ -149,22 +203,30 @@ static void read_take_record(struct store *store, struct read_state *rs, struct 
 	sc_wipe(buf, sizeof(buf));
 }
 
+/* Cluster I's fragment cannot be used: stop hashing it; the read asks another. */
+static void read_frag_fail(struct store *store, struct read_state *rs, struct op_log *log,
+                           unsigned i, int condition, int err, const char *what)
+{
+	rs->frag_dead[i] = true;
+	store_op_fail(store, log, i, condition, err, "%s %s v%llu", what, rs->name,
+	              (unsigned long long)rs->version);
+}
+
 static void read_take(struct store *store, struct read_state *rs, struct op_log *log,
                       struct aio_io *io)
 {
 	unsigned i = io->cluster;
 	int e = io->r;
 
-	if (io->kind == IO_FULL_READ || io->kind == IO_RECORD_READ)
-		rs->answered[i] = true;
 	if (e == -ENOENT) {
-		store_op_fail(store, log, i, -1, e, "has no %s v%llu", rs->name,
-		              (unsigned long long)rs->version);
+		read_frag_fail(store, rs, log, i, -1, e, "has no");
 		return;
 	}
-	if (e < 0 || io->xattrs_rval < 0 || (io->kind == IO_FULL_READ && io->read_rval < 0)) {
+	if (e < 0 || (io->kind == IO_FULL_READ && io->xattrs_rval < 0) || io->read_rval < 0) {
 		if (e >= 0)
-			e = io->xattrs_rval < 0 ? io->xattrs_rval : io->read_rval;
+			e = io->kind == IO_FULL_READ && io->xattrs_rval < 0 ? io->xattrs_rval
+			                                                    : io->read_rval;
+		rs->frag_dead[i] = true;
 		if (e == -ERANGE)
 			store_op_fail(store, log, i, STORE_CLUSTER_BAD_DATA, -EBADMSG,
 			              "fragment of %s v%llu is larger than any unit", rs->name,
@@ -179,43 +241,128 @@ static void read_take(struct store *store, struct read_state *rs, struct op_log 
 		io->xattrs = NULL;
 	}
 	/* Even when its record was bad, its fragment may match the verified digests. */
-	if (io->kind == IO_FULL_READ && io->buf && !rs->frags[i] && !rs->frag_ok[i]) {
-		rs->frags[i] = io->buf;
-		rs->frag_got[i] = io->bytes_read;
-		io->buf = NULL;
-		if (rs->have_common)
-			read_check_frag(store, rs, log, i);
-		else
-			rs->frag_waiting[i] = true;
+	if (io->piece < rs->pieces && !(rs->arrived[i] & (1u << io->piece))) {
+		rs->arrived[i] |= 1u << io->piece;
+		rs->piece_got[i][io->piece] = io->bytes_read;
+	}
+}
+
+/* Cluster I's fragment is all in and hashed: check it once the common part is known. */
+static void read_frag_complete(struct store *store, struct read_state *rs, struct op_log *log,
+                               unsigned i)
+{
+	if (digest_multi_end_stream(&rs->dm, i, rs->frag_digest[i]) < 0) {
+		read_frag_fail(store, rs, log, i, -1, -EIO, "cannot hash the fragment of");
+		return;
+	}
+	if (rs->have_common)
+		read_check_frag(store, rs, log, i);
+	else
+		rs->frag_waiting[i] = true;
+}
+
+/*
+ * Hashes every piece that is in and whose predecessors are hashed: whole
+ * pieces of several fragments side by side, the short last ones alone.
+ */
+static void read_hash_ready(struct store *store, struct read_state *rs, struct op_log *log)
+{
+	for (;;) {
+		unsigned streams[STORE_MAX_CLUSTERS], alone[STORE_MAX_CLUSTERS], count = 0,
+		                                                                 single = 0;
+		const uint8_t *data[STORE_MAX_CLUSTERS];
+
+		for (unsigned i = 0; i < store->n; i++) {
+			unsigned p = rs->hashed[i];
+			size_t got;
+			if (!rs->frags[i] || rs->frag_dead[i] || p >= rs->pieces ||
+			    !(rs->arrived[i] & (1u << p)))
+				continue;
+			got = rs->piece_got[i][p];
+			if (got > read_piece_size(rs, p) || (rs->ended[i] && got > 0)) {
+				/* Bytes past the end of what came before: not one object. */
+				read_frag_fail(store, rs, log, i, STORE_CLUSTER_BAD_DATA, -EBADMSG,
+				               "inconsistent fragment pieces of");
+				continue;
+			}
+			if (got == rs->piece_len)
+				streams[count++] = i;
+			else
+				alone[single++] = i;
+		}
+		if (count + single == 0)
+			return;
+		for (unsigned j = 0; j < count; j++)
+			data[j] =
+			    rs->frags[streams[j]] + (size_t)rs->hashed[streams[j]] * rs->piece_len;
+		if (count &&
+		    digest_multi_update_streams(&rs->dm, streams, count, data, rs->piece_len) < 0)
+			for (unsigned j = 0; j < count; j++)
+				read_frag_fail(store, rs, log, streams[j], -1, -EIO,
+				               "cannot hash the fragment of");
+		for (unsigned j = 0; j < single; j++) {
+			unsigned i = alone[j];
+			size_t got = rs->piece_got[i][rs->hashed[i]];
+			const uint8_t *d = rs->frags[i] + (size_t)rs->hashed[i] * rs->piece_len;
+			if (got > 0 && digest_multi_update_streams(&rs->dm, &i, 1, &d, got) < 0) {
+				read_frag_fail(store, rs, log, i, -1, -EIO,
+				               "cannot hash the fragment of");
+				continue;
+			}
+			if (got < read_piece_size(rs, rs->hashed[i]))
+				rs->ended[i] = true;
+			streams[count++] = i;
+		}
+		for (unsigned j = 0; j < count; j++) {
+			unsigned i = streams[j];
+			if (rs->frag_dead[i])
+				continue;
+			rs->frag_got[i] += rs->piece_got[i][rs->hashed[i]];
+			if (++rs->hashed[i] == rs->pieces)
+				read_frag_complete(store, rs, log, i);
+		}
 	}
 }
 
 static int read_submit(struct store *store, struct aio_set *set, struct read_state *rs, unsigned i,
-                       bool with_data, const char *oid)
+                       const char *oid)
 {
 	rados_ioctx_t ioctx = store_cluster_ioctx(store, i);
-	struct aio_io *io;
-	rados_read_op_t op;
+	struct aio_io *first = NULL;
+	uint8_t *buf;
 
 	if (!ioctx)
 		return -ENOTCONN;
-	io = aio_io_add(set, i, with_data ? IO_FULL_READ : IO_RECORD_READ);
-	if (!io)
-		return -ENOSPC;
-	if (with_data) {
-		io->buf_len = read_frag_max(store);
-		io->buf = malloc(io->buf_len + 1);
-		if (!io->buf)
-			return -ENOMEM; /* the io stays unsubmitted; freed with the set */
-		rs->asked_data[i] = true;
+	buf = malloc(rs->frag_max + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (unsigned p = 0; p < rs->pieces; p++) {
+		struct aio_io *io = aio_io_add(set, i, p == 0 ? IO_FULL_READ : IO_PIECE_READ);
+		size_t off = (size_t)p * rs->piece_len;
+		rados_read_op_t op;
+
+		if (!io) {
+			if (!first)
+				free(buf);
+			return -ENOSPC; /* pieces asked so far end as a failed fragment */
+		}
+		io->piece = p;
+		if (p == 0) {
+			io->buf = buf; /* owned by the set from here on */
+			io->buf_len = rs->frag_max;
+			first = io;
+			rs->frags[i] = buf;
+			rs->owner[i] = io;
+			rs->asked_data[i] = true;
+		}
+		op = rados_create_read_op();
+		if (p == 0)
+			rados_read_op_getxattrs(op, &io->xattrs, &io->xattrs_rval);
+		rados_read_op_read(op, off, read_piece_size(rs, p), (char *)buf + off,
+		                   &io->bytes_read, &io->read_rval);
+		aio_submit_read(io, ioctx, oid, op);
+		rados_release_read_op(op);
 	}
-	op = rados_create_read_op();
-	rados_read_op_getxattrs(op, &io->xattrs, &io->xattrs_rval);
-	if (with_data)
-		rados_read_op_read(op, 0, io->buf_len, (char *)io->buf, &io->bytes_read,
-		                   &io->read_rval);
-	aio_submit_read(io, ioctx, oid, op);
-	rados_release_read_op(op);
 	return 0;
 }
 
@@ -244,139 +391,245 @@ static bool read_enough(const struct store *store, const struct read_state *rs)
 	return rs->have_common && rs->good_frags >= need && rs->good_shares >= need;
 }
 
-static int read_version(struct store *store, const char *name, uint64_t version,
-                        const uint8_t want[RECORD_DIGEST_LEN], unsigned flags, struct op_log *log,
-                        void **buf, size_t *len)
+/*
+ * Asks more clusters for record and fragment while those in flight cannot
+ * suffice: k good fragments and k good shares (A: one of each) are needed,
+ * and a cluster may serve a good fragment beside a bad record, or the
+ * reverse. With HEDGE, what is in flight does not count.
+ */
+static void read_fall_back(struct store *store, struct read_state *rs, struct op_log *log,
+                           bool hedge)
 {
-	struct read_state *rs;
-	struct aio_set *set = NULL;
-	struct aio_io *io;
-	unsigned order[STORE_MAX_CLUSTERS], need, data_asked = 0;
-	bool all = flags & STORE_READ_VERIFY_ALL;
-	double deadline = sc_now_monotonic() + store->op_timeout, hedge_at;
-	char oid[OID_MAX];
+	unsigned frags = rs->good_frags, shares = rs->good_shares;
+
+	for (unsigned i = 0; i < store->n && !hedge; i++) {
+		if (!rs->asked_data[i] || (log->failed & (1u << i)) || (log->bad & (1u << i)))
+			continue;
+		frags += !rs->frag_ok[i] && !rs->frag_dead[i];
+		shares += !rs->share_ok[i] && !rs->record_seen[i];
+	}
+	for (unsigned j = 0; j < store->n && (frags < rs->need || shares < rs->need); j++) {
+		unsigned i = rs->order[j];
+		if (rs->asked_data[i] || (log->failed & (1u << i)) || (log->bad & (1u << i)))
+			continue;
+		if (read_submit(store, rs->set, rs, i, rs->oid) == 0) {
+			frags++;
+			shares++;
+		}
+	}
+}
+
+/* A: the verified fragment is the unit; hand its buffer over (every piece has answered). */
+static int read_result_a(struct store *store, struct read_state *rs, void **buf, size_t *len)
+{
+	for (unsigned i = 0; i < store->n; i++) {
+		if (!rs->frag_ok[i])
+			continue;
+		uint8_t *p = rs->frags[i];
+		rs->owner[i]->buf = NULL;
+		rs->frags[i] = NULL;
+		if (rs->c.data_len > 0 && rs->c.data_len < rs->frag_max) {
+			uint8_t *q = realloc(p, (size_t)rs->c.data_len);
+			p = q ? q : p;
+		}
+		*buf = p;
+		*len = (size_t)rs->c.data_len;
+		return 0;
+	}
+	return -EIO;
+}
+
+static int read_result_ca(struct store *store, struct read_state *rs, const char *name,
+                          uint64_t version, void **buf, size_t *len)
+{
+	unsigned share_index[STORE_MAX_CLUSTERS], count = 0;
+	uint8_t shares[STORE_MAX_CLUSTERS][RECORD_SHARE_LEN];
+	uint8_t *frags[STORE_MAX_CLUSTERS] = {0}, aad[UNIT_AAD_MAX];
+	uint8_t *plain = NULL;
+	size_t aad_len;
 	int r;
 
+	for (unsigned i = 0; i < store->n && count < store->k; i++)
+		if (rs->share_ok[i]) {
+			share_index[count] = i;
+			memcpy(shares[count++], rs->shares[i], RECORD_SHARE_LEN);
+		}
+	for (unsigned i = 0, got = 0; i < store->n && got < store->k; i++)
+		if (rs->frag_ok[i]) {
+			frags[i] = rs->frags[i];
+			got++;
+		}
+	store_unit_aad(name, version, aad, &aad_len);
+	r = codec_decode(store->codec, frags, (size_t)rs->c.frag_len, rs->c.data_len, rs->c.iv,
+	                 rs->c.tag, share_index, &shares[0][0], count, aad, aad_len, &plain);
+	sc_wipe(shares, sizeof(shares));
+	if (r < 0)
+		return -EIO; /* shares and fragments were all signed and checked: the writer erred
+		              */
+	*buf = plain;
+	*len = (size_t)rs->c.data_len;
+	return 0;
+}
+
+/*
+ * Starts reading VERSION, whose common record hashes to WANT (copied): asks
+ * the k fastest clusters (all with STORE_READ_VERIFY_ALL) for record and
+ * fragment. read_finish waits for the answers; read_abandon drops them.
+ */
+static int read_begin(struct store *store, const char *name, uint64_t version,
+                      const uint8_t want[RECORD_DIGEST_LEN], unsigned flags, struct op_log *log,
+                      struct read_state **out)
+{
+	struct read_state *rs;
+	unsigned data_asked = 0;
+	int r;
+
+	*out = NULL;
 	rs = calloc(1, sizeof(*rs));
 	if (!rs)
 		return -ENOMEM;
 	rs->name = name;
 	rs->version = version;
-	rs->want = want;
-	need = store->protocol == RECORD_PROTOCOL_A ? 1 : store->k;
-	if ((r = record_object_name(name, version, oid, sizeof(oid))) < 0 ||
-	    (r = aio_set_new(store, &set)) < 0)
-		goto out;
-	store_cluster_order(store, order);
-	hedge_at = sc_now_monotonic() + read_hedge_delay(store, order, need);
-	for (unsigned j = 0; j < store->n; j++) {
-		unsigned i = order[j];
-		bool data = all || data_asked < need;
-		if (read_submit(store, set, rs, i, data, oid) < 0) {
-			store_op_fail(store, log, i, -1, -ENOTCONN, "not connected");
+	memcpy(rs->want, want, RECORD_DIGEST_LEN);
+	rs->all = flags & STORE_READ_VERIFY_ALL;
+	rs->need = store->protocol == RECORD_PROTOCOL_A ? 1 : store->k;
+	rs->deadline = sc_now_monotonic() + store->op_timeout;
+	read_pieces_plan(rs, read_frag_max(store));
+	if ((r = record_object_name(name, version, rs->oid, sizeof(rs->oid))) < 0 ||
+	    (r = digest_multi_begin(&rs->dm, store->n, false)) < 0) {
+		free(rs);
+		return r;
+	}
+	if ((r = aio_set_new(store, &rs->set)) < 0) {
+		digest_multi_abort(&rs->dm);
+		free(rs);
+		return r;
+	}
+	store_cluster_order(store, rs->order);
+	rs->hedge_at = sc_now_monotonic() + read_hedge_delay(store, rs->order, rs->need);
+	/* Record and fragment from the k fastest; the others only when those fail. */
+	for (unsigned j = 0; j < store->n && (rs->all || data_asked < rs->need); j++) {
+		unsigned i = rs->order[j];
+		if ((r = read_submit(store, rs->set, rs, i, rs->oid)) < 0) {
+			store_op_fail(store, log, i, -1, r, "%s",
+			              r == -ENOTCONN ? "not connected" : strerror(-r));
 			continue;
 		}
-		data_asked += data;
+		data_asked++;
 	}
+	*out = rs;
+	return 0;
+}
+
+/* Frees RS; fragments still on their way land in buffers the aio set keeps until they came. */
+static void read_abandon(struct read_state *rs)
+{
+	if (!rs)
+		return;
+	aio_set_put(rs->set);
+	digest_multi_abort(&rs->dm);
+	sc_wipe(rs->shares, sizeof(rs->shares));
+	free(rs);
+}
+
+/* Waits for enough verified answers of RS (then frees it): the unit in *BUF, or an error. */
+static int read_finish(struct store *store, struct read_state *rs, struct op_log *log, void **buf,
+                       size_t *len)
+{
+	struct aio_io *io;
+	int r;
+
 	for (;;) {
 		double now = sc_now_monotonic();
 		bool hedge = false;
-		unsigned in_flight = 0;
 
 		/* Wait for the next answer, but not past the hedge point. */
-		io = aio_set_next(set, hedge_at < deadline ? hedge_at : deadline);
+		io = aio_set_next(rs->set,
+		                  rs->hedge_at < rs->deadline ? rs->hedge_at : rs->deadline);
 		if (io) {
-			read_take(store, rs, log, io);
-			if (!all && read_enough(store, rs))
+			/* Take every answer that is in, then hash: more pieces side by side. */
+			do
+				read_take(store, rs, log, io);
+			while ((io = aio_set_next(rs->set, 0)));
+			read_hash_ready(store, rs, log);
+			if (!rs->all && read_enough(store, rs))
 				break;
-		} else if (sc_now_monotonic() >= deadline || now >= deadline) {
+		} else if (sc_now_monotonic() >= rs->deadline || now >= rs->deadline) {
 			break;
-		} else if (sc_now_monotonic() >= hedge_at) {
+		} else if (sc_now_monotonic() >= rs->hedge_at) {
 			/* The preferred clusters are slow: ask the others as well, once. */
 			hedge = true;
-			hedge_at = deadline;
+			rs->hedge_at = rs->deadline;
 		} else {
 			break; /* nothing in flight any more */
 		}
-		/* Fall back: ask for more fragments while the ones in flight cannot suffice. */
-		for (unsigned i = 0; i < store->n && !hedge; i++)
-			if (rs->asked_data[i] && !rs->frag_ok[i] && !(log->failed & (1u << i)) &&
-			    !(log->bad & (1u << i)))
-				in_flight++;
-		for (unsigned j = 0; j < store->n && rs->good_frags + in_flight < need; j++) {
-			unsigned i = order[j];
-			if (rs->asked_data[i] || (log->failed & (1u << i)) ||
-			    (log->bad & (1u << i)))
-				continue;
-			if (read_submit(store, set, rs, i, true, oid) == 0)
-				in_flight++;
-		}
+		read_fall_back(store, rs, log, hedge);
 	}
 	if (!read_enough(store, rs)) {
-		store_op_timeouts(store, set, log, store->op_timeout);
+		store_op_timeouts(store, rs->set, log, store->op_timeout);
 		r = -EIO;
 		goto out;
 	}
 	for (unsigned i = 0; i < store->n; i++)
 		if (rs->frag_ok[i] && !(log->bad & (1u << i)))
 			store_cluster_good(store, i);
-	if (store->protocol == RECORD_PROTOCOL_A) {
-		for (unsigned i = 0; i < store->n; i++)
-			if (rs->frag_ok[i]) {
-				uint8_t *p = rs->frags[i];
-				rs->frags[i] = NULL;
-				if (rs->c.data_len > 0) {
-					uint8_t *q = realloc(p, (size_t)rs->c.data_len);
-					p = q ? q : p;
-				}
-				*buf = p;
-				*len = (size_t)rs->c.data_len;
-				break;
-			}
-		r = 0;
-	} else {
-		unsigned share_index[STORE_MAX_CLUSTERS], count = 0;
-		uint8_t shares[STORE_MAX_CLUSTERS][RECORD_SHARE_LEN];
-		uint8_t *frags[STORE_MAX_CLUSTERS] = {0}, aad[UNIT_AAD_MAX];
-		uint8_t *plain = NULL;
-		size_t aad_len;
-
-		for (unsigned i = 0; i < store->n && count < store->k; i++)
-			if (rs->share_ok[i]) {
-				share_index[count] = i;
-				memcpy(shares[count++], rs->shares[i], RECORD_SHARE_LEN);
-			}
-		for (unsigned i = 0, got = 0; i < store->n && got < store->k; i++)
-			if (rs->frag_ok[i]) {
-				frags[i] = rs->frags[i];
-				got++;
-			}
-		store_unit_aad(name, version, aad, &aad_len);
-		r = codec_decode(store->codec, frags, (size_t)rs->c.frag_len, rs->c.data_len,
-		                 rs->c.iv, rs->c.tag, share_index, &shares[0][0], count, aad,
-		                 aad_len, &plain);
-		sc_wipe(shares, sizeof(shares));
-		if (r < 0) {
-			/* Shares and fragments were all signed and checked: the writer erred. */
-			r = -EIO;
-			goto out;
-		}
-		*buf = plain;
-		*len = (size_t)rs->c.data_len;
-	}
+	if (store->protocol == RECORD_PROTOCOL_A)
+		r = read_result_a(store, rs, buf, len);
+	else
+		r = read_result_ca(store, rs, rs->name, rs->version, buf, len);
 out:
-	aio_set_put(set);
-	for (unsigned i = 0; i < STORE_MAX_CLUSTERS; i++)
-		free(rs->frags[i]);
-	sc_wipe(rs->shares, sizeof(rs->shares));
-	free(rs);
+	read_abandon(
+	    rs); /* frees the fragment buffers not handed over, now or at the last answer */
 	return r;
+}
+
+/*
+ * Reading the latest version takes the index of n-f clusters, then the
+ * data. The first index answer already names a committed version, nearly
+ * always the one the quorum will pick: its data is asked for right away
+ * (while the other index answers come) and used only if the quorum picks
+ * exactly that version and digest; otherwise it is dropped and the
+ * quorum's version read. So the index round costs little more than its
+ * first answer, and nothing is believed that the quorum rule would not.
+ */
+struct read_guess {
+	struct store *store;
+	const char *name;
+	uint64_t version; /* asked for: a number or STORE_VERSION_LATEST */
+	unsigned flags;
+	struct op_log *log;
+	bool tried;
+	struct read_state *rs; /* the speculative read, if one was started */
+};
+
+static void read_guess_answer(void *arg, const struct version_list *list, unsigned cluster)
+{
+	struct read_guess *g = arg;
+	const struct version_entry *best = NULL;
+
+	(void)cluster;
+	if (g->tried)
+		return;
+	g->tried = true;
+	for (size_t i = 0; i < list->count; i++) {
+		const struct version_entry *e = &list->v[i];
+		if (!e->committed)
+			continue;
+		if (g->version != STORE_VERSION_LATEST && e->version != g->version)
+			continue;
+		if (!best || e->version > best->version)
+			best = e;
+	}
+	if (best)
+		read_begin(g->store, g->name, best->version, best->digest, g->flags, g->log,
+		           &g->rs);
 }
 
 static int unit_read(struct store *store, const char *name, uint64_t version, const uint8_t *digest,
                      unsigned flags, void **buf, size_t *len, struct store_unit_ref *ref)
 {
 	struct op_log log = {.what = "read"};
+	struct read_state *rs = NULL;
 	uint8_t want[RECORD_DIGEST_LEN];
 	int r;
 
@@ -387,13 +640,18 @@ static int unit_read(struct store *store, const char *name, uint64_t version, co
 	if (digest) {
 		memcpy(want, digest, sizeof(want));
 	} else {
+		struct read_guess guess = {
+		    .store = store, .name = name, .version = version, .flags = flags, .log = &log};
 		struct version_list list = {0};
 		struct version_entry *e = NULL;
 		r = store_index_fetch(store, name, false, sc_now_monotonic() + store->op_timeout,
-		                      &log, &list);
-		if (r < 0)
+		                      &log, &list, read_guess_answer, &guess);
+		if (r < 0) {
+			read_abandon(guess.rs);
+			free(list.v);
 			return store_op_finish(store, &log, r,
 			                       "read %s: index unavailable: ", name);
+		}
 		for (size_t i = list.count; i-- > 0;) {
 			if (!list.v[i].committed)
 				continue;
@@ -407,12 +665,22 @@ static int unit_read(struct store *store, const char *name, uint64_t version, co
 			memcpy(want, e->digest, sizeof(want));
 		}
 		free(list.v);
+		if (guess.rs && e && guess.rs->version == version &&
+		    memcmp(guess.rs->want, want, sizeof(want)) == 0)
+			rs = guess.rs;
+		else
+			read_abandon(guess.rs);
 		if (!e)
 			return store_op_finish(
 			    store, &log, -ENOENT, "read %s: no committed version%s", name,
 			    version == STORE_VERSION_LATEST ? "" : " of that number");
 	}
-	r = read_version(store, name, version, want, flags, &log, buf, len);
+	if (!rs)
+		r = read_begin(store, name, version, want, flags, &log, &rs);
+	else
+		r = 0;
+	if (r == 0)
+		r = read_finish(store, rs, &log, buf, len);
 	if (r < 0)
 		return store_op_finish(store, &log, r,
 		                       "read %s v%llu: fewer than %u good copies: ", name,

@@ -69,9 +69,12 @@ struct aio_io {
 	bool submitted, done, taken;
 	int r;
 	double submitted_at, latency;
-	/* Read outputs, written by librados until completion. */
+	/* Read outputs, written by librados until completion. BUF, if set, is
+	 * owned by the io and freed with the set; a fragment's later pieces are
+	 * read into the buffer of its first piece's io (PIECE > 0, BUF NULL). */
 	uint8_t *buf;
 	size_t buf_len, bytes_read;
+	unsigned piece;
 	int read_rval;
 	rados_xattrs_iter_t xattrs;
 	int xattrs_rval;

@@ -23,8 +23,8 @@ enum io_kind {
 	IO_INDEX_WRITE,
 	IO_COMMIT_WRITE,
 	IO_INDEX_READ,
-	IO_RECORD_READ, /* record only */
-	IO_FULL_READ,   /* record and fragment */
+	IO_FULL_READ,  /* record and the fragment's first piece */
+	IO_PIECE_READ, /* a later piece of the fragment (read.c) */
 	IO_DELETE_DATA,
 	IO_DELETE_INDEX,
 	IO_PROBE,
@@ -60,6 +60,7 @@ struct version_entry {
 	bool committed;
 	uint32_t clusters; /* bit i: cluster i lists it */
 	uint8_t digest[RECORD_DIGEST_LEN];
+	uint8_t commit_hash[RECORD_DIGEST_LEN]; /* SHA-256 of the verified commit entry */
 };
 
 struct version_list {
@@ -70,8 +71,13 @@ struct version_list {
 /*
  * Reads the unit's index from every cluster: returns once n-f answered (or,
  * with ALL, once every cluster answered), or at the deadline (-ETIMEDOUT).
+ * ON_ANSWER, if not NULL, is called with ARG after each cluster's listing
+ * was merged into LIST (unsorted until the end): a reader may start on
+ * what the first answer names before the quorum is in (read.c).
  */
+typedef void store_index_answered_fn(void *arg, const struct version_list *list, unsigned cluster);
 int store_index_fetch(struct store *store, const char *name, bool all, double deadline,
-                      struct op_log *log, struct version_list *list);
+                      struct op_log *log, struct version_list *list,
+                      store_index_answered_fn *on_answer, void *arg);
 
 #endif

@@ -182,7 +182,7 @@ static int unit_write(struct store *store, const char *name, uint64_t version, b
 		return -EFBIG;
 	if (!chosen) {
 		struct version_list list = {0};
-		r = store_index_fetch(store, name, false, deadline, &log, &list);
+		r = store_index_fetch(store, name, false, deadline, &log, &list, NULL, NULL);
 		if (r < 0)
 			return store_op_finish(
 			    store, &log, r, "write %s: cannot learn the current version: ", name);

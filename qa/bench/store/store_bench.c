@@ -16,10 +16,17 @@
  *         writer (one unit after the other) and with --writers threads,
  *         each writing one unit after the other (the file system uploads
  *         several chunks at once); the raw side always gets the same number
- *         of writers as the store.
+ *         of writers as the store. Reads: the units one after the other
+ *         by anchor (the file system's path, one round trip) and as LATEST
+ *         (index round first), against raw reads of the same bytes per
+ *         cluster from k clusters in parallel, repeated for --read-seconds,
+ *         with the CPU the whole machine spent on each side.
+ *         decrypt+decode is timed with the reader's hashing (k fragments
+ *         side by side) and with EVP's, one fragment after the other.
  *
  * Usage: store_bench --dir DIR [--clusters dc1,dc2,dc3,dc4] [--pool scfs]
- *                    [--units 24] [--writers 4] [--cpu-only]
+ *                    [--units 24] [--writers 4] [--read-seconds 1]
+ *                    [--cpu-only | --io-only]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -88,7 +95,7 @@ static void bench_cpu(void)
 	uint8_t *dptr[K], *pptr[N - K];
 	const uint8_t *fptr[N];
 	struct codec *codec;
-	double aes, sha, sha_n, rs, bound, bound_n, enc, enc_evp, dec, dec_bound;
+	double aes, sha, sha_n, rs, bound, bound_n, enc, enc_evp, dec, dec_evp, dec_bound, dec_bound_n;
 	size_t frag = UNIT / K;
 
 	sc_random_bytes(data, UNIT);
@@ -118,6 +125,7 @@ static void bench_cpu(void)
 	bound = 1.0 / (1.0 / aes + (double)N / K / sha + 1.0 / rs);
 	bound_n = 1.0 / (1.0 / aes + (double)N / K / sha_n + 1.0 / rs);
 	dec_bound = 1.0 / (1.0 / aes + 1.0 / sha + 1.0 / rs);
+	dec_bound_n = 1.0 / (1.0 / aes + 1.0 / sha_n + 1.0 / rs);
 	if (codec_new(RECORD_PROTOCOL_CA, N, F, &codec) < 0) {
 		fprintf(stderr, "store-bench: codec_new failed\n");
 		exit(1);
@@ -136,11 +144,25 @@ static void bench_cpu(void)
 		have[2] = (uint8_t *)e.frags[2];
 		memcpy(shares, e.shares[1], 32);
 		memcpy(shares + 32, e.shares[2], 32);
-		TIME_LOOP(dec, 2.0, UNIT, {
+		const uint8_t *hp[2] = {have[1], have[2]};
+		TIME_LOOP(dec_evp, 2.0, UNIT, {
 			uint8_t d[32];
-			/* the reader hashes the k fragments it fetched */
+			/* the k fragments hashed one after the other, as EVP does */
 			sc_sha256(have[1], e.frag_len, d);
 			sc_sha256(have[2], e.frag_len, d);
+			if (codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx, shares, 2,
+					 aad, 16, &out) < 0)
+				exit(1);
+			free(out);
+		});
+		TIME_LOOP(dec, 2.0, UNIT, {
+			/* the reader's way (read.c): the k fragments side by side */
+			struct digest_multi dm;
+			uint8_t d[2][32];
+			if (digest_multi_begin(&dm, 2, false) < 0 ||
+			    digest_multi_update(&dm, hp, e.frag_len) < 0 ||
+			    digest_multi_end(&dm, d) < 0)
+				exit(1);
 			if (codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx, shares, 2,
 					 aad, 16, &out) < 0)
 				exit(1);
@@ -160,8 +182,14 @@ static void bench_cpu(void)
 	printf("cpu  encode+encrypt  %.0f MB/s  bound %.0f MB/s  ratio %.2f   (store hashing with "
 	       "EVP, one fragment at a time)\n",
 	       mbps(enc_evp, 1), mbps(bound, 1), enc_evp / bound);
-	printf("cpu  decrypt+decode  %.0f MB/s  bound %.0f MB/s  ratio %.2f\n", mbps(dec, 1),
-	       mbps(dec_bound, 1), dec / dec_bound);
+	printf("cpu  decrypt+decode  %.0f MB/s  bound %.0f MB/s  ratio %.2f   (bound: EVP parts)\n",
+	       mbps(dec, 1), mbps(dec_bound, 1), dec / dec_bound);
+	printf("cpu  decrypt+decode  %.0f MB/s  bound %.0f MB/s  ratio %.2f   (bound with the "
+	       "side-by-side SHA-256 the store uses)\n",
+	       mbps(dec, 1), mbps(dec_bound_n, 1), dec / dec_bound_n);
+	printf("cpu  decrypt+decode  %.0f MB/s  bound %.0f MB/s  ratio %.2f   (fragments hashed "
+	       "with EVP, one at a time)\n",
+	       mbps(dec_evp, 1), mbps(dec_bound, 1), dec_evp / dec_bound);
 	codec_free(codec);
 	free(data);
 	free(ct);
@@ -363,14 +391,76 @@ static void write_cleanup(struct store *st, struct raw *raw, int protocol, unsig
 	}
 }
 
+/*
+ * Store reads against raw reads of the same sizes, unit by unit, store and
+ * raw alternating so that both meet the same cluster state; the units are
+ * read over and over until each side ran at least SECONDS (16 units take
+ * only a few tens of milliseconds: far too short to measure). Both sides
+ * are warm: the raw side reads into one buffer, the store allocates its
+ * answer as the file system's reads do. By anchor is the file system's
+ * path (one round trip); LATEST first reads the index of n-f clusters.
+ */
+static void read_compare(struct store *st, struct raw *raw, int protocol, unsigned units,
+			 const struct store_unit_ref *refs, uint8_t *back, size_t per_cluster,
+			 int readers, double seconds)
+{
+	double by_ref = 0, latest = 0, rr = 0, t, b;
+	double busy_ref = 0, busy_raw = 0; /* CPU seconds of the whole machine, clusters included */
+	unsigned long rounds = 0;
+	char name[64], oid[64];
+
+	do {
+		for (unsigned u = 0; u < units; u++) {
+			struct store_unit_ref got;
+			void *out;
+			size_t len;
+			snprintf(name, sizeof(name), "bench.w1.%u", u);
+			b = machine_busy_seconds();
+			t = sc_now_monotonic();
+			if (store_unit_read_ref(st, name, &refs[u], 0, &out, &len) < 0 || len != UNIT)
+				exit(1);
+			store_buffer_free(out, len);
+			by_ref += sc_now_monotonic() - t;
+			busy_ref += machine_busy_seconds() - b;
+			t = sc_now_monotonic();
+			if (store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &len, &got) < 0 ||
+			    len != UNIT || got.version != refs[u].version)
+				exit(1);
+			store_buffer_free(out, len);
+			latest += sc_now_monotonic() - t;
+			snprintf(oid, sizeof(oid), "raw.%d.w1.%u", protocol, u);
+			b = machine_busy_seconds();
+			t = sc_now_monotonic();
+			raw_read(raw, oid, back, per_cluster, readers);
+			rr += sc_now_monotonic() - t;
+			busy_raw += machine_busy_seconds() - b;
+		}
+		rounds++;
+	} while (by_ref < seconds || rr < seconds);
+	printf("io   %-2s read  %.0f MB/s  raw %.0f MB/s  ratio %.2f   (1 reader, by anchor; raw "
+	       "reads %d x %zu bytes in parallel; %lu x %u units)\n",
+	       store_protocol_name((enum store_protocol)protocol),
+	       mbps((double)rounds * units * UNIT, by_ref), mbps((double)rounds * units * UNIT, rr),
+	       rr / by_ref, readers, per_cluster, rounds, units);
+	printf("io   %-2s read  %.0f MB/s  raw %.0f MB/s  ratio %.2f   (1 reader, LATEST: index "
+	       "round, then the same)\n",
+	       store_protocol_name((enum store_protocol)protocol),
+	       mbps((double)rounds * units * UNIT, latest), mbps((double)rounds * units * UNIT, rr),
+	       rr / latest);
+	printf("io   %-2s       cores busy: store %.2f, raw %.2f; CPU ms per unit: store %.1f, "
+	       "raw %.1f (by anchor)\n",
+	       store_protocol_name((enum store_protocol)protocol), busy_ref / by_ref, busy_raw / rr,
+	       busy_ref * 1e3 / ((double)rounds * units), busy_raw * 1e3 / ((double)rounds * units));
+}
+
 static void bench_io(const char *dir, char names[N][64], const char *pool, unsigned units,
-		     unsigned writers)
+		     unsigned writers, double read_seconds)
 {
 	struct store_cluster_spec specs[N];
 	struct raw raw = {0};
 	uint8_t *data = malloc(UNIT), *back = malloc(2 * UNIT), priv[32], pub[32];
 	struct store_unit_ref *refs = calloc(units, sizeof(*refs));
-	char err[1024], oid[64];
+	char err[1024];
 
 	sc_random_bytes(data, UNIT);
 	sc_ed25519_keygen(priv, pub);
@@ -385,8 +475,6 @@ static void bench_io(const char *dir, char names[N][64], const char *pool, unsig
 		struct store *st;
 		size_t per_cluster = p == STORE_PROTOCOL_CA ? UNIT / K : UNIT;
 		int readers = p == STORE_PROTOCOL_CA ? K : 1;
-		double t, rd, rr;
-		char name[64];
 
 		opts.max_unit_size = UNIT;
 		if (store_open(&opts, specs, &st, err, sizeof(err)) < 0) {
@@ -400,25 +488,7 @@ static void bench_io(const char *dir, char names[N][64], const char *pool, unsig
 		/* One writer: what one file's sequential chunk uploads see. */
 		write_compare(st, &raw, data, per_cluster, p, units, 1, refs);
 		store_flush(st, 60);
-		rd = rr = 0;
-		for (unsigned u = 0; u < units; u++) {
-			void *out;
-			size_t len;
-			snprintf(name, sizeof(name), "bench.w1.%u", u);
-			t = sc_now_monotonic();
-			if (store_unit_read_ref(st, name, &refs[u], 0, &out, &len) < 0 || len != UNIT)
-				exit(1);
-			rd += sc_now_monotonic() - t;
-			store_buffer_free(out, len);
-			snprintf(oid, sizeof(oid), "raw.%d.w1.%u", p, u);
-			t = sc_now_monotonic();
-			raw_read(&raw, oid, back, per_cluster, readers);
-			rr += sc_now_monotonic() - t;
-		}
-		printf("io   %-2s read  %.0f MB/s  raw %.0f MB/s  ratio %.2f   (1 reader, raw reads %d "
-		       "x %zu bytes in parallel)\n",
-		       store_protocol_name((enum store_protocol)p), mbps((double)units * UNIT, rd),
-		       mbps((double)units * UNIT, rr), rr / rd, readers, per_cluster);
+		read_compare(st, &raw, p, units, refs, back, per_cluster, readers, read_seconds);
 		write_cleanup(st, &raw, p, units, 1);
 		/* Several writers: the file system uploads several chunks at once. */
 		if (writers > 1) {
@@ -445,11 +515,14 @@ int main(int argc, char **argv)
 		{"dir", required_argument, NULL, 'd'},   {"clusters", required_argument, NULL, 'c'},
 		{"pool", required_argument, NULL, 'p'},  {"units", required_argument, NULL, 'u'},
 		{"writers", required_argument, NULL, 'w'},
+		{"read-seconds", required_argument, NULL, 'r'},
+		{"io-only", no_argument, NULL, 'I'},
 		{"cpu-only", no_argument, NULL, 'C'},    {NULL, 0, NULL, 0}};
 	const char *dir = NULL, *pool = "scfs", *clusters = "dc1,dc2,dc3,dc4";
 	char names[N][64];
 	unsigned units = 24, writers = DEFAULT_WRITERS;
-	int cpu_only = 0, c;
+	double read_seconds = 1.0;
+	int cpu_only = 0, io_only = 0, c;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -458,14 +531,17 @@ int main(int argc, char **argv)
 		case 'p': pool = optarg; break;
 		case 'u': units = (unsigned)atoi(optarg); break;
 		case 'w': writers = (unsigned)atoi(optarg); break;
+		case 'r': read_seconds = atof(optarg); break;
 		case 'C': cpu_only = 1; break;
+		case 'I': io_only = 1; break;
 		default:
 			fprintf(stderr, "usage: store_bench --dir DIR [--clusters a,b,c,d] [--pool P] "
-					"[--units N] [--writers N] [--cpu-only]\n");
+					"[--units N] [--writers N] [--read-seconds S] [--cpu-only | --io-only]\n");
 			return 2;
 		}
 	}
-	bench_cpu();
+	if (!io_only)
+		bench_cpu();
 	if (cpu_only)
 		return 0;
 	if (writers < 1 || writers > MAX_WRITERS) {
@@ -481,6 +557,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "store-bench: --clusters wants four names\n");
 		return 2;
 	}
-	bench_io(dir, names, pool, units, writers);
+	bench_io(dir, names, pool, units, writers, read_seconds);
 	return 0;
 }

@@ -518,6 +518,102 @@ static void test_digest_multi_equals_sha256_for_every_length(void **state)
 		digest_check(2, len, 128, false);
 }
 
+/*
+ * The reader's way (read.c): each stream advances on its own, in pieces of
+ * PIECE bytes that arrive in a different order per stream, whole pieces of
+ * whatever streams are ready go through together (pairs, odd ones alone),
+ * the short last piece alone, and each stream is ended on its own; streams
+ * never updated are ended empty. Every digest must be OpenSSL's.
+ */
+static void digest_streams_check(unsigned count, const size_t *lens, size_t piece, bool portable)
+{
+	struct digest_multi dm;
+	uint8_t *bufs[5], got[32], want[32];
+	size_t done[5] = {0};
+	bool ended[5] = {false};
+	unsigned round = 0;
+
+	for (unsigned i = 0; i < count; i++) {
+		bufs[i] = malloc(lens[i] + 1);
+		assert_non_null(bufs[i]);
+		fill(bufs[i], lens[i], 90 + i);
+	}
+	assert_int_equal(digest_multi_begin(&dm, count, portable), 0);
+	for (;;) {
+		unsigned streams[5], n = 0;
+		const uint8_t *p[5];
+		bool left = false;
+		/* Stream i is "ready" in rounds where (round + i) % 3 != 0: uneven progress. */
+		for (unsigned i = 0; i < count; i++) {
+			if (ended[i] || lens[i] - done[i] < piece)
+				continue;
+			left = true;
+			if ((round + i) % 3 == 0)
+				continue;
+			streams[n] = i;
+			p[n++] = bufs[i] + done[i];
+		}
+		if (n)
+			assert_int_equal(digest_multi_update_streams(&dm, streams, n, p, piece), 0);
+		for (unsigned j = 0; j < n; j++)
+			done[streams[j]] += piece;
+		round++;
+		if (!left)
+			break;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		const uint8_t *p = bufs[i] + done[i];
+		size_t rest = lens[i] - done[i];
+		if (rest) {
+			assert_int_equal(digest_multi_update_streams(&dm, &i, 1, &p, rest), 0);
+			if (rest % DIGEST_BLOCK)
+				assert_int_equal(digest_multi_update_streams(&dm, &i, 1, &p, 64),
+						 -EINVAL);
+		}
+		assert_int_equal(digest_multi_end_stream(&dm, i, got), 0);
+		sc_sha256(bufs[i], lens[i], want);
+		assert_memory_equal(got, want, 32);
+		free(bufs[i]);
+	}
+	digest_multi_abort(&dm);
+}
+
+static void test_digest_streams_uneven_equal_sha256(void **state)
+{
+	static const size_t lens[][5] = {
+	    {0, 0, 0, 0, 0},         {1, 64, 65, 128, 4096},   {4096, 4096, 4096, 4096, 4096},
+	    {8191, 8192, 8193, 0, 55}, {262144, 262147, 100000, 64, 63}};
+
+	(void)state;
+	for (unsigned count = 1; count <= 5; count++)
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			digest_streams_check(count, lens[i], 64, false);
+			digest_streams_check(count, lens[i], 4096, false);
+			digest_streams_check(count, lens[i], 4096, true);
+		}
+}
+
+/* A stream listed twice, out of range, or ended (all or one by one) is refused. */
+static void test_digest_streams_refuse_misuse(void **state)
+{
+	struct digest_multi dm;
+	uint8_t buf[128] = {0}, out[32], all[2][32];
+	const uint8_t *p[2] = {buf, buf};
+	unsigned bad = 2, one = 1, twice[2] = {0, 0};
+
+	(void)state;
+	for (int portable = 0; portable <= 1; portable++) {
+		assert_int_equal(digest_multi_begin(&dm, 2, portable), 0);
+		assert_int_equal(digest_multi_update_streams(&dm, &bad, 1, p, 64), -EINVAL);
+		assert_int_equal(digest_multi_update_streams(&dm, twice, 2, p, 64), -EINVAL);
+		assert_int_equal(digest_multi_end_stream(&dm, 2, out), -EINVAL);
+		assert_int_equal(digest_multi_end_stream(&dm, 1, out), 0);
+		assert_int_equal(digest_multi_update_streams(&dm, &one, 1, p, 64), -EINVAL);
+		/* Stream 1 was taken one by one: the all-streams end refuses. */
+		assert_int_equal(digest_multi_end(&dm, all), -EINVAL);
+	}
+}
+
 static void test_codec_ca_round_trip_all_sizes(void **state)
 {
 	struct codec *codec;
@@ -612,6 +708,8 @@ int main(void)
 						rec_teardown),
 		cmocka_unit_test(test_names_and_index_keys),
 		cmocka_unit_test(test_digest_multi_equals_sha256_for_every_length),
+		cmocka_unit_test(test_digest_streams_uneven_equal_sha256),
+		cmocka_unit_test(test_digest_streams_refuse_misuse),
 		cmocka_unit_test(test_codec_ca_round_trip_all_sizes),
 		cmocka_unit_test(test_codec_ca_refuses_wrong_share_or_binding),
 		cmocka_unit_test(test_codec_a_stores_whole_unit_hashed_once),

@@ -577,6 +577,95 @@ static void test_garbage_record_is_named_and_skipped_ca(void **state)
 	bad_data(STORE_PROTOCOL_CA, true);
 }
 
+/*
+ * Fragments are read in pieces (read.c): a fragment changed inside a later
+ * piece, or grown past its end, must be caught like one changed at the
+ * start. Cluster BAD's fragment of a 4 MiB unit gets 4 bytes overwritten
+ * five eighths in (the third of four pieces); of a 3 MiB unit, 100 bytes
+ * appended (the last piece, empty in a good fragment, now is not).
+ */
+static void bad_later_piece(int protocol, int bad, bool grow)
+{
+	struct store *st = S->store[protocol];
+	size_t len = grow ? 3 * CHUNK : 4 * CHUNK;
+	uint8_t *data = malloc(len), junk[100], saved[4];
+	struct store_cluster_state cs;
+	size_t frag_len = protocol == STORE_PROTOCOL_A ? len : len / (F + 1);
+	struct store_unit_ref ref;
+	struct store_report rep;
+	char name[64], oid[300];
+	void *out;
+	size_t out_len;
+
+	assert_non_null(data);
+	fill(data, len, 31 + (unsigned)bad);
+	memset(junk, 0x5a, sizeof(junk));
+	unit_name(name, sizeof(name), grow ? "grown" : "midbad");
+	assert_int_equal(store_unit_write(st, name, data, len, &ref), 0);
+	assert_int_equal(store_flush(st, 30), 0);
+	record_object_name(name, ref.version, oid, sizeof(oid));
+	assert_int_equal(rados_read(S->io[protocol][bad], oid, (char *)saved, 4, frag_len / 8 * 5),
+			 4);
+	if (grow)
+		assert_int_equal(rados_append(S->io[protocol][bad], oid, (const char *)junk,
+					      sizeof(junk)),
+				 0);
+	else
+		assert_int_equal(rados_write(S->io[protocol][bad], oid, (const char *)junk, 4,
+					     frag_len / 8 * 5),
+				 0);
+
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL),
+			 0);
+	assert_int_equal(out_len, len);
+	assert_memory_equal(out, data, len);
+	store_buffer_free(out, out_len);
+	store_last_report(st, &rep);
+	assert_int_equal(rep.bad_clusters & ~(1u << bad), 0);
+
+	assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len),
+			 0);
+	assert_int_equal(out_len, len);
+	assert_memory_equal(out, data, len);
+	store_buffer_free(out, out_len);
+	store_last_report(st, &rep);
+	assert_int_equal(rep.bad_clusters, 1u << bad);
+	assert_non_null(strstr(rep.msg, S->tb.names[bad]));
+	assert_int_equal(store_cluster_state(st, (unsigned)bad, &cs), 0);
+	assert_int_equal(cs.condition, STORE_CLUSTER_BAD_DATA);
+
+	/* Put the fragment right: the next full check finds it good, the cluster up again. */
+	if (grow)
+		assert_int_equal(rados_trunc(S->io[protocol][bad], oid, frag_len), 0);
+	else
+		assert_int_equal(rados_write(S->io[protocol][bad], oid, (const char *)saved, 4,
+					     frag_len / 8 * 5),
+				 0);
+	assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len),
+			 0);
+	assert_memory_equal(out, data, len);
+	store_buffer_free(out, out_len);
+	store_last_report(st, &rep);
+	assert_int_equal(rep.bad_clusters, 0);
+	assert_int_equal(store_cluster_state(st, (unsigned)bad, &cs), 0);
+	assert_int_not_equal(cs.condition, STORE_CLUSTER_BAD_DATA);
+	free(data);
+}
+
+static void test_fragment_bad_in_a_later_piece_is_named_a(void **state)
+{
+	(void)state;
+	bad_later_piece(STORE_PROTOCOL_A, 0, false);
+	bad_later_piece(STORE_PROTOCOL_A, 2, true);
+}
+
+static void test_fragment_bad_in_a_later_piece_is_named_ca(void **state)
+{
+	(void)state;
+	bad_later_piece(STORE_PROTOCOL_CA, 1, false);
+	bad_later_piece(STORE_PROTOCOL_CA, 3, true);
+}
+
 /* Does any object of cluster I (data, xattrs, omap) in PROTOCOL's namespace hold NEEDLE? */
 static bool cluster_contains(int protocol, int i, const void *needle, size_t needle_len,
 			     unsigned *objects)
@@ -838,6 +927,8 @@ int main(void)
 		cmocka_unit_test(test_garbage_fragment_is_named_and_skipped_ca),
 		cmocka_unit_test(test_garbage_record_is_named_and_skipped_a),
 		cmocka_unit_test(test_garbage_record_is_named_and_skipped_ca),
+		cmocka_unit_test(test_fragment_bad_in_a_later_piece_is_named_a),
+		cmocka_unit_test(test_fragment_bad_in_a_later_piece_is_named_ca),
 		cmocka_unit_test(test_ca_no_cluster_holds_the_plaintext),
 		cmocka_unit_test(test_ca_one_share_alone_does_not_rebuild_the_key),
 		cmocka_unit_test(test_bytes_stored_per_byte_written_a),
