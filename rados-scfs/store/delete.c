@@ -36,12 +36,10 @@ int store_unit_delete(struct store *store, const char *name, uint64_t version)
 	    (r = aio_set_new(store, &set)) < 0)
 		return r;
 	for (unsigned i = 0; i < store->n; i++) {
-		rados_ioctx_t ioctx = store_cluster_ioctx(store, i);
+		rados_ioctx_t ioctx = store_op_ioctx(store, &log, i);
 		rados_write_op_t op;
-		if (!ioctx) {
-			store_op_fail(store, &log, i, -1, -ENOTCONN, "not connected");
+		if (!ioctx)
 			continue;
-		}
 		/* The commit goes first in effect: the index op is submitted first. */
 		io = aio_io_add(set, i, IO_DELETE_INDEX);
 		op = rados_create_write_op();

@@ -141,12 +141,10 @@ int store_index_fetch(struct store *store, const char *name, bool all, double de
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < store->n; i++) {
-		rados_ioctx_t ioctx = store_cluster_ioctx(store, i);
+		rados_ioctx_t ioctx = store_op_ioctx(store, log, i);
 		rados_read_op_t op;
-		if (!ioctx) {
-			store_op_fail(store, log, i, -1, -ENOTCONN, "not connected");
+		if (!ioctx)
 			continue;
-		}
 		io = aio_io_add(set, i, IO_INDEX_READ);
 		op = rados_create_read_op();
 		rados_read_op_omap_get_vals2(op, "", "", INDEX_MAX_ENTRIES, &io->omap,

@@ -14,6 +14,15 @@
 #include "common/util.h"
 #include "unit.h"
 
+rados_ioctx_t store_op_ioctx(struct store *store, struct op_log *log, unsigned i)
+{
+	rados_ioctx_t ioctx = store_cluster_ioctx(store, i);
+
+	if (!ioctx)
+		store_op_fail(store, log, i, -1, -ENOTCONN, "not connected");
+	return ioctx;
+}
+
 void store_op_fail(struct store *store, struct op_log *log, unsigned i, int condition, int err,
                    const char *fmt, ...)
 {
@@ -22,6 +31,7 @@ void store_op_fail(struct store *store, struct op_log *log, unsigned i, int cond
 	va_start(ap, fmt);
 	vsnprintf(log->reason[i], sizeof(log->reason[i]), fmt, ap);
 	va_end(ap);
+	log->err[i] = err;
 	if (condition == STORE_CLUSTER_BAD_DATA)
 		log->bad |= 1u << i;
 	else

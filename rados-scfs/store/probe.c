@@ -33,13 +33,11 @@ int store_cluster_probe(struct store *store, double timeout)
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < store->n; i++) {
-		rados_ioctx_t ioctx = store_cluster_ioctx(store, i);
+		rados_ioctx_t ioctx = store_op_ioctx(store, &log, i);
 		rados_read_op_t op;
 
-		if (!ioctx) {
-			store_op_fail(store, &log, i, -1, -ENOTCONN, "not connected");
+		if (!ioctx)
 			continue;
-		}
 		io = aio_io_add(set, i, IO_PROBE);
 		op = rados_create_read_op();
 		rados_read_op_stat(op, &io->stat_size, &io->stat_mtime, &io->stat_rval);

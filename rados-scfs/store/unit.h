@@ -34,6 +34,7 @@ enum io_kind {
 struct op_log {
 	const char *what;
 	char reason[STORE_MAX_CLUSTERS][160];
+	int err[STORE_MAX_CLUSTERS]; /* negative errno of each failed cluster */
 	uint32_t bad, failed;
 };
 
@@ -44,6 +45,8 @@ struct op_log {
  */
 void store_op_fail(struct store *store, struct op_log *log, unsigned i, int condition, int err,
                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Cluster I's I/O context, or NULL after noting it in LOG as not connected. */
+rados_ioctx_t store_op_ioctx(struct store *store, struct op_log *log, unsigned i);
 /* Names every cluster of SET that was asked and has not answered within WAITED seconds. */
 void store_op_timeouts(struct store *store, struct aio_set *set, struct op_log *log, double waited);
 /* Ends an operation: sets the store's report (naming every cluster that failed) and returns R. */

@@ -89,15 +89,13 @@ static int write_phase_data(struct store *store, const char *name, uint64_t vers
 	if (r < 0)
 		goto out;
 	for (unsigned i = 0; i < store->n; i++) {
-		rados_ioctx_t ioctx = store_cluster_ioctx(store, i);
+		rados_ioctx_t ioctx = store_op_ioctx(store, log, i);
 		const uint8_t *share = store->protocol == RECORD_PROTOCOL_CA ? enc.shares[i] : NULL;
 		struct aio_io *io;
 		rados_write_op_t op;
 
-		if (!ioctx) {
-			store_op_fail(store, log, i, -1, -ENOTCONN, "not connected");
+		if (!ioctx)
 			continue;
-		}
 		r = record_seal(rec, sizeof(rec), common_len, (uint8_t)i, share, store->writer_priv,
 		                &rec_len);
 		if (r < 0)
@@ -194,10 +192,10 @@ static int unit_write(struct store *store, const char *name, uint64_t version, b
 	r = write_phase_data(store, name, version, data, len, &log, deadline, digest, &exists);
 	if (r == 1) {
 		r = exists ? -EEXIST : (log.failed ? -ETIMEDOUT : -EIO);
+		/* -ETIMEDOUT only when every failure was silence, not a refusal. */
 		for (unsigned i = 0; i < store->n && r == -ETIMEDOUT; i++)
-			if ((log.failed & (1u << i)) && !strstr(log.reason[i], "no answer") &&
-			    !strstr(log.reason[i], "not connected") &&
-			    !strstr(log.reason[i], "timed out"))
+			if ((log.failed & (1u << i)) && log.err[i] != -ETIMEDOUT &&
+			    log.err[i] != -ENOTCONN)
 				r = -EIO;
 		return store_op_finish(
 		    store, &log, r,
