@@ -10,7 +10,7 @@
 
 #include <rados/librados.h>
 
-#include "config.h"
+#include "common/err.h"
 
 #define SC_CEPH_CONF_DIR "/etc/ceph"
 #define SC_CLUSTER_NAME_MAX 64

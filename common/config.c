@@ -15,17 +15,6 @@ struct sc_config {
 	char *path;
 };
 
-void sc_err_set(struct sc_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
-
 static int config_new(const char *name, struct sc_config **out)
 {
 	struct sc_config *config = calloc(1, sizeof(*config));

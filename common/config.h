@@ -11,14 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/err.h"
+
 struct sc_config;
-
-/* A message buffer for errors that want more than an errno. */
-struct sc_err {
-	char msg[512];
-};
-
-void sc_err_set(struct sc_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Parses PATH. On error *out is NULL and ERR says "PATH:LINE: what". */
 int sc_config_open(const char *path, struct sc_config **out, struct sc_err *err);

@@ -215,3 +215,20 @@ int sc_size_parse(const char *text, uint64_t *out)
 	*out = (uint64_t)v << shift;
 	return 0;
 }
+
+int sc_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

@@ -35,6 +35,9 @@ uint64_t sc_get_be64(const uint8_t *p);
  */
 int sc_file_read(const char *path, size_t max, uint8_t **out, size_t *len);
 
+/* Writes all LEN bytes to FD, retrying short writes and EINTR: 0 or -errno. */
+int sc_write_all(int fd, const void *buf, size_t len);
+
 /*
  * Parses a byte count: "123", "4K", "4M", "1G", "2T" (powers of 1024; also
  * lower case and with "iB" or "B" after the letter, as in "4MiB"). Returns 0,

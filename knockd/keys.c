@@ -8,6 +8,8 @@
  */
 #include "knockd/libknock.h"
 
+#include "common/keyfile.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,69 +25,19 @@ static int file_open(const char *path, FILE **out)
 	return *out ? 0 : -errno;
 }
 
-static int raw_private(EVP_PKEY *pkey, int type, uint8_t out[KNOCK_KEY_LEN])
-{
-	size_t len = KNOCK_KEY_LEN;
-
-	if (EVP_PKEY_get_base_id(pkey) != type)
-		return -EKEYREJECTED;
-	if (EVP_PKEY_get_raw_private_key(pkey, out, &len) != 1 || len != KNOCK_KEY_LEN)
-		return -EINVAL;
-	return 0;
-}
-
-static int private_load(const char *path, int type, uint8_t out[KNOCK_KEY_LEN])
-{
-	EVP_PKEY *pkey;
-	FILE *f;
-	int r = file_open(path, &f);
-
-	if (r < 0)
-		return r;
-	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!pkey)
-		return -EINVAL;
-	r = raw_private(pkey, type, out);
-	EVP_PKEY_free(pkey);
-	return r;
-}
-
 int knock_x25519_private_load(const char *path, uint8_t priv[KNOCK_KEY_LEN])
 {
-	return private_load(path, EVP_PKEY_X25519, priv);
+	return sc_keyfile_private_load(path, SC_KEY_X25519, priv);
 }
 
 int knock_ed25519_private_load(const char *path, uint8_t priv[KNOCK_KEY_LEN])
 {
-	return private_load(path, EVP_PKEY_ED25519, priv);
+	return sc_keyfile_private_load(path, SC_KEY_ED25519, priv);
 }
 
 int knock_x25519_public_load(const char *path, uint8_t pub[KNOCK_KEY_LEN])
 {
-	EVP_PKEY *pkey;
-	size_t len = KNOCK_KEY_LEN;
-	FILE *f;
-	int r = file_open(path, &f);
-
-	if (r < 0)
-		return r;
-	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	if (!pkey) {
-		/* A private key file will do as well: its public half is what we want. */
-		rewind(f);
-		pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	}
-	fclose(f);
-	if (!pkey)
-		return -EINVAL;
-	r = -EKEYREJECTED;
-	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_X25519)
-		r = EVP_PKEY_get_raw_public_key(pkey, pub, &len) == 1 && len == KNOCK_KEY_LEN
-		        ? 0
-		        : -EINVAL;
-	EVP_PKEY_free(pkey);
-	return r;
+	return sc_keyfile_public_load(path, SC_KEY_X25519, pub);
 }
 
 int knock_cert_load_der(const char *path, uint8_t **der, size_t *len)

@@ -150,20 +150,6 @@ int knock_state_decode(const uint8_t *data, size_t len, uint64_t window, uint64_
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* PATH's directory, opened to fsync a rename in it (or to check it exists). */
 static int dir_open(const char *path)
 {
@@ -205,7 +191,7 @@ int knock_state_save(const char *path, const struct knock_replay *replay, uint64
 		r = -errno;
 		goto out;
 	}
-	r = write_all(fd, data, len);
+	r = sc_write_all(fd, data, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

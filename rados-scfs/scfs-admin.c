@@ -18,10 +18,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "common/crypto.h"
+#include "common/keyfile.h"
 #include "common/util.h"
 #include "store.h"
 
@@ -93,61 +91,22 @@ static int fail(const char *fmt, ...)
 	return 1;
 }
 
-/* Loads an Ed25519 private key from PEM (openssl genpkey -algorithm ed25519). */
-static int key_load(const char *path, uint8_t seed[STORE_KEY_LEN])
-{
-	FILE *f = fopen(path, "re");
-	EVP_PKEY *pkey;
-	size_t len = STORE_KEY_LEN;
-	int r = 0;
-
-	if (!f)
-		return -errno;
-	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!pkey)
-		return -EINVAL;
-	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519 ||
-	    EVP_PKEY_get_raw_private_key(pkey, seed, &len) != 1 || len != STORE_KEY_LEN)
-		r = -EINVAL;
-	EVP_PKEY_free(pkey);
-	return r;
-}
-
 static int cmd_keygen(const char *path)
 {
 	uint8_t seed[STORE_KEY_LEN], pub[STORE_KEY_LEN];
 	char hex[2 * STORE_KEY_LEN + 1];
-	EVP_PKEY *pkey = NULL;
-	FILE *f = NULL;
-	int fd, rc = 1;
+	int r;
 
 	if (sc_ed25519_keygen(seed, pub) < 0)
 		return fail("cannot make a key");
-	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
+	r = sc_keyfile_private_save(path, SC_KEY_ED25519, seed);
 	sc_wipe(seed, sizeof(seed));
-	if (!pkey)
-		return fail("cannot make a key");
-	/* O_EXCL: never overwrite a key that may still sign a file system. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fail("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	f = fdopen(fd, "w");
-	if (!f || PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) != 1 || fclose(f) != 0) {
-		f = NULL;
-		unlink(path);
-		fail("%s: cannot write the key", path);
-		goto out;
-	}
-	f = NULL;
+	if (r < 0)
+		return fail("%s: %s", path, r == -EEXIST ? "exists already (a key is never replaced)"
+		                                          : strerror(-r));
 	sc_hex_encode(pub, sizeof(pub), hex);
 	printf("%s: Ed25519 writer key, public key %s\n", path, hex);
-	rc = 0;
-out:
-	EVP_PKEY_free(pkey);
-	return rc;
+	return 0;
 }
 
 static int parse_clusters(struct admin *a, const char *list)
@@ -183,7 +142,7 @@ static int store_connect(struct admin *a, bool need_key, struct store **out)
 	if (need_key && !a->key_path)
 		return fail("this command writes: give the writer key with -k FILE"), -EINVAL;
 	if (a->key_path) {
-		r = key_load(a->key_path, a->key);
+		r = sc_keyfile_private_load(a->key_path, SC_KEY_ED25519, a->key);
 		if (r < 0)
 			return fail("%s: %s", a->key_path,
 			            r == -EINVAL ? "not an Ed25519 private key in PEM"
@@ -267,23 +226,6 @@ static void report_clusters(struct store *store, int result)
 		fprintf(stderr, PROGRAM ": note: %s\n", rep.msg);
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int read_input(const char *path, uint8_t **buf, size_t *len)
 {
 	return sc_file_read(path ? path : "/dev/stdin", ADMIN_MAX_INPUT, buf, len);
@@ -345,7 +287,7 @@ static int cmd_get(struct admin *a, struct store *store, const char *unit, const
 			return fail("%s: %s", path, strerror(-r));
 		}
 	}
-	r = write_all(fd, data, len);
+	r = sc_write_all(fd, data, len);
 	store_buffer_free(data, len);
 	if (path && close(fd) < 0 && r == 0)
 		r = -errno;
