@@ -10,7 +10,8 @@
  * survived, never fatal. knock_datagram_parse is the one place IP and UDP
  * headers are read; it trusts no length field it has not checked.
  */
-#include "knockd/libknock.h"
+#include "knockd/capture.h"
+#include "knockd/wire.h"
 
 #include <errno.h>
 #include <fcntl.h>

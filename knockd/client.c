@@ -4,7 +4,7 @@
  * a fresh request and send it as one UDP datagram. Nothing is ever read back:
  * knockd does not answer.
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/crypto.h"
 #include "common/util.h"
 
@@ -63,6 +64,23 @@ static int client_file_read(const char *path, const char **server_key, const cha
 	return r;
 }
 
+/* Why SERVER_KEY did not load; a private key file gets its own words. */
+static void server_key_explain(const char *path, int r, struct sc_err *err)
+{
+	uint8_t priv[KNOCK_KEY_LEN];
+	bool private = r == -EINVAL && knock_x25519_private_load(path, priv) == 0;
+
+	sc_wipe(priv, sizeof(priv));
+	if (private)
+		sc_err_set(err,
+		           "%s: is knockd's private key; give its public key (openssl pkey -in "
+		           "server.key -pubout -out server.pub) and keep the private one on the "
+		           "server",
+		           path);
+	else
+		sc_err_set(err, "%s: not an X25519 public key in PEM (%s)", path, strerror(-r));
+}
+
 int knock_client_config_load(const char *path, const char *server_key, const char *cert,
                              const char *key, struct knock_client_config **out, struct sc_err *err)
 {
@@ -88,7 +106,7 @@ int knock_client_config_load(const char *path, const char *server_key, const cha
 		goto out;
 	}
 	if ((r = knock_x25519_public_load(server_key, c->server_pub)) < 0) {
-		sc_err_set(err, "%s: not an X25519 key (%s)", server_key, strerror(-r));
+		server_key_explain(server_key, r, err);
 		goto out;
 	}
 	if ((r = knock_cert_load_der(cert, &c->cert, &c->cert_len)) < 0) {

@@ -5,7 +5,7 @@
  * directory. The table name goes into nftables commands, so it is limited to
  * [A-Za-z0-9_-].
  */
-#include "knockd/libknock.h"
+#include "knockd/knockd_config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/log.h"
 
 static const char *const top_names[] = {"knockd", NULL};

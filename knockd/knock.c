@@ -3,7 +3,7 @@
  * knockd never answers, so success here means "sent"; whether the port
  * opened, the client learns by connecting.
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include <errno.h>
 #include <getopt.h>

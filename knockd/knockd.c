@@ -17,7 +17,9 @@
  * is left that a restart would trust; a start without a valid file refuses
  * knocks older than itself (the cache's floor, replay.c).
  */
-#include "knockd/libknock.h"
+#include "knockd/capture.h"
+#include "knockd/firewall.h"
+#include "knockd/knockd_config.h"
 
 #include <errno.h>
 #include <getopt.h>

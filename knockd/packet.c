@@ -4,7 +4,7 @@
  * of knockd handles only decoded structs. No crypto in this file, so the
  * header check costs a few comparisons and can reject floods at line rate.
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

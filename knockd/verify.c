@@ -13,7 +13,7 @@
  * than the cache's floor counts as a replay: the cache cannot vouch for it
  * (replay.c).
  */
-#include "knockd/libknock.h"
+#include "knockd/verify.h"
 
 #include <errno.h>
 #include <inttypes.h>

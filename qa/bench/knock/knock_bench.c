@@ -29,7 +29,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "knockd/libknock.h"
+#include "knockd/verify.h"
 
 #define POOL 512
 

@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "knockd/libknock.h"
+#include "knockd/capture.h"
+#include "knockd/knockd_config.h"
+#include "knockd/replay.h"
 
 #ifndef FUZZ_FIXTURE_DIR
 #error "meson passes -DFUZZ_FIXTURE_DIR=path"

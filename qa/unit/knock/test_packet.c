@@ -16,7 +16,8 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
+#include "knockd/capture.h"
 
 static const uint8_t cert_bytes[300] = {0x30, 0x82, 1, 0x28};
 

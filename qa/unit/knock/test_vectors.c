@@ -17,7 +17,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #ifndef KNOCK_PROTOCOL_DOC
 #error "meson passes -DKNOCK_PROTOCOL_DOC=path"

@@ -19,7 +19,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "knockd/libknock.h"
+#include "knockd/verify.h"
 
 #ifndef MAKE_PKI
 #error "meson passes -DMAKE_PKI=path"

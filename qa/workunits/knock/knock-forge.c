@@ -20,7 +20,7 @@
  *   probe-tcp ADDR PORT             exit 0 when a connect neither succeeds nor is refused
  *   vector                          print the test vector of docs/knock-protocol.md
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
