@@ -56,6 +56,7 @@ static int ipv4_parse(const uint8_t *ip, size_t len, struct knock_datagram *out,
 		return -EBADMSG;
 	out->family = AF_INET;
 	memcpy(out->source, ip + 12, 4);
+	memcpy(out->destination, ip + 16, 4);
 	*offset = ihl;
 	return 0;
 }
@@ -81,6 +82,7 @@ static int ipv6_parse(const uint8_t *ip, size_t len, struct knock_datagram *out,
 		return -EBADMSG;
 	out->family = AF_INET6;
 	memcpy(out->source, ip + 8, 16);
+	memcpy(out->destination, ip + 24, 16);
 	*offset = off;
 	return 0;
 }

@@ -11,6 +11,7 @@
 struct knock_datagram {
 	int family; /* AF_INET or AF_INET6 */
 	uint8_t source[16];
+	uint8_t destination[16];
 	uint16_t source_port;
 	const uint8_t *payload;
 	size_t len;      /* bytes of payload captured */

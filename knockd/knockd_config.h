@@ -28,6 +28,8 @@ struct knockd_config {
 	unsigned log_rejects_per_second;
 	unsigned rcvbuf_mb;
 	bool open_other_address;
+	bool allow_source_address;
+	struct knock_address_list destinations; /* public_addresses */
 	struct knock_ports protect;
 	struct knock_access_rule *access;
 	size_t access_count;

@@ -17,17 +17,19 @@
 
 #define KNOCK_MAGIC "SCKN"
 #define KNOCK_MAGIC_LEN 4
-#define KNOCK_VERSION 1
+#define KNOCK_VERSION 2
 #define KNOCK_KEY_LEN 32
 #define KNOCK_NONCE_LEN 16
 #define KNOCK_SIG_LEN 64
 #define KNOCK_TAG_LEN 16
-#define KNOCK_HEADER_LEN 40 /* magic, version, flags, length, ephemeral key */
-#define KNOCK_FIXED_LEN 46  /* request fields before the certificate */
-#define KNOCK_MAX_LEN 1200  /* never fragmented, even over IPv6 tunnels */
-#define KNOCK_MIN_LEN (KNOCK_HEADER_LEN + KNOCK_FIXED_LEN + 1 + KNOCK_SIG_LEN + KNOCK_TAG_LEN)
-#define KNOCK_MAX_CERT_LEN                                                                         \
-	(KNOCK_MAX_LEN - KNOCK_HEADER_LEN - KNOCK_FIXED_LEN - KNOCK_SIG_LEN - KNOCK_TAG_LEN)
+#define KNOCK_HEADER_LEN 40   /* magic, version, flags, length, ephemeral key */
+#define KNOCK_FIXED_LEN 64    /* request fields before the certificate */
+#define KNOCK_PAD_FIELD_LEN 2 /* the padding length after the certificate */
+#define KNOCK_MAX_LEN 1200    /* never fragmented, even over IPv6 tunnels */
+#define KNOCK_OVERHEAD                                                                             \
+	(KNOCK_HEADER_LEN + KNOCK_FIXED_LEN + KNOCK_PAD_FIELD_LEN + KNOCK_SIG_LEN + KNOCK_TAG_LEN)
+#define KNOCK_MIN_LEN (KNOCK_OVERHEAD + 1)
+#define KNOCK_MAX_CERT_LEN (KNOCK_MAX_LEN - KNOCK_OVERHEAD)
 #define KNOCK_DEFAULT_PORT 62201
 #define KNOCK_MAX_TIME_WINDOW 3600 /* seconds: the largest time_window knockd.conf takes */
 #define KNOCK_DEFAULT_STATE_FILE "/var/lib/knockd/replay-cache"
@@ -36,7 +38,7 @@
 #define KNOCK_PORTS_OID "2.25.281742946190158798858197102220396364456"
 
 /* Address families inside a request. */
-#define KNOCK_ADDRESS_SOURCE 0 /* open for the datagram's source address */
+#define KNOCK_ADDRESS_SOURCE 0 /* the datagram's source: only with allow_source_address */
 #define KNOCK_ADDRESS_IPV4 4
 #define KNOCK_ADDRESS_IPV6 6
 
@@ -45,10 +47,13 @@ struct knock_request {
 	uint8_t family;   /* KNOCK_ADDRESS_* */
 	uint16_t port;
 	uint8_t address[16]; /* IPv4 in the first 4 bytes, the rest zero */
-	uint64_t timestamp;  /* Unix seconds */
+	uint8_t dest_family; /* KNOCK_ADDRESS_IPV4 or _IPV6: the server knocked */
+	uint8_t destination[16];
+	uint64_t timestamp; /* Unix seconds */
 	uint8_t nonce[KNOCK_NONCE_LEN];
 	const uint8_t *cert; /* DER; points into the buffer it was decoded from */
 	size_t cert_len;
+	size_t pad_len; /* zero bytes after the certificate */
 	uint8_t signature[KNOCK_SIG_LEN];
 };
 
@@ -69,6 +74,8 @@ enum knock_reason {
 	KNOCK_UNAUTHORISED,
 	KNOCK_SIGNATURE,
 	KNOCK_INTERNAL,
+	KNOCK_DESTINATION,
+	KNOCK_RATE_LIMITED,
 	KNOCK_REASON_COUNT,
 };
 const char *knock_reason_name(enum knock_reason reason);
@@ -156,10 +163,19 @@ struct knock_client_config {
 	uint8_t *cert;
 	size_t cert_len;
 	uint16_t knock_port;
+	int family; /* AF_UNSPEC, AF_INET or AF_INET6: how to reach the server */
+	bool pad;   /* pad every knock to KNOCK_MAX_LEN bytes */
 };
 /* client.c */
-/* Fills REQ for PROTOCOL/PORT, OPEN (NULL: the source address), now, a fresh nonce. */
+/* "192.0.2.7" or "fd00::7" into FAMILY (KNOCK_ADDRESS_*) and ADDRESS: 0 or -EINVAL. */
+int knock_address_parse(const char *text, uint8_t *family, uint8_t address[16]);
+/*
+ * Fills REQ for PROTOCOL/PORT, to open for OPEN (NULL: family 0, the
+ * datagram's source, which knockd refuses unless allow_source_address), sent
+ * to DESTINATION (the server's address), now, a fresh nonce, the config's
+ * padding. 0 or -EINVAL.
+ */
 int knock_request_prepare(const struct knock_client_config *config, uint8_t protocol, uint16_t port,
-                          const char *open, struct knock_request *req);
+                          const char *open, const char *destination, struct knock_request *req);
 
 #endif

@@ -51,7 +51,7 @@ static void knock_seeds(const char *dir, const char *name, uint16_t port, long o
 		fprintf(stderr, "%s\n", err.msg);
 		exit(1);
 	}
-	knock_request_prepare(c, 6, port, NULL, &req);
+	knock_request_prepare(c, 6, port, "10.77.0.2", "10.77.0.1", &req);
 	req.timestamp = now + (uint64_t)offset;
 	n = knock_packet_seal(&req, c->signer, c->server_pub, ephemeral, packet, sizeof(packet));
 	m = knock_packet_open(server, packet, (size_t)n, body);
