@@ -8,6 +8,13 @@
 #include "knockd/verify.h"
 
 /* config.c */
+/* A `trusted` network: FAMILY (KNOCK_ADDRESS_*), address with host bits zero, prefix LENGTH. */
+struct knock_prefix {
+	uint8_t family;
+	uint8_t bytes[16];
+	uint8_t length;
+};
+
 struct knockd_config {
 	char *path;
 	uint16_t knock_port;
@@ -19,6 +26,7 @@ struct knockd_config {
 	char *log_file;                         /* NULL: stderr */
 	char *status_file;                      /* NULL: none */
 	char *state_file;                       /* the replay cache on disk */
+	char *user;                             /* the engine's user when started as root */
 	int server_key_line, ca_line, crl_line; /* for messages about those files */
 	int state_file_line;                    /* 0: the default */
 	int log_level;
@@ -27,10 +35,16 @@ struct knockd_config {
 	unsigned replay_capacity;
 	unsigned log_rejects_per_second;
 	unsigned rcvbuf_mb;
+	unsigned verify_per_second;      /* uncached certificate verifications, all sources */
+	unsigned verify_per_source;      /* and per source address */
+	unsigned knocks_per_certificate; /* accepted knocks a minute per certificate */
+	bool ca_partial_chain;
 	bool open_other_address;
 	bool allow_source_address;
 	struct knock_address_list destinations; /* public_addresses */
 	struct knock_ports protect;
+	struct knock_prefix *trusted; /* accepted before the drops, as loopback is */
+	size_t trusted_count;
 	struct knock_access_rule *access;
 	size_t access_count;
 };

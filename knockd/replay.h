@@ -15,9 +15,24 @@ void knock_replay_free(struct knock_replay *replay);
 /* -EALREADY when NONCE was seen and has not expired by NOW, 0 otherwise. */
 int knock_replay_check(const struct knock_replay *replay, const uint8_t nonce[KNOCK_NONCE_LEN],
                        uint64_t now);
-/* Remembers NONCE until EXPIRES; -ENOSPC when full of live nonces. */
+/*
+ * Remembers NONCE until EXPIRES. When the cache is full of live nonces it
+ * drops the eighth of them that expire first and raises the floor past
+ * their knocks (expiry - WINDOW, see knock_replay_window_set), so that one
+ * client's many knocks cannot lock everyone out: only knocks older than the
+ * floor are refused then. -ENOMEM only.
+ */
 int knock_replay_insert(struct knock_replay *replay, const uint8_t nonce[KNOCK_NONCE_LEN],
                         uint64_t expires, uint64_t now);
+/* The time_window nonces are inserted for (their expiry is timestamp + WINDOW + 1). */
+void knock_replay_window_set(struct knock_replay *replay, uint64_t window);
+/*
+ * The cache's clock: the highest NOW it has been given (and the saved time
+ * of a loaded state file). Expiry follows it, never a clock that stepped
+ * back, and knock_verify refuses knocks older than it minus time_window.
+ */
+uint64_t knock_replay_clock(struct knock_replay *replay, uint64_t now);
+uint64_t knock_replay_high_water(const struct knock_replay *replay);
 size_t knock_replay_count(const struct knock_replay *replay);
 size_t knock_replay_capacity(const struct knock_replay *replay);
 /* Calls FN for every nonce still live at NOW, in no particular order. */
@@ -36,6 +51,7 @@ enum knock_floor_cause {
 	KNOCK_FLOOR_NONE = 0,
 	KNOCK_FLOOR_START = 1,  /* knockd started without a saved cache */
 	KNOCK_FLOOR_WINDOW = 2, /* time_window grew beyond what the nonces were kept for */
+	KNOCK_FLOOR_FULL = 3,   /* the cache was full: its oldest nonces were dropped */
 };
 void knock_replay_floor_raise(struct knock_replay *replay, uint64_t floor,
                               enum knock_floor_cause cause);
@@ -51,15 +67,18 @@ void knock_replay_window_change(struct knock_replay *replay, uint64_t old_window
 
 /* state.c: the replay cache on disk (docs/knockd.md, "REPLAY CACHE AND STATE FILE"). */
 #define KNOCK_STATE_MAGIC "SCKNRPLY"
-#define KNOCK_STATE_VERSION 1
+#define KNOCK_STATE_VERSION 2
 #define KNOCK_STATE_HEADER_LEN 40
-#define KNOCK_STATE_ENTRY_LEN 24 /* nonce, expiry */
-#define KNOCK_STATE_SUM_LEN 32   /* SHA-256 of everything before it */
+#define KNOCK_STATE_ENTRY_LEN 24    /* nonce, expiry */
+#define KNOCK_STATE_SUM_LEN 32      /* SHA-256 of everything before it */
+#define KNOCK_JOURNAL_RECORD_LEN 40 /* nonce, expiry, clock, check */
 struct knock_state_info {
 	uint64_t saved;      /* when the file was written (Unix seconds) */
 	uint64_t window;     /* time_window then */
 	size_t nonces;       /* entries in the file */
 	size_t live;         /* of those, still live at load: now in the cache */
+	size_t records;      /* journal records after the snapshot */
+	bool torn;           /* a partial last record (a crash while appending), ignored */
 	const char *problem; /* why a file is corrupt (static text), else NULL */
 };
 /* The file's bytes for REPLAY's nonces live at NOW (caller frees *OUT). */
@@ -83,10 +102,32 @@ int knock_state_save(const char *path, const struct knock_replay *replay, uint64
                      uint64_t now);
 /*
  * knock_state_decode of PATH, a regular file no larger than REPLAY's capacity
- * allows (-EFBIG otherwise). -ENOENT when there is none.
+ * and its journal allow (-EFBIG otherwise). -ENOENT when there is none.
  */
 int knock_state_load(const char *path, uint64_t window, uint64_t now, struct knock_replay *replay,
                      struct knock_state_info *info);
+/*
+ * The journal: after the snapshot that knock_state_save writes, every
+ * accepted knock's nonce is appended as one record and fdatasync'd before
+ * its port opens; once there are knock_journal_limit records the file is
+ * compacted (a new snapshot, atomically). So an accepted knock costs one
+ * small write, not a rewrite of the cache.
+ */
+struct knock_journal;
+/* Writes a snapshot of REPLAY to PATH and opens it for appending. */
+int knock_journal_open(const char *path, const struct knock_replay *replay, uint64_t window,
+                       uint64_t now, struct knock_journal **out);
+/* Appends NONCE (until EXPIRES, accepted at CLOCK) and syncs it: 0 or -errno. */
+int knock_journal_append(struct knock_journal *journal, const uint8_t nonce[KNOCK_NONCE_LEN],
+                         uint64_t expires, uint64_t clock);
+/* A new snapshot of REPLAY in place of snapshot and records. */
+int knock_journal_compact(struct knock_journal *journal, const struct knock_replay *replay,
+                          uint64_t window, uint64_t now);
+size_t knock_journal_records(const struct knock_journal *journal);
+/* Records allowed before compaction, for a cache of CAPACITY. */
+size_t knock_journal_limit(size_t capacity);
+void knock_journal_close(struct knock_journal *journal);
+
 /* Creates PATH's directory, mode 0700, when it is missing: 0 or -errno. */
 int knock_state_dir_make(const char *path);
 

@@ -27,8 +27,9 @@ struct knock_policy {
 	bool open_other_address;   /* may the signed address differ from the source? */
 	bool allow_source_address; /* may a request leave the address unsigned (family 0)? */
 	const struct knock_address_list *destinations; /* more signed destinations to accept */
-	const struct knock_ports *protect;             /* ports knockd guards */
-	const struct knock_access_rule *access;        /* extra grants by subject */
+	unsigned knocks_per_certificate;   /* accepted a minute per certificate (0: no limit) */
+	const struct knock_ports *protect; /* ports knockd guards */
+	const struct knock_access_rule *access; /* extra grants by subject */
 	size_t access_count;
 };
 struct knock_verifier {

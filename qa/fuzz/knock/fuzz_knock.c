@@ -52,8 +52,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	if (knock_x25519_private_load(FUZZ_FIXTURE_DIR "/server.key", priv) < 0 ||
 	    knock_server_key_new(priv, &server) < 0 ||
-	    knock_authority_new(FUZZ_FIXTURE_DIR "/ca.crt", FUZZ_FIXTURE_DIR "/crl.pem", &authority,
-	                        &err) < 0 ||
+	    knock_authority_new(&(struct knock_trust){.ca = FUZZ_FIXTURE_DIR "/ca.crt",
+	                                              .crl = FUZZ_FIXTURE_DIR "/crl.pem"},
+	                        &authority, &err) < 0 ||
 	    knock_ports_parse("tcp/2222-2224", &protect) < 0 ||
 	    knock_ports_parse("tcp/2224", &rule.ports) < 0) {
 		fprintf(stderr, "fuzz_knock: cannot load the fixture in %s\n", FUZZ_FIXTURE_DIR);

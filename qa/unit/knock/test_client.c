@@ -115,6 +115,23 @@ static void test_knock_arrives_as_one_datagram(void **state)
 	/* Nothing else was sent. */
 	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
 	knock_client_config_free(c);
+
+	/* pad = true: every knock is 1200 bytes, whatever the certificate's size. */
+	snprintf(text, sizeof(text),
+	         "knock = { server_key = \"%s\"; certificate = \"%s\"; key = \"%s\"; port = %u;"
+	         " pad = true; family = 4; };\n",
+	         pub, crt, key, ntohs(sa.sin_port));
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(knock_client_config_load(conf, NULL, NULL, NULL, &c, &err), 0);
+	assert_int_equal(knock_client_send(c, "127.0.0.1", 6, 2222, NULL, &err), 0);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 1200);
+	/* family = 4 and an IPv6 address to open do not go together. */
+	assert_int_equal(knock_client_send(c, "127.0.0.1", 6, 2222, "fd00::1", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not of the address family"));
+	knock_client_config_free(c);
 	close(fd);
 }
 
