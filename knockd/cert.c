@@ -46,7 +46,7 @@
 
 #define CACHE_SLOTS 1024
 #define CACHE_TTL 300 /* seconds before a cached verification is redone */
-#define NEGATIVE_SLOTS 4096
+#define NEGATIVE_SLOTS 16384
 #define NEGATIVE_TTL 60 /* seconds a refused certificate stays refused unexamined */
 #define SOURCE_SLOTS 4096
 #define MAX_ANCHORS 16

@@ -173,7 +173,7 @@ static void crafted_measure(struct knock_server_key *server, const char *ca, con
 
 static int cmd_cpu(const char *dir, double seconds)
 {
-	char pub[512], crt[512], key[512], ca[512], crl[512];
+	char pub[512], crt[512], key[512], ca[512], crl[512], priv_path[512];
 	struct knock_client_config *client;
 	struct knock_server_key *server;
 	struct knock_authority *authority;
@@ -188,13 +188,14 @@ static int cmd_cpu(const char *dir, double seconds)
 	uint64_t now = (uint64_t)sc_now_wall(), n;
 	int count = 4096;
 
-	path(pub, sizeof(pub), dir, "server.key");
+	path(pub, sizeof(pub), dir, "server.pub");
+	path(priv_path, sizeof(priv_path), dir, "server.key");
 	path(crt, sizeof(crt), dir, "alice.crt");
 	path(key, sizeof(key), dir, "alice.key");
 	path(ca, sizeof(ca), dir, "ca.crt");
 	path(crl, sizeof(crl), dir, "crl.pem");
 	if (knock_client_config_load(NULL, pub, crt, key, &client, &err) < 0 ||
-	    knock_x25519_private_load(pub, priv) < 0 || knock_server_key_new(priv, &server) < 0 ||
+	    knock_x25519_private_load(priv_path, priv) < 0 || knock_server_key_new(priv, &server) < 0 ||
 	    knock_authority_new(&(struct knock_trust){.ca = ca, .crl = crl}, &authority, &err) <
 	        0 ||
 	    knock_ports_parse("tcp/2222", &protect) < 0)

@@ -12,6 +12,8 @@
  *   4  a state file (the replay cache on disk): knock_state_decode; what
  *      loads must encode and load back to the same cache, and what does
  *      not must leave the cache empty
+ *   5  a message from the engine to the parent: knock_message_accept_check;
+ *      what it accepts must name a protected port and terminated strings
  *
  * The fixture (qa/fuzz/knock/fixture: a CA, its CRL, a server key made for
  * this target only) and the seeds in corpus/ are valid at FUZZ_NOW, which
@@ -22,16 +24,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "knockd/capture.h"
 #include "knockd/knockd_config.h"
+#include "knockd/message.h"
 #include "knockd/replay.h"
 
 #ifndef FUZZ_FIXTURE_DIR
 #error "meson passes -DFUZZ_FIXTURE_DIR=path"
 #endif
 
-#define FUZZ_NOW 1795765062ULL /* when the fixture and the seeds were made, plus a minute */
+#define FUZZ_NOW 1796168096ULL /* when the fixture and the seeds were made, plus a minute */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -141,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (knock_replay_new(16, &v.replay) < 0)
 		abort();
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		verify(&v, data + 1, size - 1, &seed_origin);
 		break;
@@ -175,6 +179,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4:
 		state_fuzz(data + 1, size - 1);
 		break;
+	case 5: {
+		/* What a compromised engine could send the parent. */
+		struct knock_msg_accept m;
+		if (knock_message_accept_check(data + 1, size - 1, &protect, FUZZ_NOW, 30, &m) ==
+		        0 &&
+		    (!knock_ports_contain(&protect, m.protocol, m.port) ||
+		     m.subject[sizeof(m.subject) - 1] != '\0' ||
+		     m.source[sizeof(m.source) - 1] != '\0'))
+			abort();
+		break;
+	}
 	}
 	knock_replay_free(v.replay);
 	return 0;
