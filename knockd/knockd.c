@@ -47,6 +47,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/crypto.h"
@@ -803,7 +804,13 @@ int main(int argc, char **argv)
 		sc_log_error("signals: %s", strerror(-r));
 		goto out;
 	}
-	r = knock_capture_open(k->config->nflog_group, k->config->rcvbuf_mb, &k->capture);
+	/* An engine of a knockd just killed may hold the group for a moment more. */
+	for (int tries = 0; tries < 40; tries++) {
+		r = knock_capture_open(k->config->nflog_group, k->config->rcvbuf_mb, &k->capture);
+		if (r != -EBUSY)
+			break;
+		nanosleep(&(struct timespec){0, 50000000}, NULL);
+	}
 	if (r < 0) {
 		sc_log_error("cannot read NFLOG group %u: %s%s", k->config->nflog_group,
 		             strerror(-r), r == -EBUSY ? " (another program holds it)" : "");
