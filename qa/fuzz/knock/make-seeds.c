@@ -2,7 +2,7 @@
  * Writes the seed corpus of fuzz_knock (qa/fuzz/knock/corpus/) from a PKI
  * made by qa/workunits/knock/make-pki in DIR (the fixture is DIR's ca.crt,
  * crl.pem and server.key), at time NOW. Not built by meson; run once:
- *   cc -D_GNU_SOURCE -I. qa/fuzz/knock/make-seeds.c build/knockd/libknockd.a \
+ *   cc -D_GNU_SOURCE -I. qa/fuzz/knock/make-seeds.c build/knockd/libknockd_core.a \
  *      build/knockd/libknock_client.a build/common/libsccommon_base.a -lcrypto \
  *      -lconfig -lnftables -lnetfilter_log -lseccomp -o make-seeds
  *   ./make-seeds DIR NOW qa/fuzz/knock/corpus
