@@ -195,7 +195,8 @@ static int cmd_cpu(const char *dir, double seconds)
 	path(ca, sizeof(ca), dir, "ca.crt");
 	path(crl, sizeof(crl), dir, "crl.pem");
 	if (knock_client_config_load(NULL, pub, crt, key, &client, &err) < 0 ||
-	    knock_x25519_private_load(priv_path, priv) < 0 || knock_server_key_new(priv, &server) < 0 ||
+	    knock_x25519_private_load(priv_path, priv) < 0 ||
+	    knock_server_key_new(priv, &server) < 0 ||
 	    knock_authority_new(&(struct knock_trust){.ca = ca, .crl = crl}, &authority, &err) <
 	        0 ||
 	    knock_ports_parse("tcp/2222", &protect) < 0)
