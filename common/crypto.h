@@ -62,6 +62,12 @@ int sc_x25519_public(const uint8_t priv[SC_X25519_KEY_LEN], uint8_t pub[SC_X2551
 int sc_x25519(const uint8_t priv[SC_X25519_KEY_LEN], const uint8_t peer[SC_X25519_KEY_LEN],
               uint8_t shared[SC_X25519_KEY_LEN]);
 
+/*
+ * SipHash-2-4 (Aumasson, Bernstein): a keyed 64-bit hash for hash tables
+ * whose keys an attacker may choose. OUT gets the 8 bytes little-endian.
+ */
+void sc_siphash24(const uint8_t key[16], const void *msg, size_t len, uint8_t out[8]);
+
 /* Wipes a secret (OPENSSL_cleanse), so the compiler cannot drop the write. */
 void sc_wipe(void *buf, size_t len);
 /* Compares in time independent of where the buffers differ; 0 when equal. */

@@ -5,7 +5,7 @@
  * directory. The table name goes into nftables commands, so it is limited to
  * [A-Za-z0-9_-].
  */
-#include "knockd/libknock.h"
+#include "knockd/knockd_config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "common/config.h"
 #include "common/log.h"
 
 static const char *const top_names[] = {"knockd", NULL};
@@ -34,6 +36,14 @@ static const char *const knockd_names[] = {
     "log_rejects_per_second",
     "rcvbuf_mb",
     "open_other_address",
+    "allow_source_address",
+    "public_addresses",
+    "trusted",
+    "ca_partial_chain",
+    "verify_per_second",
+    "verify_per_source",
+    "knocks_per_certificate",
+    "user",
     "protect",
     "access",
     NULL,
@@ -82,6 +92,30 @@ static int path_setting(struct sc_config *sc, const config_setting_t *group, con
 		return -EINVAL;
 	}
 	return path_resolve(sc_config_path(sc), value, out);
+}
+
+/*
+ * crl: a file, or "none" to run without revocation. Leaving it out is an
+ * error, so that running without a CRL is a choice somebody wrote down.
+ */
+static int crl_setting(struct sc_config *sc, const config_setting_t *g, struct knockd_config *c,
+                       struct sc_err *err)
+{
+	const config_setting_t *s = sc_config_child(g, "crl");
+
+	if (!s) {
+		sc_err_set(err,
+		           "%s:%d: missing setting 'crl' (the CA's revocation list; write crl = "
+		           "\"none\"; to run without one)",
+		           sc_config_path(sc), sc_config_line(g));
+		return -EINVAL;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    strcmp(config_setting_get_string(s), "none") == 0) {
+		c->crl_line = sc_config_line(s);
+		return 0;
+	}
+	return path_setting(sc, g, "crl", true, &c->crl, &c->crl_line, err);
 }
 
 /* A port list: one string "tcp/22, tcp/3300" or an array of such strings. */
@@ -168,6 +202,91 @@ static int access_parse(struct sc_config *sc, const config_setting_t *list, stru
 	return 0;
 }
 
+/* public_addresses: a list of IPv4 or IPv6 addresses (no prefixes). */
+static int addresses_setting(struct sc_config *sc, const config_setting_t *s,
+                             struct knock_address_list *list, struct sc_err *err)
+{
+	int count = config_setting_length(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		goto bad;
+	list->addresses = calloc((size_t)count + 1, sizeof(*list->addresses));
+	if (!list->addresses)
+		return -ENOMEM;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		uint8_t *a = list->addresses[list->count];
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    knock_address_parse(config_setting_get_string(e), &a[0], a + 1) < 0)
+			goto bad;
+		list->count++;
+	}
+	return 0;
+bad:
+	sc_err_set(err, "%s:%d: setting '%s' must list IPv4 or IPv6 addresses as strings",
+	           sc_config_path(sc), sc_config_line(s), config_setting_name(s));
+	return -EINVAL;
+}
+
+/* "10.0.0.0/24", "fd00::/64" or a bare address (a /32 or /128). */
+static int prefix_parse(const char *text, struct knock_prefix *out)
+{
+	char addr[64], *slash, *end;
+	unsigned long length;
+	int max;
+
+	if (strlen(text) >= sizeof(addr))
+		return -EINVAL;
+	strcpy(addr, text);
+	slash = strchr(addr, '/');
+	if (slash)
+		*slash = '\0';
+	if (knock_address_parse(addr, &out->family, out->bytes) < 0)
+		return -EINVAL;
+	max = out->family == KNOCK_ADDRESS_IPV4 ? 32 : 128;
+	length = (unsigned long)max;
+	if (slash) {
+		errno = 0;
+		length = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || length > (unsigned long)max)
+			return -EINVAL;
+	}
+	out->length = (uint8_t)length;
+	/* Host bits must be zero: "10.0.0.1/24" is a typo for something. */
+	for (int bit = (int)length; bit < max; bit++)
+		if (out->bytes[bit / 8] & (0x80 >> (bit % 8)))
+			return -EINVAL;
+	return 0;
+}
+
+static int trusted_setting(struct sc_config *sc, const config_setting_t *s, struct knockd_config *c,
+                           struct sc_err *err)
+{
+	int count = config_setting_length(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		goto bad;
+	c->trusted = calloc((size_t)count + 1, sizeof(*c->trusted));
+	if (!c->trusted)
+		return -ENOMEM;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    prefix_parse(config_setting_get_string(e), &c->trusted[c->trusted_count]) < 0)
+			goto bad;
+		c->trusted_count++;
+	}
+	return 0;
+bad:
+	sc_err_set(err,
+	           "%s:%d: setting 'trusted' must list networks as \"10.0.0.0/24\" or "
+	           "\"fd00::/64\" (host bits zero)",
+	           sc_config_path(sc), sc_config_line(s));
+	return -EINVAL;
+}
+
 static int table_check(struct sc_config *sc, const config_setting_t *group, const char *table,
                        struct sc_err *err)
 {
@@ -176,11 +295,26 @@ static int table_check(struct sc_config *sc, const config_setting_t *group, cons
 
 	for (size_t i = 0; ok && i < len; i++)
 		ok = isalnum((unsigned char)table[i]) || table[i] == '_' || table[i] == '-';
-	if (ok)
-		return 0;
-	sc_err_set(err, "%s:%d: table name '%s' must be 1-31 letters, digits, '_' or '-'",
-	           sc_config_path(sc), sc_config_line(sc_config_child(group, "table")), table);
-	return -EINVAL;
+	if (!ok) {
+		sc_err_set(err, "%s:%d: table name '%s' must be 1-31 letters, digits, '_' or '-'",
+		           sc_config_path(sc), sc_config_line(sc_config_child(group, "table")),
+		           table);
+		return -EINVAL;
+	}
+	/* Tables other programs make by these names: knockd would replace them. */
+	static const char *const taken[] = {"filter",   "nat",       "mangle", "raw",
+	                                    "security", "firewalld", "fw4",    NULL};
+	for (size_t i = 0; taken[i]; i++)
+		if (strcasecmp(table, taken[i]) == 0) {
+			sc_err_set(
+			    err,
+			    "%s:%d: table name '%s' belongs to other programs (nftables.conf, "
+			    "firewalld): give knockd its own",
+			    sc_config_path(sc), sc_config_line(sc_config_child(group, "table")),
+			    table);
+			return -EINVAL;
+		}
+	return 0;
 }
 
 static int numbers_read(struct sc_config *sc, const config_setting_t *g, struct knockd_config *c,
@@ -203,6 +337,9 @@ static int numbers_read(struct sc_config *sc, const config_setting_t *g, struct 
 	READ_INT("replay_capacity", 100000, 16, 1 << 24, replay_capacity);
 	READ_INT("log_rejects_per_second", 50, 0, 1000000, log_rejects_per_second);
 	READ_INT("rcvbuf_mb", 32, 1, 1024, rcvbuf_mb);
+	READ_INT("verify_per_second", 2000, 1, 1000000, verify_per_second);
+	READ_INT("verify_per_source", 10, 1, 1000000, verify_per_source);
+	READ_INT("knocks_per_certificate", 60, 1, 1000000, knocks_per_certificate);
 #undef READ_INT
 	return 0;
 }
@@ -228,6 +365,12 @@ static int knockd_group_read(struct sc_config *sc, struct knockd_config *c, stru
 	if (r < 0 || (r = table_check(sc, g, text, err)) < 0)
 		return r;
 	snprintf(c->table, sizeof(c->table), "%s", text);
+	r = sc_config_string(sc, g, "user", false, "nobody", &text, err);
+	if (r < 0)
+		return r;
+	c->user = strdup(text);
+	if (!c->user)
+		return -ENOMEM;
 	r = sc_config_string(sc, g, "log_level", false, "info", &text, err);
 	if (r < 0)
 		return r;
@@ -240,10 +383,20 @@ static int knockd_group_read(struct sc_config *sc, struct knockd_config *c, stru
 	r = sc_config_bool(sc, g, "open_other_address", false, true, &c->open_other_address, err);
 	if (r < 0)
 		return r;
+	r = sc_config_bool(sc, g, "ca_partial_chain", false, false, &c->ca_partial_chain, err);
+	if (r < 0)
+		return r;
+	r = sc_config_bool(sc, g, "allow_source_address", false, false, &c->allow_source_address,
+	                   err);
+	if (r < 0)
+		return r;
+	s = sc_config_child(g, "public_addresses");
+	if (s && (r = addresses_setting(sc, s, &c->destinations, err)) < 0)
+		return r;
 	if ((r = path_setting(sc, g, "server_key", true, &c->server_key, &c->server_key_line,
 	                      err)) < 0 ||
 	    (r = path_setting(sc, g, "ca", true, &c->ca, &c->ca_line, err)) < 0 ||
-	    (r = path_setting(sc, g, "crl", false, &c->crl, &c->crl_line, err)) < 0 ||
+	    (r = crl_setting(sc, g, c, err)) < 0 ||
 	    (r = path_setting(sc, g, "log_file", false, &c->log_file, NULL, err)) < 0 ||
 	    (r = path_setting(sc, g, "status_file", false, &c->status_file, NULL, err)) < 0 ||
 	    (r = path_setting(sc, g, "state_file", false, &c->state_file, &c->state_file_line,
@@ -279,6 +432,9 @@ static int knockd_group_read(struct sc_config *sc, struct knockd_config *c, stru
 		           sc_config_path(sc), sc_config_line(s), c->knock_port);
 		return -EINVAL;
 	}
+	s = sc_config_child(g, "trusted");
+	if (s && (r = trusted_setting(sc, s, c, err)) < 0)
+		return r;
 	s = sc_config_child(g, "access");
 	if (s)
 		return access_parse(sc, s, c, err);
@@ -350,6 +506,8 @@ void knockd_config_free(struct knockd_config *c)
 		knock_ports_free(&c->access[i].ports);
 	}
 	free(c->access);
+	free(c->destinations.addresses);
+	free(c->trusted);
 	knock_ports_free(&c->protect);
 	free(c->path);
 	free(c->server_key);
@@ -358,5 +516,6 @@ void knockd_config_free(struct knockd_config *c)
 	free(c->log_file);
 	free(c->status_file);
 	free(c->state_file);
+	free(c->user);
 	free(c);
 }

@@ -5,9 +5,14 @@
  * so probes stay short; expired entries are swept out in one rebuild when the
  * table reaches its capacity, never one by one (no tombstones).
  *
- * Only knocks that passed every check are inserted, so an attacker cannot
- * fill it; a full cache of live nonces refuses new knocks (-ENOSPC) rather
- * than forget a nonce early. The cache belongs to the daemon's main loop, not
+ * Only knocks that passed every check are inserted, so an attacker without a
+ * certificate cannot fill it; a full cache of live nonces drops the eighth
+ * that expires first and raises the floor past their knocks, so it never
+ * forgets a nonce that the floor does not cover, and fresh knocks still
+ * pass. Slots are chosen by SipHash-2-4 of the whole nonce under a random
+ * key, so nobody can aim knocks at one probe chain. Expiry follows the
+ * cache's own clock, the highest time it has seen, so a clock stepped back
+ * does not bring expired nonces back to life. The cache belongs to the daemon's main loop, not
  * to the configuration, so a SIGHUP reload keeps it; state.c keeps it across
  * a restart.
  *
@@ -17,13 +22,14 @@
  * timestamp at or above the floor is in the cache until its timestamp leaves
  * the current time window.
  */
-#include "knockd/libknock.h"
+#include "knockd/replay.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/crypto.h"
+#include "common/util.h"
 
 struct replay_entry {
 	uint8_t nonce[KNOCK_NONCE_LEN];
@@ -35,8 +41,10 @@ struct knock_replay {
 	size_t mask;     /* table size - 1 */
 	size_t capacity; /* live entries allowed */
 	size_t count;    /* occupied slots, expired or not */
-	uint64_t seed;
-	uint64_t floor; /* knocks older than this are refused: see above */
+	uint8_t key[16]; /* SipHash key */
+	uint64_t window; /* expiry - window = the newest timestamp an entry covers */
+	uint64_t clock;  /* the highest NOW seen */
+	uint64_t floor;  /* knocks older than this are refused: see above */
 	enum knock_floor_cause floor_cause;
 };
 
@@ -54,7 +62,7 @@ int knock_replay_new(size_t capacity, struct knock_replay **out)
 	if (!r)
 		return -ENOMEM;
 	r->table = calloc(size, sizeof(*r->table));
-	if (!r->table || sc_random_bytes(&r->seed, sizeof(r->seed)) < 0) {
+	if (!r->table || sc_random_bytes(r->key, sizeof(r->key)) < 0) {
 		knock_replay_free(r);
 		return -ENOMEM;
 	}
@@ -124,22 +132,37 @@ void knock_replay_window_change(struct knock_replay *r, uint64_t old_window, uin
 		knock_replay_floor_raise(r, now - old_window, KNOCK_FLOOR_WINDOW);
 }
 
-/* Nonces come from authenticated clients; the seed keeps the layout private. */
+/* The whole nonce, keyed: the layout stays private even to certified clients. */
 static size_t slot_of(const struct knock_replay *r, const uint8_t *nonce)
 {
-	uint64_t h;
+	uint8_t h[8];
 
-	memcpy(&h, nonce, sizeof(h));
-	h ^= r->seed;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return (size_t)h & r->mask;
+	sc_siphash24(r->key, nonce, KNOCK_NONCE_LEN, h);
+	return (size_t)sc_get_be64(h) & r->mask;
+}
+
+void knock_replay_window_set(struct knock_replay *r, uint64_t window)
+{
+	r->window = window;
+}
+
+uint64_t knock_replay_clock(struct knock_replay *r, uint64_t now)
+{
+	if (now > r->clock)
+		r->clock = now;
+	return r->clock;
+}
+
+uint64_t knock_replay_high_water(const struct knock_replay *r)
+{
+	return r->clock;
 }
 
 int knock_replay_check(const struct knock_replay *r, const uint8_t nonce[KNOCK_NONCE_LEN],
                        uint64_t now)
 {
+	if (now < r->clock)
+		now = r->clock;
 	for (size_t i = slot_of(r, nonce);; i = (i + 1) & r->mask) {
 		const struct replay_entry *e = &r->table[i];
 		if (e->expires == 0)
@@ -167,7 +190,7 @@ static void place(struct knock_replay *r, const uint8_t *nonce, uint64_t expires
 	}
 }
 
-/* Rebuilds the table without the entries that expired before NOW. */
+/* Rebuilds the table without the entries that expire before NOW. */
 static int sweep(struct knock_replay *r, uint64_t now)
 {
 	size_t size = r->mask + 1;
@@ -186,17 +209,53 @@ static int sweep(struct knock_replay *r, uint64_t now)
 	return 0;
 }
 
+/*
+ * The expiry at or below which an eighth of the live entries lie: counted
+ * per second from the earliest (live expiries span about 2 x time_window).
+ */
+static uint64_t eighth_expiry(const struct knock_replay *r, uint64_t now)
+{
+	enum { SPAN = 8192 };
+	static uint32_t counts[SPAN];
+	uint64_t first = UINT64_MAX, total = 0, want = r->capacity / 8 + 1;
+
+	for (size_t i = 0; i <= r->mask; i++)
+		if (r->table[i].expires >= now && r->table[i].expires < first)
+			first = r->table[i].expires;
+	memset(counts, 0, sizeof(counts));
+	for (size_t i = 0; i <= r->mask; i++) {
+		uint64_t e = r->table[i].expires;
+		if (e >= now && e != 0)
+			counts[e - first < SPAN ? e - first : SPAN - 1]++;
+	}
+	for (uint64_t d = 0; d < SPAN; d++) {
+		total += counts[d];
+		if (total >= want)
+			return first + d;
+	}
+	return first + SPAN - 1;
+}
+
 int knock_replay_insert(struct knock_replay *r, const uint8_t nonce[KNOCK_NONCE_LEN],
                         uint64_t expires, uint64_t now)
 {
+	now = knock_replay_clock(r, now);
 	if (expires == 0)
 		expires = 1;
 	if (r->count >= r->capacity) {
 		int e = sweep(r, now);
 		if (e < 0)
 			return e;
-		if (r->count >= r->capacity)
-			return -ENOSPC;
+		if (r->count >= r->capacity) {
+			/* Full of live nonces: forget the oldest eighth, and every knock they
+			 * covered. */
+			uint64_t cut = eighth_expiry(r, now);
+			e = sweep(r, cut + 1);
+			if (e < 0)
+				return e;
+			knock_replay_floor_raise(r, cut > r->window ? cut - r->window : 0,
+			                         KNOCK_FLOOR_FULL);
+		}
 	}
 	place(r, nonce, expires);
 	return 0;

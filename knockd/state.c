@@ -6,15 +6,20 @@
  *
  *   magic "SCKNRPLY", version, floor cause, 2 zero bytes, count N (be32),
  *   saved, floor, time_window (be64 each), N x (nonce[16], expiry be64),
- *   SHA-256 of everything before it
+ *   SHA-256 of everything before it,
+ *   then journal records: nonce[16], expiry, clock (be64), check[8]
  *
- * Saving is atomic -- PATH.tmp written and fsync'd, renamed over PATH, the
- * directory fsync'd -- so a crash leaves the old file or the new one, never
- * part of either. Loading treats the file as untrusted bytes: it is checked
- * whole (length against the count, magic, version, fields, checksum) before
- * one nonce enters the cache, and anything that fails a check is "corrupt".
+ * A snapshot is written atomically -- PATH.tmp written and fsync'd, renamed
+ * over PATH, the directory fsync'd -- so a crash leaves the old file or the
+ * new one, never part of either. Records are appended with O_APPEND and
+ * fdatasync'd one by one; each carries the first 8 bytes of SHA-256 of the
+ * snapshot's checksum, its index and its fields, so a record belongs to one
+ * place of one file. A partial last record is a crash during an append:
+ * its port was never opened, so it is ignored. Loading treats the file as untrusted bytes: it is
+ * checked whole (length against the count, magic, version, fields, checksum) before one nonce
+ * enters the cache, and anything that fails a check is "corrupt".
  */
-#include "knockd/libknock.h"
+#include "knockd/replay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +89,18 @@ int knock_state_encode(const struct knock_replay *replay, uint64_t window, uint6
 	return 0;
 }
 
+/* A record's check: SHA-256 of the snapshot's checksum, its index, its 32 bytes. */
+static int record_check(const uint8_t sum[KNOCK_STATE_SUM_LEN], size_t index, const uint8_t *record,
+                        uint8_t out[KNOCK_STATE_SUM_LEN])
+{
+	uint8_t msg[KNOCK_STATE_SUM_LEN + 8 + KNOCK_JOURNAL_RECORD_LEN - 8];
+
+	memcpy(msg, sum, KNOCK_STATE_SUM_LEN);
+	sc_put_be64(msg + KNOCK_STATE_SUM_LEN, (uint64_t)index);
+	memcpy(msg + KNOCK_STATE_SUM_LEN + 8, record, KNOCK_JOURNAL_RECORD_LEN - 8);
+	return sc_sha256(msg, sizeof(msg), out);
+}
+
 static int corrupt(struct knock_state_info *info, const char *problem)
 {
 	info->problem = problem;
@@ -93,9 +110,9 @@ static int corrupt(struct knock_state_info *info, const char *problem)
 int knock_state_decode(const uint8_t *data, size_t len, uint64_t window, uint64_t now,
                        struct knock_replay *replay, struct knock_state_info *info)
 {
-	uint8_t sum[KNOCK_STATE_SUM_LEN];
-	uint64_t floor;
-	size_t count, live = 0;
+	uint8_t sum[KNOCK_STATE_SUM_LEN], check[KNOCK_STATE_SUM_LEN];
+	uint64_t floor, clock;
+	size_t count, live = 0, snapshot;
 	const uint8_t *entry;
 	uint8_t cause;
 
@@ -109,17 +126,19 @@ int knock_state_decode(const uint8_t *data, size_t len, uint64_t window, uint64_
 	if (data[8] != KNOCK_STATE_VERSION)
 		return corrupt(info, "unknown version");
 	count = sc_get_be32(data + 12);
-	if (count > (len - KNOCK_STATE_HEADER_LEN - KNOCK_STATE_SUM_LEN) / KNOCK_STATE_ENTRY_LEN ||
-	    KNOCK_STATE_HEADER_LEN + count * KNOCK_STATE_ENTRY_LEN + KNOCK_STATE_SUM_LEN != len)
+	if (count > (len - KNOCK_STATE_HEADER_LEN - KNOCK_STATE_SUM_LEN) / KNOCK_STATE_ENTRY_LEN)
 		return corrupt(info, "length does not match the count of nonces");
-	if (sc_sha256(data, len - KNOCK_STATE_SUM_LEN, sum) < 0)
+	snapshot = KNOCK_STATE_HEADER_LEN + count * KNOCK_STATE_ENTRY_LEN + KNOCK_STATE_SUM_LEN;
+	info->records = (len - snapshot) / KNOCK_JOURNAL_RECORD_LEN;
+	info->torn = (len - snapshot) % KNOCK_JOURNAL_RECORD_LEN != 0;
+	if (sc_sha256(data, snapshot - KNOCK_STATE_SUM_LEN, sum) < 0)
 		return -ENOMEM;
-	if (memcmp(sum, data + len - KNOCK_STATE_SUM_LEN, KNOCK_STATE_SUM_LEN) != 0)
+	if (memcmp(sum, data + snapshot - KNOCK_STATE_SUM_LEN, KNOCK_STATE_SUM_LEN) != 0)
 		return corrupt(info, "checksum mismatch");
 	/* Checksummed, but still checked: the writer may have been another version's bug. */
 	cause = data[9];
 	floor = sc_get_be64(data + 24);
-	if (cause > KNOCK_FLOOR_WINDOW || data[10] != 0 || data[11] != 0 ||
+	if (cause > KNOCK_FLOOR_FULL || data[10] != 0 || data[11] != 0 ||
 	    (cause == KNOCK_FLOOR_NONE) != (floor == 0))
 		return corrupt(info, "invalid header fields");
 	info->saved = sc_get_be64(data + 16);
@@ -134,6 +153,21 @@ int knock_state_decode(const uint8_t *data, size_t len, uint64_t window, uint64_
 			return corrupt(info, "nonce without an expiry");
 		live += expires >= now;
 	}
+	clock = info->saved > now ? info->saved : now;
+	entry = data + snapshot;
+	for (size_t i = 0; i < info->records; i++, entry += KNOCK_JOURNAL_RECORD_LEN) {
+		uint64_t expires = sc_get_be64(entry + KNOCK_NONCE_LEN);
+		uint64_t at = sc_get_be64(entry + KNOCK_NONCE_LEN + 8);
+		if (record_check(sum, i, entry, check) < 0)
+			return -ENOMEM;
+		if (memcmp(check, entry + KNOCK_JOURNAL_RECORD_LEN - 8, 8) != 0)
+			return corrupt(info, "a journal record fails its check");
+		if (expires == 0)
+			return corrupt(info, "nonce without an expiry");
+		live += expires >= now;
+		if (at > clock)
+			clock = at;
+	}
 	if (live > knock_replay_capacity(replay))
 		return -ENOSPC;
 
@@ -144,7 +178,15 @@ int knock_state_decode(const uint8_t *data, size_t len, uint64_t window, uint64_
 		if (expires >= now && knock_replay_insert(replay, entry, expires, now) < 0)
 			return -ENOSPC; /* unreachable: counted above */
 	}
+	entry = data + snapshot;
+	for (size_t i = 0; i < info->records; i++, entry += KNOCK_JOURNAL_RECORD_LEN) {
+		uint64_t expires = sc_get_be64(entry + KNOCK_NONCE_LEN);
+		if (expires >= now && knock_replay_insert(replay, entry, expires, now) < 0)
+			return -ENOSPC;
+	}
 	info->live = knock_replay_count(replay);
+	/* The cache's clock resumes where the file's left it, even if ours stepped back. */
+	knock_replay_clock(replay, clock);
 	knock_replay_floor_raise(replay, floor, (enum knock_floor_cause)cause);
 	knock_replay_window_change(replay, info->window, window, now);
 	return 0;
@@ -165,8 +207,9 @@ static int dir_open(const char *path)
 	return fd;
 }
 
-int knock_state_save(const char *path, const struct knock_replay *replay, uint64_t window,
-                     uint64_t now)
+/* Writes the snapshot atomically; SUM (when not NULL) gets its checksum. */
+static int snapshot_write(const char *path, const struct knock_replay *replay, uint64_t window,
+                          uint64_t now, uint8_t *sum)
 {
 	char *tmp = NULL;
 	uint8_t *data = NULL;
@@ -210,17 +253,128 @@ int knock_state_save(const char *path, const struct knock_replay *replay, uint64
 	if (fsync(dir) < 0)
 		r = -errno;
 	close(dir);
+	if (r == 0 && sum)
+		memcpy(sum, data + len - KNOCK_STATE_SUM_LEN, KNOCK_STATE_SUM_LEN);
 out:
 	free(data);
 	free(tmp);
 	return r;
 }
 
+int knock_state_save(const char *path, const struct knock_replay *replay, uint64_t window,
+                     uint64_t now)
+{
+	return snapshot_write(path, replay, window, now, NULL);
+}
+
+struct knock_journal {
+	char *path;
+	int fd;
+	uint8_t sum[KNOCK_STATE_SUM_LEN]; /* the snapshot's checksum: records chain to it */
+	size_t records;
+};
+
+size_t knock_journal_limit(size_t capacity)
+{
+	return capacity / 4 + 256;
+}
+
+size_t knock_journal_records(const struct knock_journal *j)
+{
+	return j->records;
+}
+
+static int journal_reopen(struct knock_journal *j, const struct knock_replay *replay,
+                          uint64_t window, uint64_t now)
+{
+	int r;
+
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+	j->records = 0;
+	r = snapshot_write(j->path, replay, window, now, j->sum);
+	if (r < 0)
+		return r;
+	j->fd = open(j->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	return j->fd < 0 ? -errno : 0;
+}
+
+int knock_journal_open(const char *path, const struct knock_replay *replay, uint64_t window,
+                       uint64_t now, struct knock_journal **out)
+{
+	struct knock_journal *j = calloc(1, sizeof(*j));
+	int r;
+
+	*out = NULL;
+	if (!j)
+		return -ENOMEM;
+	j->fd = -1;
+	j->path = strdup(path);
+	if (!j->path) {
+		free(j);
+		return -ENOMEM;
+	}
+	r = journal_reopen(j, replay, window, now);
+	if (r < 0) {
+		knock_journal_close(j);
+		return r;
+	}
+	*out = j;
+	return 0;
+}
+
+int knock_journal_compact(struct knock_journal *j, const struct knock_replay *replay,
+                          uint64_t window, uint64_t now)
+{
+	return journal_reopen(j, replay, window, now);
+}
+
+int knock_journal_append(struct knock_journal *j, const uint8_t nonce[KNOCK_NONCE_LEN],
+                         uint64_t expires, uint64_t clock)
+{
+	uint8_t record[KNOCK_JOURNAL_RECORD_LEN], check[KNOCK_STATE_SUM_LEN];
+	int r;
+
+	if (j->fd < 0)
+		return -EBADF;
+	memcpy(record, nonce, KNOCK_NONCE_LEN);
+	sc_put_be64(record + KNOCK_NONCE_LEN, expires);
+	sc_put_be64(record + KNOCK_NONCE_LEN + 8, clock);
+	r = record_check(j->sum, j->records, record, check);
+	if (r < 0)
+		return r;
+	memcpy(record + KNOCK_JOURNAL_RECORD_LEN - 8, check, 8);
+	r = sc_write_all(j->fd, record, sizeof(record));
+	if (r == 0 && fdatasync(j->fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		/* Whatever reached the file is now a torn or unsynced record: start over. */
+		close(j->fd);
+		j->fd = -1;
+		return r;
+	}
+	j->records++;
+	return 0;
+}
+
+void knock_journal_close(struct knock_journal *j)
+{
+	if (!j)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->path);
+	free(j);
+}
+
 int knock_state_load(const char *path, uint64_t window, uint64_t now, struct knock_replay *replay,
                      struct knock_state_info *info)
 {
-	size_t max = KNOCK_STATE_HEADER_LEN +
-	             knock_replay_capacity(replay) * KNOCK_STATE_ENTRY_LEN + KNOCK_STATE_SUM_LEN;
+	size_t max =
+	    KNOCK_STATE_HEADER_LEN + knock_replay_capacity(replay) * KNOCK_STATE_ENTRY_LEN +
+	    KNOCK_STATE_SUM_LEN +
+	    (knock_journal_limit(knock_replay_capacity(replay)) + 1) * KNOCK_JOURNAL_RECORD_LEN;
 	uint8_t *data = NULL;
 	struct stat st;
 	size_t len = 0;

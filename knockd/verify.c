@@ -6,20 +6,25 @@
  *   X25519 + AES-256-GCM                   one scalar multiplication
  *   timestamp window (two-sided)           compares
  *   replay cache: floor, then the nonce    a compare, one hash probe
- *   certificate chain, CRL, authorisation  cached by certificate digest
- *   Ed25519 signature                      one verification
+ *   signed destination and address to open compares against the IP header
+ *   certificate (cert.c)                   cached verdicts by digest; uncached:
+ *                                          rate-limited, then the knock's
+ *                                          signature, then the CA's
+ *   authorisation                          compares
+ *   Ed25519 signature (cached certificate) one verification
  *
  * Only a knock that passed everything enters the replay cache. A knock older
  * than the cache's floor counts as a replay: the cache cannot vouch for it
  * (replay.c).
  */
-#include "knockd/libknock.h"
+#include "knockd/verify.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 bool knock_policy_allows(const struct knock_policy *policy, const struct knock_cert *cert,
                          uint8_t protocol, uint16_t port)
@@ -29,8 +34,18 @@ bool knock_policy_allows(const struct knock_policy *policy, const struct knock_c
 	if (knock_ports_contain(&cert->ports, protocol, port))
 		return true;
 	for (size_t i = 0; i < policy->access_count; i++)
-		if (strcmp(policy->access[i].subject, cert->subject) == 0 &&
+		if (strcmp(policy->access[i].subject, cert->subject_exact) == 0 &&
 		    knock_ports_contain(&policy->access[i].ports, protocol, port))
+			return true;
+	return false;
+}
+
+bool knock_address_list_contains(const struct knock_address_list *list, uint8_t family,
+                                 const uint8_t address[16])
+{
+	for (size_t i = 0; list && i < list->count; i++)
+		if (list->addresses[i][0] == family &&
+		    memcmp(list->addresses[i] + 1, address, 16) == 0)
 			return true;
 	return false;
 }
@@ -73,36 +88,114 @@ static enum knock_reason replay_check(const struct knock_verifier *verifier,
 {
 	enum knock_floor_cause cause;
 	uint64_t floor = knock_replay_floor(verifier->replay, &cause), ts = v->request.timestamp;
+	uint64_t clock = knock_replay_clock(verifier->replay, now);
+	uint64_t window = verifier->policy.time_window;
+	const char *why;
 
-	if (ts < floor)
+	/* The cache's clock never goes back: nor does what it can vouch for. */
+	if (clock > window && clock - window > floor) {
+		floor = clock - window;
+		cause = KNOCK_FLOOR_NONE;
+	}
+	if (ts < floor) {
+		why = cause == KNOCK_FLOOR_WINDOW  ? "time_window grew, replay cache too short"
+		      : cause == KNOCK_FLOOR_START ? "daemon start, replay cache lost"
+		      : cause == KNOCK_FLOOR_FULL  ? "the oldest nonces left a full replay cache"
+		                                  : "knockd's latest time minus time_window (clock "
+		                                    "stepped back?)";
 		return refuse(v, KNOCK_REPLAY, "timestamp %" PRIu64 " s before %s", floor - ts,
-		              cause == KNOCK_FLOOR_WINDOW
-		                  ? "time_window grew, replay cache too short"
-		                  : "daemon start, replay cache lost");
-	if (knock_replay_check(verifier->replay, v->request.nonce, now) < 0)
+		              why);
+	}
+	if (knock_replay_check(verifier->replay, v->request.nonce, clock) < 0)
 		return refuse(v, KNOCK_REPLAY, "nonce already used");
 	return KNOCK_OK;
 }
 
-static enum knock_reason certificate_check(struct knock_verifier *verifier, struct knock_verdict *v,
-                                           uint64_t now, const struct knock_cert **cert)
+/*
+ * The signed addresses against the IP header: the knock must name this
+ * server (or one of the addresses a NAT in front of it is knocked at), and
+ * the address to open must be signed unless the admin allowed otherwise.
+ */
+static enum knock_reason address_check(const struct knock_verifier *verifier,
+                                       const struct knock_origin *origin, struct knock_verdict *v)
 {
 	const struct knock_request *req = &v->request;
+	uint8_t family = origin->family == AF_INET6 ? KNOCK_ADDRESS_IPV6 : KNOCK_ADDRESS_IPV4;
+	char text[64];
+
+	if (!(req->dest_family == family && memcmp(req->destination, origin->destination,
+	                                           family == KNOCK_ADDRESS_IPV4 ? 4 : 16) == 0) &&
+	    !knock_address_list_contains(verifier->policy.destinations, req->dest_family,
+	                                 req->destination)) {
+		knock_address_format(req->dest_family, req->destination, text, sizeof(text));
+		return refuse(v, KNOCK_DESTINATION, "knock is for %s", text);
+	}
+	if (req->family == KNOCK_ADDRESS_SOURCE) {
+		if (!verifier->policy.allow_source_address)
+			return refuse(v, KNOCK_UNAUTHORISED,
+			              "address to open not signed (allow_source_address is false)");
+		v->open_family = family;
+		memcpy(v->open_address, origin->source, 16);
+		return KNOCK_OK;
+	}
+	if (!verifier->policy.open_other_address &&
+	    !(req->family == family &&
+	      memcmp(req->address, origin->source, family == KNOCK_ADDRESS_IPV4 ? 4 : 16) == 0))
+		return refuse(v, KNOCK_UNAUTHORISED, "asks to open another address");
+	v->open_family = req->family;
+	memcpy(v->open_address, req->address, 16);
+	return KNOCK_OK;
+}
+
+struct signature_check {
+	const struct knock_verifier *verifier;
+	const uint8_t *packet;
+	const uint8_t *body;
+	size_t body_len;
+};
+
+static int signature_check(void *arg, void *key)
+{
+	const struct signature_check *c = arg;
+
+	return knock_signature_verify_key(key, c->packet, knock_server_key_public(c->verifier->key),
+	                                  c->body, c->body_len);
+}
+
+static enum knock_reason certificate_check(struct knock_verifier *verifier, struct knock_verdict *v,
+                                           const struct knock_origin *origin, uint64_t now,
+                                           struct signature_check *sig,
+                                           const struct knock_cert **cert, bool *signed_)
+{
+	const struct knock_request *req = &v->request;
+	struct knock_cert_query q = {
+	    .der = req->cert,
+	    .len = req->cert_len,
+	    .now = (int64_t)now,
+	    .family = origin->family,
+	    .source = origin->source,
+	    .key_check = signature_check,
+	    .arg = sig,
+	};
 	char ports[128];
 	int r;
 
-	r = knock_authority_check(verifier->authority, req->cert, req->cert_len, (int64_t)now, cert,
-	                          v->subject, sizeof(v->subject), v->detail, sizeof(v->detail));
+	r = knock_authority_check(verifier->authority, &q, cert, signed_, v->subject,
+	                          sizeof(v->subject), v->detail, sizeof(v->detail));
 	if (r == -EKEYREVOKED)
 		return refuse(v, KNOCK_REVOKED, "certificate revoked");
+	if (r == -EPERM)
+		return refuse(v, KNOCK_SIGNATURE, "signature does not verify");
+	if (r == -EBUSY) {
+		v->reason = KNOCK_RATE_LIMITED;
+		return KNOCK_RATE_LIMITED;
+	}
 	if (r < 0) {
 		v->reason = KNOCK_CERTIFICATE;
 		if (!v->detail[0])
 			snprintf(v->detail, sizeof(v->detail), "%s", strerror(-r));
 		return KNOCK_CERTIFICATE;
 	}
-	if (req->family != KNOCK_ADDRESS_SOURCE && !verifier->policy.open_other_address)
-		return refuse(v, KNOCK_UNAUTHORISED, "asks to open another address");
 	if (!knock_policy_allows(&verifier->policy, *cert, req->protocol, req->port)) {
 		knock_ports_format(&(*cert)->ports, ports, sizeof(ports));
 		return refuse(v, KNOCK_UNAUTHORISED, "%s/%u not allowed (certificate: %s)",
@@ -113,16 +206,20 @@ static enum knock_reason certificate_check(struct knock_verifier *verifier, stru
 }
 
 enum knock_reason knock_verify(struct knock_verifier *verifier, const uint8_t *packet, size_t len,
-                               uint64_t now, struct knock_verdict *v)
+                               const struct knock_origin *origin, uint64_t now,
+                               struct knock_verdict *v)
 {
 	const struct knock_cert *cert = NULL;
+	struct signature_check sig = {.verifier = verifier, .packet = packet, .body = v->body};
 	enum knock_reason reason;
+	bool signed_ = false;
 	int n, r;
 
 	v->reason = KNOCK_OK;
 	v->skew = 0;
 	v->subject[0] = '\0';
 	v->detail[0] = '\0';
+	v->open_family = 0;
 	memset(&v->request, 0, sizeof(v->request));
 
 	reason = knock_header_check(packet, len);
@@ -143,19 +240,28 @@ enum knock_reason knock_verify(struct knock_verifier *verifier, const uint8_t *p
 	reason = replay_check(verifier, v, now);
 	if (reason != KNOCK_OK)
 		return reason;
-
-	reason = certificate_check(verifier, v, now, &cert);
+	reason = address_check(verifier, origin, v);
 	if (reason != KNOCK_OK)
 		return reason;
 
-	r = knock_signature_verify_key(cert->key, packet, knock_server_key_public(verifier->key),
-	                               v->body, (size_t)n);
-	if (r < 0)
+	sig.body_len = (size_t)n;
+	reason = certificate_check(verifier, v, origin, now, &sig, &cert, &signed_);
+	if (reason != KNOCK_OK)
+		return reason;
+
+	/* A cached certificate: its knock's signature is still to check. */
+	if (!signed_ && signature_check(&sig, cert->key) < 0)
 		return refuse(v, KNOCK_SIGNATURE, "signature does not verify");
 
+	if (!knock_authority_charge(verifier->authority, cert,
+	                            verifier->policy.knocks_per_certificate))
+		return refuse(v, KNOCK_RATE_LIMITED,
+		              "more than %u knocks a minute by this certificate",
+		              verifier->policy.knocks_per_certificate);
+	knock_replay_window_set(verifier->replay, verifier->policy.time_window);
 	r = knock_replay_insert(verifier->replay, v->request.nonce,
 	                        v->request.timestamp + verifier->policy.time_window + 1, now);
 	if (r < 0)
-		return refuse(v, KNOCK_INTERNAL, "replay cache full");
+		return refuse(v, KNOCK_INTERNAL, "replay cache: %s", strerror(-r));
 	return KNOCK_OK;
 }

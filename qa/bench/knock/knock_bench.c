@@ -7,7 +7,11 @@
  *       one of each per knock can reach; then valid knocks verified/s by
  *       knock_verify (one client, its certificate cached, fresh nonces) and
  *       the ratio to the bound; then bogus datagrams rejected/s (garbage, and
- *       junk behind a valid header, which costs an X25519).
+ *       junk behind a valid header, which costs an X25519); then knocks with
+ *       crafted certificates (forge-certs.h) rejected/s: uncached and
+ *       admitted (each verified: the knock's and the certificate's
+ *       signature), from the negative cache, and over one source's
+ *       verification budget; and the ratios of those to junk.
  *   knock-bench latency PKI_DIR HOST KNOCK_PORT FIRST_PORT COUNT
  *       (in the client's netns) for COUNT ports from FIRST_PORT: send a knock,
  *       then try TCP connects every millisecond until one succeeds; prints
@@ -29,7 +33,8 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "knockd/libknock.h"
+#include "knockd/verify.h"
+#include "qa/workunits/knock/forge-certs.h"
 
 #define POOL 512
 
@@ -101,9 +106,74 @@ static double ed25519_rate(double seconds)
 	return (double)n / (sc_now_monotonic() - start);
 }
 
+/* The bench's knocks come from 10.0.0.2 to 10.0.0.1. */
+static const struct knock_origin origin = {
+    .family = AF_INET, .source = {10, 0, 0, 2}, .destination = {10, 0, 0, 1}};
+
+/* Knocks with crafted certificates through the verifier: rate over one pass of the pool. */
+static double crafted_pass(struct knock_verifier *v, uint8_t (*packets)[KNOCK_MAX_LEN],
+                           const int *lens, int count, uint64_t now, enum knock_reason want)
+{
+	static struct knock_verdict verdict;
+	double start = sc_now_monotonic();
+
+	for (int i = 0; i < count; i++) {
+		enum knock_reason r =
+		    knock_verify(v, packets[i], (size_t)lens[i], &origin, now, &verdict);
+		if (r != want && !(want == KNOCK_CERTIFICATE && r == KNOCK_RATE_LIMITED))
+			die(knock_reason_name(r));
+	}
+	return count / (sc_now_monotonic() - start);
+}
+
+static void crafted_measure(struct knock_server_key *server, const char *ca, const char *crl,
+                            uint64_t now, double junk_rate)
+{
+	enum { COUNT = 4096 };
+	static uint8_t packets[COUNT][KNOCK_MAX_LEN];
+	static int lens[COUNT];
+	struct knock_authority *open_door, *limited;
+	struct knock_ports protect = {0};
+	struct knock_verifier v = {.key = server};
+	struct sc_err err;
+	double admitted, cached, over;
+
+	if (forge_cert_knocks(ca, knock_server_key_public(server), "10.0.0.2", "10.0.0.1", 2222,
+	                      now, COUNT, packets, lens) < 0 ||
+	    knock_ports_parse("tcp/2222", &protect) < 0 ||
+	    knock_authority_new(&(struct knock_trust){.ca = ca,
+	                                              .crl = crl,
+	                                              .verify_per_second = 100000000,
+	                                              .verify_per_source = 100000000},
+	                        &open_door, &err) < 0 ||
+	    knock_authority_new(&(struct knock_trust){.ca = ca, .crl = crl}, &limited, &err) < 0 ||
+	    knock_replay_new(16, &v.replay) < 0)
+		die("crafted certificates");
+	v.policy = (struct knock_policy){
+	    .time_window = 30, .open_other_address = true, .protect = &protect};
+	v.authority = open_door;
+	admitted = crafted_pass(&v, packets, lens, COUNT, now, KNOCK_CERTIFICATE);
+	cached = crafted_pass(&v, packets, lens, COUNT, now, KNOCK_CERTIFICATE);
+	v.authority = limited;
+	over = crafted_pass(&v, packets, lens, COUNT, now, KNOCK_CERTIFICATE);
+	printf("crafted-certificate knocks rejected/s, uncached, each verified:    %10.0f (%.2f of "
+	       "junk)\n",
+	       admitted, admitted / junk_rate);
+	printf("crafted-certificate knocks rejected/s, from the negative cache:    %10.0f (%.2f of "
+	       "junk)\n",
+	       cached, cached / junk_rate);
+	printf("crafted-certificate knocks rejected/s, one source over its budget: %10.0f (%.2f of "
+	       "junk)\n",
+	       over, over / junk_rate);
+	knock_authority_free(open_door);
+	knock_authority_free(limited);
+	knock_replay_free(v.replay);
+	knock_ports_free(&protect);
+}
+
 static int cmd_cpu(const char *dir, double seconds)
 {
-	char pub[512], crt[512], key[512], ca[512], crl[512];
+	char pub[512], crt[512], key[512], ca[512], crl[512], priv_path[512];
 	struct knock_client_config *client;
 	struct knock_server_key *server;
 	struct knock_authority *authority;
@@ -118,19 +188,22 @@ static int cmd_cpu(const char *dir, double seconds)
 	uint64_t now = (uint64_t)sc_now_wall(), n;
 	int count = 4096;
 
-	path(pub, sizeof(pub), dir, "server.key");
+	path(pub, sizeof(pub), dir, "server.pub");
+	path(priv_path, sizeof(priv_path), dir, "server.key");
 	path(crt, sizeof(crt), dir, "alice.crt");
 	path(key, sizeof(key), dir, "alice.key");
 	path(ca, sizeof(ca), dir, "ca.crt");
 	path(crl, sizeof(crl), dir, "crl.pem");
 	if (knock_client_config_load(NULL, pub, crt, key, &client, &err) < 0 ||
-	    knock_x25519_private_load(pub, priv) < 0 || knock_server_key_new(priv, &server) < 0 ||
-	    knock_authority_new(ca, crl, &authority, &err) < 0 ||
+	    knock_x25519_private_load(priv_path, priv) < 0 ||
+	    knock_server_key_new(priv, &server) < 0 ||
+	    knock_authority_new(&(struct knock_trust){.ca = ca, .crl = crl}, &authority, &err) <
+	        0 ||
 	    knock_ports_parse("tcp/2222", &protect) < 0)
 		die(err.msg);
 	for (int i = 0; i < count; i++) {
 		struct knock_request req;
-		knock_request_prepare(client, 6, 2222, NULL, &req);
+		knock_request_prepare(client, 6, 2222, "10.0.0.2", "10.0.0.1", &req);
 		req.timestamp = now;
 		lens[i] = knock_packet_seal(&req, client->signer, client->server_pub, NULL,
 		                            packets[i], KNOCK_MAX_LEN);
@@ -139,7 +212,8 @@ static int cmd_cpu(const char *dir, double seconds)
 	}
 	v.key = server;
 	v.authority = authority;
-	v.policy = (struct knock_policy){.time_window = 30, .protect = &protect};
+	v.policy = (struct knock_policy){
+	    .time_window = 30, .open_other_address = true, .protect = &protect};
 
 	rx = x25519_rate(seconds);
 	re = ed25519_rate(seconds);
@@ -152,7 +226,7 @@ static int cmd_cpu(const char *dir, double seconds)
 		if (knock_replay_new((size_t)count, &v.replay) < 0)
 			die("replay");
 		for (int i = 0; i < count; i++, n++)
-			if (knock_verify(&v, packets[i], (size_t)lens[i], now, &verdict) !=
+			if (knock_verify(&v, packets[i], (size_t)lens[i], &origin, now, &verdict) !=
 			    KNOCK_OK)
 				die(knock_reason_name(verdict.reason));
 		knock_replay_free(v.replay);
@@ -168,7 +242,8 @@ static int cmd_cpu(const char *dir, double seconds)
 	do {
 		for (int i = 0; i < 4096; i++, n++) {
 			junk[0] = (uint8_t)n;
-			if (knock_verify(&v, junk, sizeof(junk), now, &verdict) == KNOCK_OK)
+			if (knock_verify(&v, junk, sizeof(junk), &origin, now, &verdict) ==
+			    KNOCK_OK)
 				die("garbage accepted");
 		}
 		elapsed = sc_now_monotonic() - start;
@@ -181,7 +256,8 @@ static int cmd_cpu(const char *dir, double seconds)
 	do {
 		for (int i = 0; i < 64; i++, n++) {
 			memcpy(junk + 8, &n, sizeof(n));
-			if (knock_verify(&v, junk, sizeof(junk), now, &verdict) != KNOCK_DECRYPT)
+			if (knock_verify(&v, junk, sizeof(junk), &origin, now, &verdict) !=
+			    KNOCK_DECRYPT)
 				die("junk behind a header not refused by the AEAD");
 		}
 		elapsed = sc_now_monotonic() - start;
@@ -197,6 +273,7 @@ static int cmd_cpu(const char *dir, double seconds)
 	printf("bogus datagrams rejected/s, garbage:           %10.0f\n", garbage);
 	printf("bogus datagrams rejected/s, junk behind a valid header (AEAD): %.0f\n", junk_rate);
 
+	crafted_measure(server, ca, crl, now, junk_rate);
 	knock_authority_free(authority);
 	knock_server_key_free(server);
 	knock_client_config_free(client);

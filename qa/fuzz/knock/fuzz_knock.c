@@ -12,6 +12,8 @@
  *   4  a state file (the replay cache on disk): knock_state_decode; what
  *      loads must encode and load back to the same cache, and what does
  *      not must leave the cache empty
+ *   5  a message from the engine to the parent: knock_message_accept_check;
+ *      what it accepts must name a protected port and terminated strings
  *
  * The fixture (qa/fuzz/knock/fixture: a CA, its CRL, a server key made for
  * this target only) and the seeds in corpus/ are valid at FUZZ_NOW, which
@@ -22,14 +24,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
-#include "knockd/libknock.h"
+#include "knockd/capture.h"
+#include "knockd/knockd_config.h"
+#include "knockd/message.h"
+#include "knockd/replay.h"
 
 #ifndef FUZZ_FIXTURE_DIR
 #error "meson passes -DFUZZ_FIXTURE_DIR=path"
 #endif
 
-#define FUZZ_NOW 1795765062ULL /* when the fixture and the seeds were made, plus a minute */
+#define FUZZ_NOW 1796168096ULL /* when the fixture and the seeds were made, plus a minute */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -50,8 +56,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	if (knock_x25519_private_load(FUZZ_FIXTURE_DIR "/server.key", priv) < 0 ||
 	    knock_server_key_new(priv, &server) < 0 ||
-	    knock_authority_new(FUZZ_FIXTURE_DIR "/ca.crt", FUZZ_FIXTURE_DIR "/crl.pem", &authority,
-	                        &err) < 0 ||
+	    knock_authority_new(&(struct knock_trust){.ca = FUZZ_FIXTURE_DIR "/ca.crt",
+	                                              .crl = FUZZ_FIXTURE_DIR "/crl.pem"},
+	                        &authority, &err) < 0 ||
 	    knock_ports_parse("tcp/2222-2224", &protect) < 0 ||
 	    knock_ports_parse("tcp/2224", &rule.ports) < 0) {
 		fprintf(stderr, "fuzz_knock: cannot load the fixture in %s\n", FUZZ_FIXTURE_DIR);
@@ -60,10 +67,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static enum knock_reason verify(struct knock_verifier *v, const uint8_t *p, size_t len)
+/* The client and server of the seeds (make-seeds.c). */
+static const struct knock_origin seed_origin = {
+    .family = AF_INET, .source = {10, 77, 0, 2}, .destination = {10, 77, 0, 1}};
+
+static enum knock_reason verify(struct knock_verifier *v, const uint8_t *p, size_t len,
+                                const struct knock_origin *origin)
 {
 	static struct knock_verdict verdict;
-	enum knock_reason r = knock_verify(v, p, len, FUZZ_NOW, &verdict);
+	enum knock_reason r = knock_verify(v, p, len, origin, FUZZ_NOW, &verdict);
 
 	if ((unsigned)r >= KNOCK_REASON_COUNT || !knock_reason_name(r))
 		abort();
@@ -71,7 +83,9 @@ static enum knock_reason verify(struct knock_verifier *v, const uint8_t *p, size
 	if (strlen(verdict.subject) >= sizeof(verdict.subject) || strchr(verdict.subject, '"') ||
 	    strchr(verdict.subject, '\n'))
 		abort();
-	if (r == KNOCK_OK && (verdict.request.port == 0 || verdict.request.cert_len == 0))
+	if (r == KNOCK_OK && (verdict.request.port == 0 || verdict.request.cert_len == 0 ||
+	                      (verdict.open_family != KNOCK_ADDRESS_IPV4 &&
+	                       verdict.open_family != KNOCK_ADDRESS_IPV6)))
 		abort();
 	return r;
 }
@@ -131,22 +145,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (knock_replay_new(16, &v.replay) < 0)
 		abort();
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
-		verify(&v, data + 1, size - 1);
+		verify(&v, data + 1, size - 1, &seed_origin);
 		break;
 	case 1:
 		n = knock_packet_seal_body(data + 1, size - 1, knock_server_key_public(server),
 		                           ephemeral, packet, sizeof(packet));
-		if (n > 0 && verify(&v, packet, (size_t)n) == KNOCK_OK &&
-		    verify(&v, packet, (size_t)n) != KNOCK_REPLAY)
+		if (n > 0 && verify(&v, packet, (size_t)n, &seed_origin) == KNOCK_OK &&
+		    verify(&v, packet, (size_t)n, &seed_origin) != KNOCK_REPLAY)
 			abort();
 		break;
 	case 2:
 		if (knock_datagram_parse(data + 1, size - 1, &d) == 0) {
 			if (d.len > d.wire_len || d.payload + d.len > data + size)
 				abort();
-			verify(&v, d.payload, d.len);
+			struct knock_origin origin = {.family = d.family};
+			memcpy(origin.source, d.source, 16);
+			memcpy(origin.destination, d.destination, 16);
+			verify(&v, d.payload, d.len, &origin);
 		}
 		break;
 	case 3:
@@ -162,6 +179,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4:
 		state_fuzz(data + 1, size - 1);
 		break;
+	case 5: {
+		/* What a compromised engine could send the parent. */
+		struct knock_msg_accept m;
+		if (knock_message_accept_check(data + 1, size - 1, &protect, FUZZ_NOW, 30, &m) ==
+		        0 &&
+		    (!knock_ports_contain(&protect, m.protocol, m.port) ||
+		     m.subject[sizeof(m.subject) - 1] != '\0' ||
+		     m.source[sizeof(m.source) - 1] != '\0'))
+			abort();
+		break;
+	}
 	}
 	knock_replay_free(v.replay);
 	return 0;

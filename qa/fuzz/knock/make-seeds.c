@@ -2,9 +2,9 @@
  * Writes the seed corpus of fuzz_knock (qa/fuzz/knock/corpus/) from a PKI
  * made by qa/workunits/knock/make-pki in DIR (the fixture is DIR's ca.crt,
  * crl.pem and server.key), at time NOW. Not built by meson; run once:
- *   cc -D_GNU_SOURCE -I. qa/fuzz/knock/make-seeds.c build/knockd/libknock.a \
- *      build/common/libsccommon.a -lcrypto -lconfig -lnftables -lnetfilter_log -lrados -o
- * make-seeds
+ *   cc -D_GNU_SOURCE -I. qa/fuzz/knock/make-seeds.c build/knockd/libknockd_core.a \
+ *      build/knockd/libknock_client.a build/common/libsccommon_base.a -lcrypto \
+ *      -lconfig -lnftables -lnetfilter_log -lseccomp -o make-seeds
  *   ./make-seeds DIR NOW qa/fuzz/knock/corpus
  */
 #include <stdio.h>
@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "common/crypto.h"
-#include "knockd/libknock.h"
+#include "knockd/message.h"
+#include "knockd/replay.h"
+#include "knockd/wire.h"
 
 static const uint8_t ephemeral[32] = {
     0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f,
@@ -40,19 +42,22 @@ static void knock_seeds(const char *dir, const char *name, uint16_t port, long o
 	struct knock_client_config *c;
 	struct knock_server_key *server;
 	struct knock_request req;
-	struct sc_err err;
 	uint8_t packet[KNOCK_MAX_LEN], body[KNOCK_MAX_LEN], priv[32], ip[KNOCK_MAX_LEN + 28];
 	int n, m;
 
+	/* The fixture holds the server's private key only: the client's view is derived. */
 	snprintf(pub, sizeof(pub), "%s/server.key", dir);
 	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, name);
 	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
-	if (knock_client_config_load(NULL, pub, crt, key, &c, &err) < 0 ||
-	    knock_x25519_private_load(pub, priv) < 0 || knock_server_key_new(priv, &server) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+	c = calloc(1, sizeof(*c));
+	if (!c || knock_x25519_private_load(pub, priv) < 0 ||
+	    knock_server_key_new(priv, &server) < 0 || sc_x25519_public(priv, c->server_pub) < 0 ||
+	    knock_cert_load_der(crt, &c->cert, &c->cert_len) < 0 ||
+	    knock_ed25519_private_load(key, c->signer) < 0) {
+		fprintf(stderr, "make-seeds: cannot load %s's identity\n", name);
 		exit(1);
 	}
-	knock_request_prepare(c, 6, port, NULL, &req);
+	knock_request_prepare(c, 6, port, "10.77.0.2", "10.77.0.1", &req);
 	req.timestamp = now + (uint64_t)offset;
 	n = knock_packet_seal(&req, c->signer, c->server_pub, ephemeral, packet, sizeof(packet));
 	m = knock_packet_open(server, packet, (size_t)n, body);
@@ -103,6 +108,23 @@ static void state_seed(uint64_t now, const char *out)
 	knock_replay_free(r);
 }
 
+/* An ACCEPT message as the engine sends it: mode 5. */
+static void message_seed(const char *out)
+{
+	struct knock_msg_accept m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = KNOCK_MSG_ACCEPT;
+	m.family = KNOCK_ADDRESS_IPV4;
+	m.protocol = 6;
+	m.port = 2222;
+	memcpy(m.address, (uint8_t[]){10, 77, 0, 2}, 4);
+	m.expires = 1;
+	strcpy(m.subject, "CN=alice,O=SafeCloud");
+	strcpy(m.source, "10.77.0.2");
+	seed_write(out, "message-accept", 5, (const uint8_t *)&m, sizeof(m));
+}
+
 int main(int argc, char **argv)
 {
 	static const char config[] =
@@ -124,9 +146,10 @@ int main(int argc, char **argv)
 	seed_write(argv[3], "config", 3, (const uint8_t *)config, sizeof(config) - 1);
 	sc_random_bytes(junk, sizeof(junk));
 	seed_write(argv[3], "junk", 0, junk, sizeof(junk));
-	memcpy(junk, "SCKN\x01\x00\x01\x2c", 8);
+	memcpy(junk, "SCKN\x02\x00\x01\x2c", 8);
 	seed_write(argv[3], "junk-header", 0, junk, sizeof(junk));
 	seed_write(argv[3], "junk-short", 0, (const uint8_t *)"SCK", 3);
 	state_seed(now, argv[3]);
+	message_seed(argv[3]);
 	return 0;
 }

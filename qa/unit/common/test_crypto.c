@@ -860,11 +860,29 @@ static void test_crypto_gives_right_answers_from_several_threads_at_once(void **
 	}
 }
 
+/* The SipHash paper's vector: key 00..0f, message 00..0e, 0xa129ca6149be45e5. */
+static void test_siphash24_matches_the_papers_vector(void **state)
+{
+	uint8_t key[16], msg[15], out[8];
+	const uint8_t want[8] = {0xe5, 0x45, 0xbe, 0x49, 0x61, 0xca, 0x29, 0xa1};
+
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	for (int i = 0; i < 15; i++)
+		msg[i] = (uint8_t)i;
+	sc_siphash24(key, msg, sizeof(msg), out);
+	assert_memory_equal(out, want, 8);
+	/* The empty message of the reference code's table: 0x726fdb47dd0e0e31. */
+	sc_siphash24(key, msg, 0, out);
+	assert_memory_equal(out, ((uint8_t[8]){0x31, 0x0e, 0x0e, 0xdd, 0x47, 0xdb, 0x6f, 0x72}), 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_crypto_gives_right_answers_from_several_threads_at_once),
 	    cmocka_unit_test(test_sha256_of_abc_matches_fips180),
+	    cmocka_unit_test(test_siphash24_matches_the_papers_vector),
 	    cmocka_unit_test(test_sha256_of_empty_string_matches_fips180),
 	    cmocka_unit_test(test_sha256_of_448_bit_message_matches_fips180),
 	    cmocka_unit_test(test_sha256_incremental_of_million_a_matches_fips180),

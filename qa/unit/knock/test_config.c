@@ -9,9 +9,10 @@
 #include <cmocka.h>
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "knockd/libknock.h"
+#include "knockd/knockd_config.h"
 
 #ifndef KNOCKD_EXAMPLE_CONF
 #error "meson passes -DKNOCKD_EXAMPLE_CONF=path"
@@ -50,7 +51,8 @@ static void test_defaults_and_relative_paths(void **state)
 
 	assert_int_equal(knockd_config_parse("/etc/knockd/k.conf",
 	                                     "knockd = { server_key = \"server.key\";\n"
-	                                     " ca = \"/x/ca.crt\"; protect = \"tcp/22\"; };",
+	                                     " ca = \"/x/ca.crt\"; crl = \"none\";"
+	                                     " protect = \"tcp/22\"; };",
 	                                     &c, &err),
 	                 0);
 	assert_string_equal(c->server_key, "/etc/knockd/server.key");
@@ -59,16 +61,26 @@ static void test_defaults_and_relative_paths(void **state)
 	assert_int_equal(c->open_seconds, 30);
 	assert_int_equal(c->time_window, 30);
 	assert_true(c->open_other_address);
+	assert_false(c->allow_source_address);
+	assert_false(c->ca_partial_chain);
+	assert_int_equal(c->trusted_count, 0);
 	assert_string_equal(c->state_file, KNOCK_DEFAULT_STATE_FILE);
 	knockd_config_free(c);
 	assert_int_equal(knockd_config_parse("/etc/knockd/k.conf",
 	                                     "knockd = { server_key = \"server.key\";\n"
 	                                     " ca = \"/x/ca.crt\"; protect = \"tcp/22\";\n"
-	                                     " state_file = \"state/replay\"; };",
+	                                     " state_file = \"state/replay\"; crl = \"c.pem\";\n"
+	                                     " trusted = [ \"10.0.0.0/8\", \"fd00::/64\" ]; };",
 	                                     &c, &err),
 	                 0);
 	assert_string_equal(c->state_file, "/etc/knockd/state/replay");
 	assert_int_equal(c->state_file_line, 3);
+	assert_string_equal(c->crl, "/etc/knockd/c.pem");
+	assert_int_equal(c->trusted_count, 2);
+	assert_int_equal(c->trusted[0].family, KNOCK_ADDRESS_IPV4);
+	assert_int_equal(c->trusted[0].length, 8);
+	assert_int_equal(c->trusted[1].family, KNOCK_ADDRESS_IPV6);
+	assert_int_equal(c->trusted[1].length, 64);
 	knockd_config_free(c);
 }
 
@@ -85,7 +97,7 @@ static void expect_error(const char *text, const char *message)
 
 static void test_errors_name_file_and_line(void **state)
 {
-	const char *head = "knockd = {\n server_key = \"s\";\n ca = \"c\";\n";
+	const char *head = "knockd = {\n server_key = \"s\";\n ca = \"c\"; crl = \"none\";\n";
 
 	expect_error("knockd = {\n port = ;\n};", "k.conf:2: syntax error");
 	expect_error("other = 1;", "k.conf:1: unknown setting 'other'");
@@ -117,8 +129,20 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error(text, "k.conf:5: state_file must name a file");
 	snprintf(text, sizeof(text), "%s protect = \"tcp/22\";\n state_file = \"\";\n};", head);
 	expect_error(text, "k.conf:5: setting 'state_file' is empty");
-	expect_error("knockd = { ca = \"c\"; protect = \"tcp/22\"; };",
+	expect_error("knockd = { ca = \"c\"; crl = \"none\"; protect = \"tcp/22\"; };",
 	             "missing setting 'server_key'");
+	/* Running without a CRL is a choice written down, not an omission. */
+	expect_error(
+	    "knockd = {\n server_key = \"s\"; ca = \"c\"; protect = \"tcp/22\"; };",
+	    "k.conf:1: missing setting 'crl' (the CA's revocation list; write crl = \"none\"");
+	snprintf(text, sizeof(text), "%s protect = \"tcp/22\";\n table = \"filter\";\n};", head);
+	expect_error(text, "k.conf:5: table name 'filter' belongs to other programs");
+	snprintf(text, sizeof(text), "%s protect = \"tcp/22\";\n trusted = [\"10.0.0.1/8\"];\n};",
+	         head);
+	expect_error(text, "k.conf:5: setting 'trusted' must list networks");
+	snprintf(text, sizeof(text),
+	         "%s protect = \"tcp/22\";\n public_addresses = [\"10.0.0.300\"];\n};", head);
+	expect_error(text, "k.conf:5: setting 'public_addresses' must list IPv4 or IPv6");
 }
 
 static void test_client_config_errors_are_clear(void **state)
@@ -129,7 +153,7 @@ static void test_client_config_errors_are_clear(void **state)
 	assert_true(knock_client_config_load(NULL, "/nonexistent/server.pub", "/x.crt", "/x.key",
 	                                     &c, &err) < 0);
 	assert_null(c);
-	assert_non_null(strstr(err.msg, "/nonexistent/server.pub: not an X25519 key"));
+	assert_non_null(strstr(err.msg, "/nonexistent/server.pub: not an X25519 public key"));
 	assert_true(knock_client_config_load(NULL, NULL, NULL, NULL, &c, &err) < 0);
 	assert_non_null(strstr(err.msg, "no server key given"));
 }

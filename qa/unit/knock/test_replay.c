@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "knockd/libknock.h"
+#include "knockd/replay.h"
 
 static void nonce_make(uint8_t nonce[16], uint32_t i)
 {
@@ -39,31 +39,64 @@ static void test_nonce_counts_once_until_it_expires(void **state)
 	knock_replay_free(r);
 }
 
-static void test_full_cache_sweeps_expired_and_refuses_when_all_live(void **state)
+static void test_full_cache_drops_its_oldest_eighth_and_raises_the_floor(void **state)
 {
+	enum knock_floor_cause cause;
 	struct knock_replay *r;
 	uint8_t n[16];
 
 	assert_int_equal(knock_replay_new(1000, &r), 0);
+	knock_replay_window_set(r, 30);
 	for (uint32_t i = 0; i < 1000; i++) {
 		nonce_make(n, i);
 		assert_int_equal(knock_replay_insert(r, n, 2000 + i, 1000), 0);
 	}
+	/* Full of live nonces: one client's knocks must not lock everyone out. */
 	nonce_make(n, 5000);
-	assert_int_equal(knock_replay_insert(r, n, 3000, 1000), -ENOSPC);
-	/* Every nonce is still known. */
-	for (uint32_t i = 0; i < 1000; i++) {
+	assert_int_equal(knock_replay_insert(r, n, 3000, 1000), 0);
+	assert_int_equal(knock_replay_check(r, n, 1000), -EALREADY);
+	/* The 126 that expire first (2000..2125) are gone, and the floor covers their knocks. */
+	assert_int_equal(knock_replay_count(r), 1000 - 126 + 1);
+	assert_int_equal(knock_replay_floor(r, &cause), 2125 - 30);
+	assert_int_equal(cause, KNOCK_FLOOR_FULL);
+	nonce_make(n, 125); /* timestamp 2125 - 31 = 2094: below the floor */
+	assert_int_equal(knock_replay_check(r, n, 1000), 0);
+	assert_true(2125 - 31 < knock_replay_floor(r, NULL));
+	for (uint32_t i = 126; i < 1000; i++) {
 		nonce_make(n, i);
 		assert_int_equal(knock_replay_check(r, n, 1500), -EALREADY);
 	}
-	/* At 2500 the first 500 have expired: the sweep makes room. */
-	nonce_make(n, 5000);
-	assert_int_equal(knock_replay_insert(r, n, 3000, 2500), 0);
-	assert_int_equal(knock_replay_count(r), 501); /* 500 live and the new one */
+	/* At 2500 the first 500 have expired: a plain sweep makes room, the floor stays. */
+	for (uint32_t i = 0; i < 125; i++) {
+		nonce_make(n, 6000 + i);
+		assert_int_equal(knock_replay_insert(r, n, 3000, 2500), 0);
+	}
+	assert_int_equal(knock_replay_floor(r, NULL), 2125 - 30);
 	for (uint32_t i = 500; i < 1000; i++) {
 		nonce_make(n, i);
 		assert_int_equal(knock_replay_check(r, n, 2500), -EALREADY);
 	}
+	knock_replay_free(r);
+}
+
+/* A clock stepped back brings no expired nonce back: expiry follows the highest time seen. */
+static void test_expiry_follows_the_high_water_mark(void **state)
+{
+	struct knock_replay *r;
+	uint8_t a[16], b[16];
+
+	assert_int_equal(knock_replay_new(100, &r), 0);
+	nonce_make(a, 1);
+	nonce_make(b, 2);
+	assert_int_equal(knock_replay_insert(r, a, 1060, 1000), 0);
+	assert_int_equal(knock_replay_clock(r, 2000), 2000);
+	assert_int_equal(knock_replay_clock(r, 1000), 2000); /* stepped back: the mark stays */
+	assert_int_equal(knock_replay_high_water(r), 2000);
+	/* At wall time 1000 the nonce looks live, but the cache has seen 2000: it is gone. */
+	assert_int_equal(knock_replay_check(r, a, 1000), 0);
+	/* A nonce kept until 2100 is still known at a wall time of 1000. */
+	assert_int_equal(knock_replay_insert(r, b, 2100, 1000), 0);
+	assert_int_equal(knock_replay_check(r, b, 1000), -EALREADY);
 	knock_replay_free(r);
 }
 
@@ -133,7 +166,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nonce_counts_once_until_it_expires),
-	    cmocka_unit_test(test_full_cache_sweeps_expired_and_refuses_when_all_live),
+	    cmocka_unit_test(test_full_cache_drops_its_oldest_eighth_and_raises_the_floor),
+	    cmocka_unit_test(test_expiry_follows_the_high_water_mark),
 	    cmocka_unit_test(test_capacity_bounds),
 	    cmocka_unit_test(test_floor_only_rises),
 	    cmocka_unit_test(test_longer_window_keeps_live_nonces_longer),

@@ -13,13 +13,14 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "knockd/libknock.h"
+#include "knockd/verify.h"
 
 #ifndef MAKE_PKI
 #error "meson passes -DMAKE_PKI=path"
@@ -35,6 +36,11 @@ static struct knock_ports protect;
 static struct knock_access_rule access_rule;
 static struct knock_verifier verifier;
 static struct knock_verdict verdict;
+/* Datagrams come from the client 10.0.0.2 to the server 10.0.0.1. */
+static struct knock_origin origin = {
+    .family = AF_INET, .source = {10, 0, 0, 2}, .destination = {10, 0, 0, 1}};
+static const char *destination = "10.0.0.1";
+#define SOURCE "source" /* knock_make's OPEN for "leave it to the datagram's source" */
 
 static int pki_make(void **state)
 {
@@ -49,7 +55,9 @@ static int pki_make(void **state)
 	    "set -e; P=%s; D=%s; mkdir $D/other;"
 	    "$P ca $D; $P server $D; $P client $D alice tcp/2222-2223; $P client $D bob tcp/2222;"
 	    "$P client $D carol; $P revoke $D bob; $P ca $D/other; $P client $D/other mallory "
-	    "tcp/2222",
+	    "tcp/2222; EKU=none $P client $D plain tcp/2222; EKU=serverAuth $P client $D web "
+	    "tcp/2222; CN='car\"l' $P client $D quote; $P intermediate $D sub;"
+	    "for i in 1 2 3 4; do $P client $D new$i tcp/2222; done",
 	    MAKE_PKI, dir);
 	assert_int_equal(system(cmd), 0);
 	snprintf(path, sizeof(path), "%s/server.key", dir);
@@ -57,7 +65,13 @@ static int pki_make(void **state)
 	assert_int_equal(knock_server_key_new(priv, &server), 0);
 	snprintf(path, sizeof(path), "%s/ca.crt", dir);
 	snprintf(cmd, sizeof(cmd), "%s/crl.pem", dir);
-	assert_int_equal(knock_authority_new(path, cmd, &authority, &err), 0);
+	/* Generous budgets: the tests verify many certificates a second from one source. */
+	assert_int_equal(knock_authority_new(&(struct knock_trust){.ca = path,
+	                                                           .crl = cmd,
+	                                                           .verify_per_second = 100000,
+	                                                           .verify_per_source = 100000},
+	                                     &authority, &err),
+	                 0);
 	assert_int_equal(knock_replay_new(1000, &replay), 0);
 	assert_int_equal(knock_ports_parse("tcp/2222-2224", &protect), 0);
 	access_rule.subject = "CN=carol,O=SafeCloud";
@@ -103,7 +117,11 @@ static int knock_make(const char *sub, const char *name, uint8_t protocol, uint1
 	snprintf(crt, sizeof(crt), "%s%s/%s.crt", dir, sub, name);
 	snprintf(key, sizeof(key), "%s%s/%s.key", dir, sub, name);
 	assert_int_equal(knock_client_config_load(NULL, pub, crt, key, &c, &err), 0);
-	assert_int_equal(knock_request_prepare(c, protocol, port, open, &req), 0);
+	if (!open)
+		open = "10.0.0.2";
+	else if (!strcmp(open, SOURCE))
+		open = NULL;
+	assert_int_equal(knock_request_prepare(c, protocol, port, open, destination, &req), 0);
 	req.timestamp = (uint64_t)((long)req.timestamp + offset);
 	memcpy(sign, c->signer, 32);
 	if (signer) {
@@ -118,7 +136,7 @@ static int knock_make(const char *sub, const char *name, uint8_t protocol, uint1
 
 static enum knock_reason verify(const uint8_t *packet, int len, uint64_t now)
 {
-	return knock_verify(&verifier, packet, (size_t)len, now, &verdict);
+	return knock_verify(&verifier, packet, (size_t)len, &origin, now, &verdict);
 }
 
 static uint64_t now(void)
@@ -126,20 +144,232 @@ static uint64_t now(void)
 	return (uint64_t)sc_now_wall();
 }
 
+static uint64_t verifications(void)
+{
+	struct knock_authority_stats st;
+
+	knock_authority_stats(authority, &st);
+	return st.verified;
+}
+
 static void test_valid_knock_passes_and_its_certificate_is_cached(void **state)
 {
 	uint8_t p[KNOCK_MAX_LEN];
 	int n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	uint64_t verified = verifications();
 
 	assert_int_equal(verify(p, n, now()), KNOCK_OK);
 	assert_string_equal(verdict.subject, "CN=alice,O=SafeCloud");
 	assert_int_equal(verdict.request.port, 2222);
-	assert_int_equal(verdict.request.family, KNOCK_ADDRESS_SOURCE);
+	assert_int_equal(verdict.request.family, KNOCK_ADDRESS_IPV4);
+	assert_int_equal(verdict.open_family, KNOCK_ADDRESS_IPV4);
+	assert_memory_equal(verdict.open_address, origin.source, 4);
+	assert_true(verifications() == verified + 1);
 	size_t cached = knock_authority_cached(authority);
 	n = knock_make("", "alice", IPPROTO_TCP, 2223, 0, NULL, "fd77::3", p);
 	assert_int_equal(verify(p, n, now()), KNOCK_OK);
 	assert_int_equal(verdict.request.family, KNOCK_ADDRESS_IPV6);
+	assert_int_equal(verdict.open_family, KNOCK_ADDRESS_IPV6);
 	assert_int_equal(knock_authority_cached(authority), cached);
+	/* The second knock of the certificate was not verified again: it came from the cache. */
+	assert_true(verifications() == verified + 1);
+	/* A forged signature with the cached certificate is still refused. */
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, "carol", NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_SIGNATURE);
+	assert_true(verifications() == verified + 1);
+}
+
+static void test_refused_certificate_is_cached_as_refused(void **state)
+{
+	uint8_t p[KNOCK_MAX_LEN];
+	int n = knock_make("/other", "mallory", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	uint64_t verified = verifications();
+
+	assert_int_equal(verify(p, n, now()), KNOCK_CERTIFICATE);
+	assert_true(verifications() == verified + 1);
+	n = knock_make("/other", "mallory", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_CERTIFICATE);
+	assert_non_null(strstr(verdict.detail, "(cached)"));
+	assert_string_equal(verdict.subject, "CN=mallory,O=SafeCloud");
+	assert_true(verifications() == verified + 1);
+}
+
+/* A real certificate with a forged signature must not get it refused for its owner. */
+static void test_forged_signature_does_not_poison_the_certificate(void **state)
+{
+	uint8_t p[KNOCK_MAX_LEN];
+	int n = knock_make("", "new4", IPPROTO_TCP, 2222, 0, "carol", NULL, p);
+
+	assert_int_equal(verify(p, n, now()), KNOCK_SIGNATURE);
+	assert_int_equal(knock_authority_cached(authority) > 0, 1);
+	n = knock_make("", "new4", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+}
+
+static void test_uncached_verifications_are_rate_limited_per_source(void **state)
+{
+	struct knock_authority *saved = verifier.authority, *limited;
+	struct knock_origin elsewhere = origin;
+	uint8_t p[KNOCK_MAX_LEN];
+	char ca[128], crl[128];
+	struct sc_err err;
+	int n;
+
+	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+	snprintf(crl, sizeof(crl), "%s/crl.pem", dir);
+	assert_int_equal(knock_authority_new(&(struct knock_trust){.ca = ca,
+	                                                           .crl = crl,
+	                                                           .verify_per_second = 1000,
+	                                                           .verify_per_source = 2},
+	                                     &limited, &err),
+	                 0);
+	verifier.authority = limited;
+	n = knock_make("", "new1", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	n = knock_make("/other", "mallory", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_CERTIFICATE);
+	n = knock_make("", "new2", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_RATE_LIMITED);
+	assert_string_equal(knock_reason_name(verdict.reason), "rate-limited");
+	assert_int_equal(knock_replay_check(replay, verdict.request.nonce, now()), 0);
+	/* Cached verdicts cost nothing and are not limited. */
+	n = knock_make("", "new1", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	/* Another source has its own budget. */
+	elsewhere.source[3] = 77;
+	n = knock_make("", "new3", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	assert_int_equal(knock_verify(&verifier, p, (size_t)n, &elsewhere, now(), &verdict),
+	                 KNOCK_OK);
+	verifier.authority = saved;
+	knock_authority_free(limited);
+}
+
+static void test_certificate_policy_key_usage_and_anchors(void **state)
+{
+	struct knock_access_rule rules[2] = {access_rule, {.subject = "CN=car\\?l,O=SafeCloud"}};
+	struct knock_authority *a = NULL;
+	uint8_t p[KNOCK_MAX_LEN];
+	char ca[128], crl[128];
+	struct sc_err err;
+	int n;
+
+	/* Only client-auth leaves. */
+	n = knock_make("", "plain", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_CERTIFICATE);
+	assert_non_null(strstr(verdict.detail, "clientAuth"));
+	n = knock_make("", "web", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_CERTIFICATE);
+	assert_non_null(strstr(verdict.detail, "clientAuth"));
+
+	/*
+	 * Distinct subjects stay distinct: a rule written as the log shows car"l
+	 * (quotes are made '?' there) does not match it, nor would it match a
+	 * certificate whose CN is car\?l; only the exact, escaped subject does.
+	 */
+	assert_int_equal(knock_ports_parse("tcp/2224", &rules[1].ports), 0);
+	verifier.policy.access = rules;
+	verifier.policy.access_count = 2;
+	n = knock_make("", "quote", IPPROTO_TCP, 2224, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_UNAUTHORISED);
+	assert_string_equal(verdict.subject, "CN=car\\?l,O=SafeCloud");
+	rules[1].subject = "CN=car\\\"l,O=SafeCloud";
+	n = knock_make("", "quote", IPPROTO_TCP, 2224, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	verifier.policy.access = &access_rule;
+	verifier.policy.access_count = 1;
+	knock_ports_free(&rules[1].ports);
+
+	/* An intermediate as trust anchor only when asked for. */
+	snprintf(ca, sizeof(ca), "%s/sub.crt", dir);
+	assert_int_equal(knock_authority_new(&(struct knock_trust){.ca = ca}, &a, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "is not self-signed"));
+	assert_int_equal(
+	    knock_authority_new(&(struct knock_trust){.ca = ca, .partial_chain = true}, &a, &err),
+	    0);
+	knock_authority_free(a);
+	/* A CRL must be the CA's own, signature checked at load. */
+	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+	snprintf(crl, sizeof(crl), "%s/other/crl.pem", dir);
+	assert_int_equal(knock_authority_new(&(struct knock_trust){.ca = ca, .crl = crl}, &a, &err),
+	                 -EINVAL);
+	assert_non_null(strstr(err.msg, "signature on the revocation list does not verify"));
+}
+
+static void test_unsigned_source_address_is_refused_unless_allowed(void **state)
+{
+	uint8_t p[KNOCK_MAX_LEN];
+	int n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, SOURCE, p);
+
+	assert_int_equal(verify(p, n, now()), KNOCK_UNAUTHORISED);
+	assert_non_null(strstr(verdict.detail, "allow_source_address is false"));
+	verifier.policy.allow_source_address = true;
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	assert_int_equal(verdict.open_family, KNOCK_ADDRESS_IPV4);
+	assert_memory_equal(verdict.open_address, origin.source, 4);
+	verifier.policy.allow_source_address = false;
+}
+
+/* An on-path attacker replays a captured knock from its own address first. */
+static void test_replay_from_another_source_opens_only_the_signed_address(void **state)
+{
+	struct knock_origin attacker = origin;
+	uint8_t p[KNOCK_MAX_LEN];
+	int n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+
+	attacker.source[3] = 66;
+	assert_int_equal(knock_verify(&verifier, p, (size_t)n, &attacker, now(), &verdict),
+	                 KNOCK_OK);
+	assert_int_equal(verdict.open_family, KNOCK_ADDRESS_IPV4);
+	assert_memory_equal(verdict.open_address, ((uint8_t[4]){10, 0, 0, 2}), 4);
+	/* With open_other_address off, a knock from elsewhere than it names opens nothing. */
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	verifier.policy.open_other_address = false;
+	assert_int_equal(knock_verify(&verifier, p, (size_t)n, &attacker, now(), &verdict),
+	                 KNOCK_UNAUTHORISED);
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	verifier.policy.open_other_address = true;
+}
+
+/* One server key on two hosts: a knock for one is refused by the other. */
+static void test_knock_for_another_server_is_refused(void **state)
+{
+	uint8_t p[KNOCK_MAX_LEN], other[17] = {KNOCK_ADDRESS_IPV4, 10, 0, 0, 9};
+	struct knock_address_list list = {.addresses = &other, .count = 1};
+	int n;
+
+	destination = "10.0.0.9";
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	destination = "10.0.0.1";
+	assert_int_equal(verify(p, n, now()), KNOCK_DESTINATION);
+	assert_string_equal(verdict.detail, "knock is for 10.0.0.9");
+	assert_string_equal(knock_reason_name(verdict.reason), "wrong-destination");
+	/* Unless the admin lists it (a NAT in front of this host is knocked at 10.0.0.9). */
+	verifier.policy.destinations = &list;
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	verifier.policy.destinations = NULL;
+	/* The same for IPv6 against an IPv4 datagram: the family is part of it. */
+	destination = "::ffff:10.0.0.1";
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	destination = "10.0.0.1";
+	assert_int_equal(verify(p, n, now()), KNOCK_DESTINATION);
+}
+
+/* Only the server can open a knock; re-sealing its body under a new ephemeral key breaks the
+ * signature. */
+static void test_knock_rewrapped_under_a_new_ephemeral_key_is_refused(void **state)
+{
+	uint8_t p[KNOCK_MAX_LEN], body[KNOCK_MAX_LEN], again[KNOCK_MAX_LEN];
+	int n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p), m, k;
+
+	m = knock_packet_open(server, p, (size_t)n, body);
+	assert_true(m > 0);
+	k = knock_packet_seal_body(body, (size_t)m, knock_server_key_public(server), NULL, again,
+	                           sizeof(again));
+	assert_int_equal(k, n);
+	assert_memory_not_equal(again + 8, p + 8, KNOCK_KEY_LEN);
+	assert_int_equal(verify(again, k, now()), KNOCK_SIGNATURE);
+	/* The original is untouched by the attempt. */
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
 }
 
 /* The timestamp the client put in P. */
@@ -196,7 +426,8 @@ static void test_certificates_of_another_ca_or_revoked_are_refused(void **state)
 
 	assert_int_equal(verify(p, n, now()), KNOCK_CERTIFICATE);
 	assert_string_equal(verdict.subject, "CN=mallory,O=SafeCloud");
-	assert_non_null(strstr(verdict.detail, "issuer"));
+	/* Same CA name, another CA key: the certificate's signature fails. */
+	assert_non_null(strstr(verdict.detail, "certificate signature failure"));
 	n = knock_make("", "bob", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
 	assert_int_equal(verify(p, n, now()), KNOCK_REVOKED);
 	assert_string_equal(verdict.subject, "CN=bob,O=SafeCloud");
@@ -277,16 +508,86 @@ static void test_knock_older_than_the_replay_floor_is_refused_as_replay(void **s
 	knock_replay_free(fresh);
 }
 
+/*
+ * A knock accepted at T, the state saved at T + 600 (its nonce long
+ * expired, so not in the file), then the clock steps back to T: the
+ * replayed knock is refused, both by a running cache and after a restart.
+ */
+static void test_replay_after_a_clock_step_back_is_refused(void **state)
+{
+	struct knock_replay *saved = verifier.replay, *running, *restarted;
+	struct knock_state_info info;
+	uint8_t p[KNOCK_MAX_LEN], *data;
+	size_t len;
+	uint64_t t;
+	int n;
+
+	assert_int_equal(knock_replay_new(100, &running), 0);
+	verifier.replay = running;
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	t = packet_timestamp(p, n);
+	assert_int_equal(verify(p, n, t), KNOCK_OK);
+	/* Time passes: another knock at T + 600 moves the cache's clock. */
+	uint8_t q[KNOCK_MAX_LEN];
+	int m = knock_make("", "alice", IPPROTO_TCP, 2222, 600, NULL, NULL, q);
+	assert_int_equal(verify(q, m, t + 600), KNOCK_OK);
+	assert_int_equal(knock_state_encode(running, WINDOW, t + 600, &data, &len), 0);
+	/* The clock steps back to T. */
+	assert_int_equal(verify(p, n, t), KNOCK_REPLAY);
+	assert_non_null(strstr(verdict.detail, "clock stepped back"));
+	/* And after a restart from the state saved at T + 600. */
+	assert_int_equal(knock_replay_new(100, &restarted), 0);
+	assert_int_equal(knock_state_decode(data, len, WINDOW, t, restarted, &info), 0);
+	verifier.replay = restarted;
+	assert_int_equal(verify(p, n, t), KNOCK_REPLAY);
+	assert_non_null(strstr(verdict.detail, "clock stepped back"));
+	verifier.replay = saved;
+	knock_replay_free(running);
+	knock_replay_free(restarted);
+	free(data);
+}
+
+static void test_one_certificate_is_limited_to_its_knocks_a_minute(void **state)
+{
+	uint8_t p[KNOCK_MAX_LEN];
+	int n;
+
+	verifier.policy.knocks_per_certificate = 3;
+	for (int i = 0; i < 3; i++) {
+		n = knock_make("", "carol", IPPROTO_TCP, 2224, 0, NULL, NULL, p);
+		assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	}
+	n = knock_make("", "carol", IPPROTO_TCP, 2224, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_RATE_LIMITED);
+	assert_non_null(strstr(verdict.detail, "more than 3 knocks a minute"));
+	/* Refused: its nonce is not used up. */
+	assert_int_equal(knock_replay_check(replay, verdict.request.nonce, now()), 0);
+	/* Another certificate is not affected. */
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	verifier.policy.knocks_per_certificate = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid_knock_passes_and_its_certificate_is_cached),
+	    cmocka_unit_test(test_refused_certificate_is_cached_as_refused),
+	    cmocka_unit_test(test_forged_signature_does_not_poison_the_certificate),
+	    cmocka_unit_test(test_uncached_verifications_are_rate_limited_per_source),
+	    cmocka_unit_test(test_certificate_policy_key_usage_and_anchors),
+	    cmocka_unit_test(test_unsigned_source_address_is_refused_unless_allowed),
+	    cmocka_unit_test(test_replay_from_another_source_opens_only_the_signed_address),
+	    cmocka_unit_test(test_knock_for_another_server_is_refused),
+	    cmocka_unit_test(test_knock_rewrapped_under_a_new_ephemeral_key_is_refused),
 	    cmocka_unit_test(test_time_window_is_two_sided_with_exact_bounds),
 	    cmocka_unit_test(test_replayed_packet_is_refused),
 	    cmocka_unit_test(test_certificates_of_another_ca_or_revoked_are_refused),
 	    cmocka_unit_test(test_authorisation_by_extension_access_rule_and_protect),
 	    cmocka_unit_test(test_signature_by_another_key_is_refused),
 	    cmocka_unit_test(test_knock_older_than_the_replay_floor_is_refused_as_replay),
+	    cmocka_unit_test(test_replay_after_a_clock_step_back_is_refused),
+	    cmocka_unit_test(test_one_certificate_is_limited_to_its_knocks_a_minute),
 	};
 	return cmocka_run_group_tests(tests, pki_make, pki_remove);
 }

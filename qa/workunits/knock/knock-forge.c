@@ -5,11 +5,13 @@
  * A test tool: it takes its inputs on trust and exits 0 on success, 1 on the
  * outcome it was asked to detect not happening, 2 on misuse.
  *
- *   forge --server-key PUB --cert CRT --key KEY [--sign-key KEY2] [--port 22/tcp]
- *         [--time-offset S] [--open ADDR] [--nonce HEX] -o FILE
- *   send ADDR PORT FILE [--flip BIT] [--truncate N] [--append N]
+ *   forge --server-key PUB --cert CRT --key KEY --dest ADDR [--sign-key KEY2]
+ *         [--port 22/tcp] [--time-offset S] [--open ADDR|source] [--nonce HEX] -o FILE
+ *   send ADDR PORT FILE [--flip BIT] [--truncate N] [--append N] [--from SRC]
  *   garbage ADDR PORT SIZE [--magic]
- *   flood ADDR PORT RATE SECONDS    (prints the rate reached)
+ *   flood ADDR PORT RATE SECONDS [--from SRC] [--certs CA --server-key PUB]
+ *                                   (prints the rate reached; --certs: knocks with
+ *                                   crafted certificates)
  *   listen PORT...                  accept and close TCP connections forever
  *   echo PORT...                    accept TCP connections and echo what they send
  *   talk ADDR PORT [SOURCE]         connect (within 1 s), then send each line of stdin
@@ -20,7 +22,7 @@
  *   probe-tcp ADDR PORT             exit 0 when a connect neither succeeds nor is refused
  *   vector                          print the test vector of docs/knock-protocol.md
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +40,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
+#include "qa/workunits/knock/forge-certs.h"
 
 static void die(const char *what)
 {
@@ -72,7 +75,7 @@ static int udp_to(const char *host, const char *port)
 static int cmd_forge(int argc, char **argv)
 {
 	const char *server = NULL, *cert = NULL, *key = NULL, *sign = NULL, *open = NULL;
-	const char *target = "22/tcp", *out = NULL, *nonce = NULL;
+	const char *target = "22/tcp", *out = NULL, *nonce = NULL, *dest = NULL;
 	struct knock_client_config *config;
 	struct knock_request req;
 	struct sc_err err;
@@ -98,6 +101,8 @@ static int cmd_forge(int argc, char **argv)
 			offset = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--open"))
 			open = argv[i + 1];
+		else if (!strcmp(argv[i], "--dest"))
+			dest = argv[i + 1];
 		else if (!strcmp(argv[i], "--nonce"))
 			nonce = argv[i + 1];
 		else if (!strcmp(argv[i], "-o"))
@@ -118,7 +123,9 @@ static int cmd_forge(int argc, char **argv)
 	}
 	if (knock_port_range_parse(spec, &range) < 0)
 		die("bad --port");
-	if (knock_request_prepare(config, range.protocol, range.first, open, &req) < 0)
+	if (open && !strcmp(open, "source"))
+		open = NULL; /* family 0: the unsigned source address */
+	if (knock_request_prepare(config, range.protocol, range.first, open, dest, &req) < 0)
 		die("bad request");
 	req.timestamp = (uint64_t)((long)req.timestamp + offset);
 	if (nonce && sc_hex_decode(nonce, req.nonce, sizeof(req.nonce)) < 0)
@@ -136,10 +143,30 @@ static int cmd_forge(int argc, char **argv)
 	return 0;
 }
 
+/* A UDP socket to HOST:PORT, sending from SOURCE when given. */
+static int udp_from_to(const char *source, const char *host, const char *port)
+{
+	struct sockaddr_storage ss, src;
+	socklen_t len, src_len;
+	int fd = socket(address_parse(host, port, &ss, &len), SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		die("udp socket");
+	if (source) {
+		address_parse(source, "0", &src, &src_len);
+		if (bind(fd, (struct sockaddr *)&src, src_len) < 0)
+			die("bind --from");
+	}
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0)
+		die("udp connect");
+	return fd;
+}
+
 static int cmd_send(int argc, char **argv)
 {
 	uint8_t buf[70000] = {0};
 	long flip = -1, truncate = -1, append = 0;
+	const char *from = NULL;
 	size_t len;
 	FILE *f;
 	int fd;
@@ -153,6 +180,8 @@ static int cmd_send(int argc, char **argv)
 			truncate = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--append"))
 			append = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--from"))
+			from = argv[i + 1];
 		else
 			die("unknown send option");
 	}
@@ -174,7 +203,7 @@ static int cmd_send(int argc, char **argv)
 		sc_random_bytes(buf + len, (size_t)append);
 		len += (size_t)append;
 	}
-	fd = udp_to(argv[0], argv[1]);
+	fd = udp_from_to(from, argv[0], argv[1]);
 	if (send(fd, buf, len, 0) != (ssize_t)len)
 		die("send failed");
 	close(fd);
@@ -211,30 +240,61 @@ static int cmd_garbage(int argc, char **argv)
 	return 0;
 }
 
-/* Paced in 1 ms slices; half the datagrams carry a valid header (AEAD work). */
+/*
+ * flood ADDR PORT RATE SECONDS [--from SRC] [--certs CA --server-key PUB]:
+ * paced in 1 ms slices. Without --certs, half the datagrams are random and
+ * half carry a valid header (each costs an X25519). With --certs, all are
+ * knocks with crafted certificates (forge-certs.h), 4096 distinct ones sent
+ * in turn, sealed for ADDR and signed correctly by their own keys.
+ */
 static int cmd_flood(int argc, char **argv)
 {
-	enum { KINDS = 64 };
-	static uint8_t bufs[KINDS][600];
+	enum { KINDS = 64, CRAFTED = 4096 };
+	static uint8_t bufs[KINDS][600], crafted[CRAFTED][KNOCK_MAX_LEN];
+	static int crafted_len[CRAFTED];
+	const char *from = NULL, *ca = NULL, *server = NULL;
 	double rate, seconds, start, now;
 	uint64_t sent = 0;
+	uint8_t server_pub[32];
 	int fd;
 
 	if (argc < 4)
-		die("flood ADDR PORT RATE SECONDS");
+		die("flood ADDR PORT RATE SECONDS [--from SRC] [--certs CA --server-key PUB]");
 	rate = atof(argv[2]);
 	seconds = atof(argv[3]);
+	for (int i = 4; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--from"))
+			from = argv[i + 1];
+		else if (!strcmp(argv[i], "--certs"))
+			ca = argv[i + 1];
+		else if (!strcmp(argv[i], "--server-key"))
+			server = argv[i + 1];
+		else
+			die("unknown flood option");
+	}
 	for (int i = 0; i < KINDS; i++)
 		junk_make(bufs[i], 200 + (size_t)i * 6, i % 2);
-	fd = udp_to(argv[0], argv[1]);
+	if (ca) {
+		if (!server || knock_x25519_public_load(server, server_pub) < 0)
+			die("flood --certs needs --server-key PUB");
+		if (forge_cert_knocks(ca, server_pub, from ? from : argv[0], argv[0], 2222,
+		                      (uint64_t)sc_now_wall(), CRAFTED, crafted, crafted_len) < 0)
+			die("cannot craft certificates");
+	}
+	fd = udp_from_to(from, argv[0], argv[1]);
 	start = sc_now_monotonic();
 	while ((now = sc_now_monotonic()) - start < seconds) {
 		uint64_t due = (uint64_t)((now - start) * rate);
 		while (sent < due) {
-			uint8_t *b = bufs[sent % KINDS];
-			/* A fresh ephemeral key, so no two AEAD attempts are alike. */
-			memcpy(b + 8, &sent, sizeof(sent));
-			send(fd, b, 200 + (sent % KINDS) * 6, 0);
+			if (ca) {
+				uint64_t k = sent % CRAFTED;
+				send(fd, crafted[k], (size_t)crafted_len[k], 0);
+			} else {
+				uint8_t *b = bufs[sent % KINDS];
+				/* A fresh ephemeral key, so no two AEAD attempts are alike. */
+				memcpy(b + 8, &sent, sizeof(sent));
+				send(fd, b, 200 + (sent % KINDS) * 6, 0);
+			}
 			sent++;
 		}
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
@@ -474,6 +534,8 @@ static int cmd_vector(void)
 	    .family = KNOCK_ADDRESS_IPV4,
 	    .port = 3300,
 	    .address = {192, 0, 2, 7},
+	    .dest_family = KNOCK_ADDRESS_IPV4,
+	    .destination = {192, 0, 2, 1},
 	    .timestamp = 1767225600, /* 2026-01-01T00:00:00Z */
 	    .cert = cert,
 	    .cert_len = sizeof(cert) - 1,

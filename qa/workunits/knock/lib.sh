@@ -124,7 +124,8 @@ knockd_start() {
 	# The log is appended to: wait for this start's line, not an earlier one's.
 	starts=$(log_count "started:")
 	# Not through in_server: $! must be knockd itself (ip netns exec execs it).
-	ip netns exec "$NS_SERVER" "$KNOCKD" -c "$WORK/knockd.conf" --log-file "$LOG" &
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_SERVER" "$KNOCKD" -c "$WORK/knockd.conf" --log-file "$LOG" ${KNOCKD_ARGS:-} &
 	KNOCKD_PID=$!
 	for _ in $(seq 100); do
 		[ "$(log_count "started:")" -gt "$starts" ] && return 0
@@ -167,7 +168,7 @@ forge_as() {
 	shift 2
 	dir=${PKI_DIR:-$WORK/pki}
 	"$KNOCK_FORGE" forge --server-key "$WORK/pki/server.pub" --cert "$dir/$name.crt" \
-		--key "$dir/$name.key" -o "$out" "$@"
+		--key "$dir/$name.key" --dest $SERVER4 --open $CLIENT4 -o "$out" "$@"
 }
 
 send_raw() {

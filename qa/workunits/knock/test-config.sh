@@ -31,14 +31,14 @@ knockd = {
 EOF2
 bad_config unknown "$WORK/unknown.conf:3: unknown setting 'open_secnds'" <<EOF2
 knockd = {
-  server_key = "$WORK/pki/server.key"; ca = "$WORK/pki/ca.crt";
+  server_key = "$WORK/pki/server.key"; ca = "$WORK/pki/ca.crt"; crl = "none";
   open_secnds = 5;
   protect = "tcp/22";
 };
 EOF2
 bad_config range "$WORK/range.conf:3: setting 'knock_port' is 70000" <<EOF2
 knockd = {
-  server_key = "$WORK/pki/server.key"; ca = "$WORK/pki/ca.crt";
+  server_key = "$WORK/pki/server.key"; ca = "$WORK/pki/ca.crt"; crl = "none";
   knock_port = 70000;
   protect = "tcp/22";
 };
@@ -46,40 +46,61 @@ EOF2
 bad_config ports "$WORK/ports.conf:4: setting 'protect' must list ports" <<EOF2
 knockd = {
   server_key = "$WORK/pki/server.key";
-  ca = "$WORK/pki/ca.crt";
+  ca = "$WORK/pki/ca.crt"; crl = "none";
   protect = [ "tcp/22", "sctp/9" ];
+};
+EOF2
+bad_config taken-table "$WORK/taken-table.conf:4: table name 'filter' belongs to other programs" <<EOF2
+knockd = {
+  server_key = "$WORK/pki/server.key";
+  ca = "$WORK/pki/ca.crt"; crl = "none";
+  table = "filter";
+  protect = "tcp/22";
 };
 EOF2
 bad_config table "$WORK/table.conf:4: table name" <<EOF2
 knockd = {
   server_key = "$WORK/pki/server.key";
-  ca = "$WORK/pki/ca.crt";
+  ca = "$WORK/pki/ca.crt"; crl = "none";
   table = "x; flush ruleset";
   protect = "tcp/22";
 };
 EOF2
-bad_config missing-ca "$WORK/missing-ca.conf:3: $WORK/pki/nope.crt: no CA certificate" <<EOF2
+bad_config missing-ca "$WORK/missing-ca.conf:3: $WORK/pki/nope.crt: cannot read" <<EOF2
 knockd = {
   server_key = "$WORK/pki/server.key";
-  ca = "$WORK/pki/nope.crt";
+  ca = "$WORK/pki/nope.crt"; crl = "none";
   protect = "tcp/22";
 };
 EOF2
 bad_config wrong-key "$WORK/wrong-key.conf:2: server_key .*: not an X25519 private key" <<EOF2
 knockd = {
   server_key = "$WORK/pki/alice.key";
-  ca = "$WORK/pki/ca.crt";
+  ca = "$WORK/pki/ca.crt"; crl = "none";
   protect = "tcp/22";
 };
 EOF2
 
 "$KNOCKD" --help | grep -q -- "--log-file" || fail "knockd --help"
 "$KNOCK" --help > "$WORK/help"
-for opt in --config --repeat --open-address --knock-port --server-key --cert --key; do
+for opt in --config --repeat --open-address --knock-port --server-key --cert --key --pad; do
 	grep -q -- "$opt" "$WORK/help" || fail "knock --help does not explain $opt"
 done
 "$KNOCK" 2>/dev/null && fail "knock without arguments exits 0"
 pass "--help of knockd and knock explains every option"
+
+bad_config no-crl "$WORK/no-crl.conf:1: missing setting 'crl'" <<EOF2
+knockd = {
+  server_key = "$WORK/pki/server.key";
+  ca = "$WORK/pki/ca.crt";
+  protect = "tcp/22";
+};
+EOF2
+in_server "$KNOCK" --server-key "$WORK/pki/server.key" --cert "$WORK/pki/alice.crt" \
+	--key "$WORK/pki/alice.key" $SERVER4 2222 2> "$WORK/private.err" && fail "knock took a private key as --server-key"
+grep -q "server.key: is knockd's private key; give its public key" "$WORK/private.err" ||
+	fail "no clear message for a private --server-key: $(cat "$WORK/private.err")"
+pass "knock --server-key refuses knockd's private key, saying so"
 
 "$KNOCKD" -c "$WORK/knockd.conf" --check | grep -q "are valid" || fail "--check of a good config"
 pass "knockd --check accepts the workunit's config"

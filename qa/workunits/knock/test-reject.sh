@@ -48,6 +48,7 @@ expect_reject bad-signature "signed with another key" "$P/forged"
 # One valid packet, sent many times with one bit flipped: never accepted.
 forge_as alice "$P/valid" --port 2222/tcp
 len=$(stat -c %s "$P/valid")
+rejects_before=$(log_count "reject src=$CLIENT4")
 n=0
 for byte in 0 1 3 4 5 6 7 8 20 39 40 41 60 86 100 200 300 400 $((len - 17)) $((len - 16)) $((len - 1)); do
 	for bit in 0 5; do
@@ -55,8 +56,11 @@ for byte in 0 1 3 4 5 6 7 8 20 39 40 41 60 86 100 200 300 400 $((len - 17)) $((l
 		n=$((n + 1))
 	done
 done
-log_wait "reject src=$CLIENT4" 20
+# Each packet gets its own reject line (log_rejects_per_second = 0): exactly N.
+log_wait "reject src=$CLIENT4" $((rejects_before + n))
 sleep 0.3
+[ "$(log_count "reject src=$CLIENT4")" -eq $((rejects_before + n)) ] ||
+	fail "$n flipped packets gave $(($(log_count "reject src=$CLIENT4") - rejects_before)) reject lines"
 grep -q "accept src=" "$LOG" && fail "a packet with a flipped bit was accepted"
 assert_sets_empty "flipped bits"
 for r in bad-magic bad-version malformed truncated decrypt-failed; do

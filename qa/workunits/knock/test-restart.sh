@@ -7,12 +7,18 @@
 # knocks with a timestamp before the start are refused instead; and when the
 # cache cannot be saved (nor the old file removed), no knock opens anything.
 . "$(dirname "$0")/lib.sh"
+KNOCKD_ARGS=--debug
 setup_all
 P=$WORK/packets
 mkdir -p "$P"
 
-# Nonces in the state file (its count field).
-state_count() { od -An -tu4 --endian=big -j12 -N4 "$STATE" | tr -d ' '; }
+# Nonces in the state file: the snapshot's count field plus the journal
+# records (40 bytes each) after the snapshot (72 bytes and 24 a nonce).
+state_count() {
+	n=$(od -An -tu4 --endian=big -j12 -N4 "$STATE" | tr -d ' ')
+	size=$(stat -c %s "$STATE")
+	echo $((n + (size - 72 - 24 * n) / 40))
+}
 
 # expect_replay WHAT FILE DETAIL: FILE is refused as a replay with DETAIL
 # logged, and nothing opens.
@@ -57,8 +63,15 @@ send_raw "$P/captured"
 log_wait "accept src=$CLIENT4 .* tcp/2222"
 can_connect $SERVER4 2222 || fail "the captured knock did not open tcp/2222"
 [ "$(state_count)" = 1 ] || fail "the accepted knock is not in the state file"
+[ $(( ($(stat -c %s "$STATE") - 72) % 40 )) = 0 ] || fail "the knock was not appended as one journal record"
 [ ! -e "$STATE.tmp" ] || fail "a temporary state file was left behind"
-pass "an accepted knock is saved before its port opens"
+# The order: the nonce is synced to disk before the element is added (the
+# accept line is written once the element is in). A reversed order fails here.
+saved_line=$(grep -n "replay cache: nonce saved in $STATE (journal record 1)" "$LOG" | cut -d: -f1)
+accept_line=$(grep -n "accept src=$CLIENT4 .* tcp/2222" "$LOG" | head -1 | cut -d: -f1)
+[ -n "$saved_line" ] && [ -n "$accept_line" ] || fail "no save or accept line"
+[ "$saved_line" -lt "$accept_line" ] || fail "the port opened (line $accept_line) before the nonce was saved (line $saved_line)"
+pass "an accepted knock is appended to the journal and synced before its port opens"
 
 knockd_stop
 grep -q "stopped: .* replay cache saved" "$LOG" || fail "no save at stop"

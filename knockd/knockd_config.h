@@ -1,0 +1,56 @@
+/*
+ * knockd.conf (config.c), private to knockd.
+ */
+#ifndef KNOCKD_CONFIG_H
+#define KNOCKD_CONFIG_H
+
+#include "common/err.h"
+#include "knockd/verify.h"
+
+/* config.c */
+/* A `trusted` network: FAMILY (KNOCK_ADDRESS_*), address with host bits zero, prefix LENGTH. */
+struct knock_prefix {
+	uint8_t family;
+	uint8_t bytes[16];
+	uint8_t length;
+};
+
+struct knockd_config {
+	char *path;
+	uint16_t knock_port;
+	uint16_t nflog_group;
+	char table[64];
+	char *server_key;
+	char *ca;
+	char *crl;                              /* NULL: no revocation list */
+	char *log_file;                         /* NULL: stderr */
+	char *status_file;                      /* NULL: none */
+	char *state_file;                       /* the replay cache on disk */
+	char *user;                             /* the engine's user when started as root */
+	int server_key_line, ca_line, crl_line; /* for messages about those files */
+	int state_file_line;                    /* 0: the default */
+	int log_level;
+	unsigned open_seconds;
+	unsigned time_window;
+	unsigned replay_capacity;
+	unsigned log_rejects_per_second;
+	unsigned rcvbuf_mb;
+	unsigned verify_per_second;      /* uncached certificate verifications, all sources */
+	unsigned verify_per_source;      /* and per source address */
+	unsigned knocks_per_certificate; /* accepted knocks a minute per certificate */
+	bool ca_partial_chain;
+	bool open_other_address;
+	bool allow_source_address;
+	struct knock_address_list destinations; /* public_addresses */
+	struct knock_ports protect;
+	struct knock_prefix *trusted; /* accepted before the drops, as loopback is */
+	size_t trusted_count;
+	struct knock_access_rule *access;
+	size_t access_count;
+};
+int knockd_config_load(const char *path, struct knockd_config **out, struct sc_err *err);
+int knockd_config_parse(const char *name, const char *text, struct knockd_config **out,
+                        struct sc_err *err);
+void knockd_config_free(struct knockd_config *config);
+
+#endif
