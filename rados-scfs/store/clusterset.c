@@ -134,7 +134,7 @@ static int cluster_connect_start(struct store *store, struct cluster *cl)
 	return 0;
 }
 
-rados_ioctx_t store_cluster_ioctx(struct store *store, unsigned index)
+rados_ioctx_t store_cluster_io(struct store *store, unsigned index)
 {
 	struct cluster *cl = &store->clusters[index];
 	rados_ioctx_t io = NULL;
@@ -163,11 +163,13 @@ static int opts_check(const struct store_opts *opts)
 		return -EINVAL; /* nothing could ever verify */
 	if (opts->op_timeout < 0 || opts->connect_timeout < 0)
 		return -EINVAL;
+	if (!opts->store_id || opts->store_id_len < 1 || opts->store_id_len > STORE_ID_MAX)
+		return -EINVAL;
 	return 0;
 }
 
 int store_open(const struct store_opts *opts, const struct store_cluster_spec *specs,
-	       struct store **out, char *err, size_t err_len)
+	       struct store **out, struct sc_err *err)
 {
 	struct store *store;
 	unsigned up = 0;
@@ -176,22 +178,27 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 	int r;
 
 	*out = NULL;
-	if (err && err_len)
-		err[0] = '\0';
+	if (err)
+		err->msg[0] = '\0';
 	r = opts_check(opts);
 	if (r < 0) {
-		if (err && opts && !opts->writer_key && opts->trusted_count == 0)
-			snprintf(err, err_len, "no writer key and no trusted key: nothing could verify");
-		else if (err)
-			snprintf(err, err_len, "invalid store options (n=%u f=%u needs n >= %uf+1)",
-				 opts ? opts->n : 0, opts ? opts->f : 0,
-				 opts && opts->crash_only ? 2 : 3);
+		if (opts && !opts->writer_key && opts->trusted_count == 0)
+			sc_err_set(err, "no writer key and no trusted key: nothing could verify");
+		else if (opts && (!opts->store_id || opts->store_id_len < 1 ||
+				  opts->store_id_len > STORE_ID_MAX))
+			sc_err_set(err, "the store id must have 1 to %u bytes", STORE_ID_MAX);
+		else
+			sc_err_set(err, "invalid store options (n=%u f=%u needs n >= %uf+1)",
+				   opts ? opts->n : 0, opts ? opts->f : 0,
+				   opts && opts->crash_only ? 2 : 3);
 		return r;
 	}
 	for (unsigned i = 0; i < opts->n; i++)
 		if (!specs || !specs[i].cluster || !specs[i].pool ||
-		    sc_cluster_name_valid(specs[i].cluster) < 0)
+		    sc_cluster_name_valid(specs[i].cluster) < 0) {
+			sc_err_set(err, "cluster %u: missing or invalid cluster name or pool", i);
 			return -EINVAL;
+		}
 
 	store = calloc(1, sizeof(*store));
 	if (!store)
@@ -200,6 +207,9 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 	pthread_cond_init(&store->idle, NULL);
 	store->n = opts->n;
 	store->f = opts->f;
+	memcpy(store->id_bytes, opts->store_id, opts->store_id_len);
+	store->id.bytes = store->id_bytes;
+	store->id.len = opts->store_id_len;
 	store->k = opts->f + 1;
 	store->protocol = opts->protocol == STORE_PROTOCOL_A ? RECORD_PROTOCOL_A : RECORD_PROTOCOL_CA;
 	store->max_unit = opts->max_unit_size ? opts->max_unit_size : STORE_DEFAULT_MAX_UNIT;
@@ -264,16 +274,14 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 		int e = cl->state.last_error;
 		if (!cl->connected && (e == -ENOENT || e == -ENOKEY || e == -EINVAL ||
 				       e == -EACCES || e == -EPERM)) {
-			if (err)
-				snprintf(err, err_len, "%s", cl->state.reason);
+			sc_err_set(err, "%s", cl->state.reason);
 			r = e;
 			goto fail;
 		}
 	}
 	if (up < store->n - store->f) {
-		if (err)
-			snprintf(err, err_len, "only %u of %u clusters reachable, %u needed: %s", up,
-				 store->n, store->n - store->f, msg);
+		sc_err_set(err, "only %u of %u clusters reachable, %u needed: %s", up, store->n,
+			   store->n - store->f, msg);
 		r = -EHOSTUNREACH;
 		goto fail;
 	}
@@ -461,16 +469,41 @@ void store_cluster_order(struct store *store, unsigned *order)
 		}
 }
 
-void store_set_report(struct store *store, const struct store_report *report)
+unsigned store_cluster_f(const struct store *store)
 {
-	pthread_mutex_lock(&store->lock);
-	store->report = *report;
-	pthread_mutex_unlock(&store->lock);
+	return store->f;
 }
 
-void store_last_report(struct store *store, struct store_report *out)
+int store_cluster_ioctx(struct store *store, unsigned index, rados_ioctx_t *out)
 {
+	int r = -ENOTCONN;
+
+	*out = NULL;
+	if (index >= store->n)
+		return -EINVAL;
 	pthread_mutex_lock(&store->lock);
-	*out = store->report;
+	if (store->clusters[index].connected && !store->closing) {
+		*out = store->clusters[index].io;
+		r = 0;
+	}
 	pthread_mutex_unlock(&store->lock);
+	return r;
+}
+
+int store_cluster_fsid(struct store *store, unsigned index, char *fsid, size_t len)
+{
+	rados_t rados = NULL;
+	int r;
+
+	if (index >= store->n || !fsid || len == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&store->lock);
+	if (store->clusters[index].connected && !store->closing)
+		rados = store->clusters[index].rados;
+	pthread_mutex_unlock(&store->lock);
+	if (!rados)
+		return -ENOTCONN;
+	/* rados lives until store_close once connected. */
+	r = rados_cluster_fsid(rados, fsid, len);
+	return r < 0 ? r : 0;
 }

@@ -13,9 +13,10 @@
 #include "common/util.h"
 #include "unit.h"
 
-int store_unit_delete(struct store *store, const char *name, uint64_t version)
+int store_unit_delete(struct store *store, const char *name, uint64_t version,
+                      struct store_report *rep)
 {
-	struct op_log log = {.what = "delete"};
+	struct op_log log = {.what = "delete", .rep = rep};
 	char oid[OID_MAX], index_oid[OID_MAX], key[19], pending[19];
 	const char *keys[2] = {key, pending};
 	size_t key_lens[2] = {18, 18};
@@ -25,10 +26,10 @@ int store_unit_delete(struct store *store, const char *name, uint64_t version)
 	struct aio_io *io;
 	int r;
 
-	if (!record_name_valid(name) || version == 0 || version == STORE_VERSION_LATEST)
-		return -EINVAL;
+	if (!store_unit_name_valid(name) || version == 0 || version == STORE_VERSION_LATEST)
+		return store_op_finish(store, &log, -EINVAL, "delete: invalid unit name or version");
 	if (!store->can_write)
-		return -EROFS;
+		return store_op_finish(store, &log, -EROFS, "delete %s: no writer key", name);
 	record_index_key(RECORD_KEY_COMMIT, version, key);
 	record_index_key(RECORD_KEY_PENDING, version, pending);
 	if ((r = record_object_name(name, version, oid, sizeof(oid))) < 0 ||

@@ -24,15 +24,17 @@ static struct version_entry *version_find(struct version_list *list, uint64_t ve
 }
 
 /* DIGEST and COMMIT_HASH (NULL for a pending key): of a verified commit entry. */
-static int version_note(struct version_list *list, uint64_t version, const uint8_t *digest,
+static int version_note(struct version_list *list, uint64_t version, const struct commit *c,
                         const uint8_t *commit_hash, unsigned cluster)
 {
 	struct version_entry *e = version_find(list, version);
+	const uint8_t *digest = c ? c->digest : NULL;
 
 	if (e) {
 		e->clusters |= 1u << cluster;
 		if (digest && !e->committed) {
 			e->committed = true;
+			e->data_len = c->data_len;
 			memcpy(e->digest, digest, RECORD_DIGEST_LEN);
 			memcpy(e->commit_hash, commit_hash, RECORD_DIGEST_LEN);
 		}
@@ -50,6 +52,7 @@ static int version_note(struct version_list *list, uint64_t version, const uint8
 	    (struct version_entry){.version = version, .clusters = 1u << cluster};
 	if (digest) {
 		list->v[list->count].committed = true;
+		list->v[list->count].data_len = c->data_len;
 		memcpy(list->v[list->count].digest, digest, RECORD_DIGEST_LEN);
 		memcpy(list->v[list->count].commit_hash, commit_hash, RECORD_DIGEST_LEN);
 	}
@@ -78,7 +81,7 @@ static bool commit_verified(struct version_list *list, uint64_t version, const u
 
 	if (e && e->committed && memcmp(e->commit_hash, hash, RECORD_DIGEST_LEN) == 0)
 		return true;
-	return commit_verify(val, c, &store->trusted[0][0], store->trusted_count) == 0;
+	return commit_verify(&store->id, val, c, &store->trusted[0][0], store->trusted_count) == 0;
 }
 
 /* Takes in one cluster's index listing; a bad entry makes the cluster bad. */
@@ -116,7 +119,7 @@ static int index_take(struct store *store, struct op_log *log, const char *name,
 			              (unsigned long long)version);
 			continue;
 		} else {
-			r = version_note(list, version, c.digest, hash, io->cluster);
+			r = version_note(list, version, &c, hash, io->cluster);
 		}
 		if (r < 0)
 			return r;
@@ -186,18 +189,39 @@ out:
 	return r;
 }
 
-int store_unit_versions(struct store *store, const char *name, struct store_version_info **out,
-                        size_t *count)
+int store_index_next_version(struct store *store, const char *name, double deadline,
+                             struct op_log *log, uint64_t *version)
 {
-	struct op_log log = {.what = "versions"};
+	struct version_list list = {0};
+	uint64_t top = 0;
+	int r = store_index_fetch(store, name, false, deadline, log, &list, NULL, NULL);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < list.count; i++) {
+		const struct version_entry *e = &list.v[i];
+		if (e->committed || (unsigned)__builtin_popcount(e->clusters) > store->f)
+			top = e->version > top ? e->version : top;
+	}
+	free(list.v);
+	if (top >= STORE_VERSION_LATEST - 1)
+		return -EOVERFLOW; /* only a writer's own commits get here */
+	*version = top + 1;
+	return 0;
+}
+
+int store_unit_versions(struct store *store, const char *name, struct store_version_info **out,
+                        size_t *count, struct store_report *rep)
+{
+	struct op_log log = {.what = "versions", .rep = rep};
 	struct version_list list = {0};
 	struct store_version_info *v = NULL;
 	int r;
 
 	*out = NULL;
 	*count = 0;
-	if (!record_name_valid(name))
-		return -EINVAL;
+	if (!store_unit_name_valid(name))
+		return store_op_finish(store, &log, -EINVAL, "versions: invalid unit name");
 	r = store_index_fetch(store, name, true, sc_now_monotonic() + store->op_timeout, &log,
 	                      &list, NULL, NULL);
 	if (r < 0)

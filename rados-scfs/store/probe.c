@@ -17,9 +17,9 @@
 
 #define STORE_PROBE_OBJECT "scfs.probe"
 
-int store_cluster_probe(struct store *store, double timeout)
+int store_cluster_probe(struct store *store, double timeout, struct store_report *rep)
 {
-	struct op_log log = {.what = "probe"};
+	struct op_log log = {.what = "probe", .rep = rep};
 	double started = sc_now_monotonic(), deadline;
 	struct aio_set *set = NULL;
 	struct aio_io *io;
@@ -27,7 +27,7 @@ int store_cluster_probe(struct store *store, double timeout)
 	int r;
 
 	if (timeout < 0)
-		return -EINVAL;
+		return store_op_finish(store, &log, -EINVAL, "probe: negative timeout");
 	deadline = started + (timeout > 0 ? timeout : store->op_timeout);
 	r = aio_set_new(store, &set);
 	if (r < 0)

@@ -22,6 +22,7 @@
  * takes it (A) only once every piece has answered.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,8 @@ struct read_state {
 	const char *name;
 	uint64_t version;
 	uint8_t want[RECORD_DIGEST_LEN]; /* the committed digest */
+	uint64_t data_len;               /* the committed length */
+	bool len_mismatch;               /* the verified record says another length */
 	bool all;                        /* STORE_READ_VERIFY_ALL */
 	unsigned need;                   /* good fragments and shares needed: 1 (A) or k */
 	double deadline, hedge_at;
@@ -66,12 +69,20 @@ struct read_state {
 	uint8_t frag_digest[STORE_MAX_CLUSTERS][RECORD_DIGEST_LEN];
 	struct digest_multi dm; /* stream i: fragment i */
 	unsigned good_frags, good_shares;
+	uint32_t absent; /* bit i: cluster i has no such object */
+	uint32_t answered; /* bit i: cluster i answered (anything) */
 };
 
-static size_t read_frag_max(const struct store *store)
+/*
+ * The bytes asked of each cluster: the fragment's length by the committed
+ * unit length, plus one, so that a fragment grown past its end is seen.
+ */
+static size_t read_frag_max(const struct store *store, uint64_t data_len)
 {
-	return store->protocol == RECORD_PROTOCOL_A ? store->max_unit
-	                                            : (store->max_unit + store->k - 1) / store->k;
+	return (store->protocol == RECORD_PROTOCOL_A
+	            ? (size_t)data_len
+	            : (size_t)((data_len + store->k - 1) / store->k)) +
+	       1;
 }
 
 /* READ_PIECES pieces of at least READ_PIECE_MIN bytes, aligned for the hash. */
@@ -165,17 +176,22 @@ static void read_take_record(struct store *store, struct read_state *rs, struct 
 		              (unsigned long long)rec.c.version);
 		return;
 	}
-	if (record_verify(buf, &rec, &store->trusted[0][0], store->trusted_count) < 0) {
+	if (record_verify(&store->id, buf, &rec, &store->trusted[0][0], store->trusted_count) < 0) {
 		store_op_fail(store, log, i, STORE_CLUSTER_BAD_DATA, -EBADMSG,
 		              "record signature of %s v%llu does not verify", rs->name,
 		              (unsigned long long)rs->version);
 		return;
 	}
-	if (sc_sha256(buf, rec.common_len, digest) < 0 ||
+	if (record_digest(&store->id, buf, rec.common_len, digest) < 0 ||
 	    memcmp(digest, rs->want, RECORD_DIGEST_LEN) != 0) {
 		/* Signed by a writer, but not the committed content: not a lie, not usable. */
 		store_op_fail(store, log, i, -1, -ESTALE, "holds another write of %s v%llu",
 		              rs->name, (unsigned long long)rs->version);
+		return;
+	}
+	if (rec.c.data_len != rs->data_len) {
+		/* The writer's own record: the caller's ref names another length. */
+		rs->len_mismatch = true;
 		return;
 	}
 	if (!rs->have_common) {
@@ -218,7 +234,10 @@ static void read_take(struct store *store, struct read_state *rs, struct op_log 
 	unsigned i = io->cluster;
 	int e = io->r;
 
+	if (!store_error_is_transport(e))
+		rs->answered |= 1u << i;
 	if (e == -ENOENT) {
+		rs->absent |= 1u << i;
 		read_frag_fail(store, rs, log, i, -1, e, "has no");
 		return;
 	}
@@ -327,7 +346,7 @@ static void read_hash_ready(struct store *store, struct read_state *rs, struct o
 static int read_submit(struct store *store, struct aio_set *set, struct read_state *rs, unsigned i,
                        const char *oid)
 {
-	rados_ioctx_t ioctx = store_cluster_ioctx(store, i);
+	rados_ioctx_t ioctx = store_cluster_io(store, i);
 	struct aio_io *first = NULL;
 	uint8_t *buf;
 
@@ -459,7 +478,7 @@ static int read_result_ca(struct store *store, struct read_state *rs, const char
 			frags[i] = rs->frags[i];
 			got++;
 		}
-	store_unit_aad(name, version, aad, &aad_len);
+	store_unit_aad(store, name, version, aad, &aad_len);
 	r = codec_decode(store->codec, frags, (size_t)rs->c.frag_len, rs->c.data_len, rs->c.iv,
 	                 rs->c.tag, share_index, &shares[0][0], count, aad, aad_len, &plain);
 	sc_wipe(shares, sizeof(shares));
@@ -477,8 +496,8 @@ static int read_result_ca(struct store *store, struct read_state *rs, const char
  * fragment. read_finish waits for the answers; read_abandon drops them.
  */
 static int read_begin(struct store *store, const char *name, uint64_t version,
-                      const uint8_t want[RECORD_DIGEST_LEN], unsigned flags, struct op_log *log,
-                      struct read_state **out)
+                      const uint8_t want[RECORD_DIGEST_LEN], uint64_t data_len, unsigned flags,
+                      struct op_log *log, struct read_state **out)
 {
 	struct read_state *rs;
 	unsigned data_asked = 0;
@@ -491,10 +510,11 @@ static int read_begin(struct store *store, const char *name, uint64_t version,
 	rs->name = name;
 	rs->version = version;
 	memcpy(rs->want, want, RECORD_DIGEST_LEN);
+	rs->data_len = data_len;
 	rs->all = flags & STORE_READ_VERIFY_ALL;
 	rs->need = store->protocol == RECORD_PROTOCOL_A ? 1 : store->k;
 	rs->deadline = sc_now_monotonic() + store->op_timeout;
-	read_pieces_plan(rs, read_frag_max(store));
+	read_pieces_plan(rs, read_frag_max(store, data_len));
 	if ((r = record_object_name(name, version, rs->oid, sizeof(rs->oid))) < 0 ||
 	    (r = digest_multi_begin(&rs->dm, store->n, false)) < 0) {
 		free(rs);
@@ -552,7 +572,7 @@ static int read_finish(struct store *store, struct read_state *rs, struct op_log
 				read_take(store, rs, log, io);
 			while ((io = aio_set_next(rs->set, 0)));
 			read_hash_ready(store, rs, log);
-			if (!rs->all && read_enough(store, rs))
+			if (rs->len_mismatch || (!rs->all && read_enough(store, rs)))
 				break;
 		} else if (sc_now_monotonic() >= rs->deadline || now >= rs->deadline) {
 			break;
@@ -565,9 +585,19 @@ static int read_finish(struct store *store, struct read_state *rs, struct op_log
 		}
 		read_fall_back(store, rs, log, hedge);
 	}
+	if (rs->len_mismatch) {
+		r = -EINVAL;
+		goto out;
+	}
 	if (!read_enough(store, rs)) {
 		store_op_timeouts(store, rs->set, log, store->op_timeout);
-		r = -EIO;
+		/* n-f clusters say it is gone; fewer than n-f said anything; or bad data. */
+		if ((unsigned)__builtin_popcount(rs->absent) >= store->n - store->f)
+			r = -ENOENT;
+		else if ((unsigned)__builtin_popcount(rs->answered) < store->n - store->f)
+			r = -ETIMEDOUT;
+		else
+			r = -EIO;
 		goto out;
 	}
 	for (unsigned i = 0; i < store->n; i++)
@@ -621,24 +651,29 @@ static void read_guess_answer(void *arg, const struct version_list *list, unsign
 			best = e;
 	}
 	if (best)
-		read_begin(g->store, g->name, best->version, best->digest, g->flags, g->log,
-		           &g->rs);
+		read_begin(g->store, g->name, best->version, best->digest, best->data_len, g->flags,
+		           g->log, &g->rs);
 }
 
-static int unit_read(struct store *store, const char *name, uint64_t version, const uint8_t *digest,
-                     unsigned flags, void **buf, size_t *len, struct store_unit_ref *ref)
+static int unit_read(struct store *store, const char *name, uint64_t version,
+                     const struct store_unit_ref *by_ref, unsigned flags, void **buf, size_t *len,
+                     struct store_unit_ref *ref, struct store_report *rep)
 {
-	struct op_log log = {.what = "read"};
+	struct op_log log = {.what = "read", .rep = rep};
 	struct read_state *rs = NULL;
 	uint8_t want[RECORD_DIGEST_LEN];
+	uint64_t data_len = 0;
 	int r;
 
 	*buf = NULL;
 	*len = 0;
-	if (!record_name_valid(name))
-		return -EINVAL;
-	if (digest) {
-		memcpy(want, digest, sizeof(want));
+	if (ref)
+		memset(ref, 0, sizeof(*ref));
+	if (!store_unit_name_valid(name))
+		return store_op_finish(store, &log, -EINVAL, "read: invalid unit name");
+	if (by_ref) {
+		memcpy(want, by_ref->digest, sizeof(want));
+		data_len = by_ref->data_len;
 	} else {
 		struct read_guess guess = {
 		    .store = store, .name = name, .version = version, .flags = flags, .log = &log};
@@ -662,6 +697,7 @@ static int unit_read(struct store *store, const char *name, uint64_t version, co
 		}
 		if (e) {
 			version = e->version;
+			data_len = e->data_len;
 			memcpy(want, e->digest, sizeof(want));
 		}
 		free(list.v);
@@ -675,12 +711,22 @@ static int unit_read(struct store *store, const char *name, uint64_t version, co
 			    store, &log, -ENOENT, "read %s: no committed version%s", name,
 			    version == STORE_VERSION_LATEST ? "" : " of that number");
 	}
+	if (data_len > RECORD_MAX_DATA || data_len > SIZE_MAX - 1)
+		return store_op_finish(store, &log, -EINVAL, "read %s: invalid length", name);
 	if (!rs)
-		r = read_begin(store, name, version, want, flags, &log, &rs);
+		r = read_begin(store, name, version, want, data_len, flags, &log, &rs);
 	else
 		r = 0;
 	if (r == 0)
 		r = read_finish(store, rs, &log, buf, len);
+	if (r == -EINVAL)
+		return store_op_finish(store, &log, r,
+		                       "read %s v%llu: the record's length is not the ref's", name,
+		                       (unsigned long long)version);
+	if (r == -ENOENT)
+		return store_op_finish(store, &log, r,
+		                       "read %s v%llu: %u of %u clusters do not hold it: ", name,
+		                       (unsigned long long)version, store->n - store->f, store->n);
 	if (r < 0)
 		return store_op_finish(store, &log, r,
 		                       "read %s v%llu: fewer than %u good copies: ", name,
@@ -688,6 +734,7 @@ static int unit_read(struct store *store, const char *name, uint64_t version, co
 		                       store->protocol == RECORD_PROTOCOL_A ? 1 : store->k);
 	if (ref) {
 		ref->version = version;
+		ref->data_len = data_len;
 		memcpy(ref->digest, want, sizeof(want));
 	}
 	return store_op_finish(store, &log, 0, "read %s v%llu ok%s", name,
@@ -695,20 +742,22 @@ static int unit_read(struct store *store, const char *name, uint64_t version, co
 }
 
 int store_unit_read(struct store *store, const char *name, uint64_t version, unsigned flags,
-                    void **buf, size_t *len, struct store_unit_ref *ref)
+                    void **buf, size_t *len, struct store_unit_ref *ref,
+                    struct store_report *rep)
 {
-	return unit_read(store, name, version, NULL, flags, buf, len, ref);
+	return unit_read(store, name, version, NULL, flags, buf, len, ref, rep);
 }
 
 int store_unit_read_ref(struct store *store, const char *name, const struct store_unit_ref *ref,
-                        unsigned flags, void **buf, size_t *len)
+                        unsigned flags, void **buf, size_t *len, struct store_report *rep)
 {
 	if (!ref || ref->version == 0 || ref->version == STORE_VERSION_LATEST) {
+		struct op_log log = {.what = "read", .rep = rep};
 		*buf = NULL;
 		*len = 0;
-		return -EINVAL;
+		return store_op_finish(store, &log, -EINVAL, "read: invalid ref");
 	}
-	return unit_read(store, name, ref->version, ref->digest, flags, buf, len, NULL);
+	return unit_read(store, name, ref->version, ref, flags, buf, len, NULL, rep);
 }
 
 void store_buffer_free(void *buf, size_t len)

@@ -3,8 +3,8 @@
  * slot per cluster, and the refcounted aio set through which every cluster
  * operation runs (aio.c).
  *
- * Locking: store->lock guards every cluster's connection fields and state,
- * the report and the outstanding counter. An aio set's own lock guards its
+ * Locking: store->lock guards every cluster's connection fields and state
+ * and the outstanding counter. An aio set's own lock guards its
  * ios' completion fields. The store lock is never taken while holding a set
  * lock, except in the completion callback's state update, which takes only
  * the store lock after releasing the set lock.
@@ -49,6 +49,8 @@ struct store {
 	uint8_t writer_priv[STORE_KEY_LEN], writer_pub[STORE_KEY_LEN];
 	uint8_t (*trusted)[STORE_KEY_LEN];
 	unsigned trusted_count;
+	uint8_t id_bytes[STORE_ID_MAX];
+	struct record_id id; /* points at id_bytes */
 	size_t max_unit;
 	double op_timeout, connect_timeout;
 	struct codec *codec;
@@ -58,7 +60,6 @@ struct store {
 	pthread_cond_t idle;   /* signalled when outstanding drops to 0 */
 	unsigned outstanding;  /* cluster operations submitted and not completed */
 	bool closing;
-	struct store_report report;
 };
 
 /* One cluster operation of an aio set. */
@@ -114,14 +115,14 @@ int aio_submit_write(struct aio_io *io, rados_ioctx_t ioctx, const char *oid, ra
 struct aio_io *aio_set_next(struct aio_set *set, double deadline);
 
 /* clusterset.c */
-rados_ioctx_t store_cluster_ioctx(struct store *store, unsigned index);
+/* Cluster INDEX's ioctx, or NULL when not connected (a reconnect may start). */
+rados_ioctx_t store_cluster_io(struct store *store, unsigned index);
 void store_cluster_note(struct store *store, unsigned index, int r, double latency);
 void store_cluster_fault(struct store *store, unsigned index, int condition, int err,
 			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void store_cluster_good(struct store *store, unsigned index);
 /* Clusters ordered by preference for fragment reads (fast, trusted, up first). */
 void store_cluster_order(struct store *store, unsigned *order);
-void store_set_report(struct store *store, const struct store_report *report);
 const char *store_cluster_name(const struct store *store, unsigned index);
 bool store_error_is_transport(int r);
 

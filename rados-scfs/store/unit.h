@@ -33,6 +33,8 @@ enum io_kind {
 /* Per-operation bookkeeping of what each cluster did, for the report. */
 struct op_log {
 	const char *what;
+	struct store_report *rep; /* the caller's, or NULL */
+	bool maybe_written;       /* a write: some cluster may hold it */
 	char reason[STORE_MAX_CLUSTERS][160];
 	int err[STORE_MAX_CLUSTERS]; /* negative errno of each failed cluster */
 	uint32_t bad, failed;
@@ -49,17 +51,22 @@ void store_op_fail(struct store *store, struct op_log *log, unsigned i, int cond
 rados_ioctx_t store_op_ioctx(struct store *store, struct op_log *log, unsigned i);
 /* Names every cluster of SET that was asked and has not answered within WAITED seconds. */
 void store_op_timeouts(struct store *store, struct aio_set *set, struct op_log *log, double waited);
-/* Ends an operation: sets the store's report (naming every cluster that failed) and returns R. */
+/* Ends an operation: fills the caller's report (naming every cluster that failed), returns R. */
 int store_op_finish(struct store *store, struct op_log *log, int r, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* The GCM additional data of a unit version: "scfs.du1" || be64(V) || NAME. */
-#define UNIT_AAD_MAX (16 + RECORD_NAME_MAX)
-void store_unit_aad(const char *name, uint64_t version, uint8_t *aad, size_t *len);
+/*
+ * The GCM additional data of a unit version:
+ * "scfs.du2" || be64(V) || u8 len(ID) || ID || NAME.
+ */
+#define UNIT_AAD_MAX (17 + RECORD_ID_MAX + RECORD_NAME_MAX)
+void store_unit_aad(const struct store *store, const char *name, uint64_t version, uint8_t *aad,
+                    size_t *len);
 
 /* The versions the index objects list, merged over the clusters that answered. */
 struct version_entry {
 	uint64_t version;
+	uint64_t data_len; /* from the verified commit */
 	bool committed;
 	uint32_t clusters; /* bit i: cluster i lists it */
 	uint8_t digest[RECORD_DIGEST_LEN];
@@ -82,5 +89,12 @@ typedef void store_index_answered_fn(void *arg, const struct version_list *list,
 int store_index_fetch(struct store *store, const char *name, bool all, double deadline,
                       struct op_log *log, struct version_list *list,
                       store_index_answered_fn *on_answer, void *arg);
+/*
+ * The version a write of NAME takes next: one above the highest committed
+ * version and the highest pending one that f+1 answering clusters list (so
+ * that f clusters cannot steer it).
+ */
+int store_index_next_version(struct store *store, const char *name, double deadline,
+                             struct op_log *log, uint64_t *version);
 
 #endif

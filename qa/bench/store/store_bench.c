@@ -293,6 +293,7 @@ static void *write_round_thread(void *arg)
 {
 	struct write_round *wr = arg;
 	char name[64];
+	struct store_report rep;
 
 	for (;;) {
 		unsigned u;
@@ -304,10 +305,8 @@ static void *write_round_thread(void *arg)
 		snprintf(name, sizeof(name), "%s.%u", wr->prefix, u);
 		if (!wr->st) {
 			raw_write(wr->raw, name, wr->data, wr->per_cluster);
-		} else if (store_unit_write_version(wr->st, name, 1, wr->data, UNIT, &wr->refs[u]) <
-			   0) {
-			struct store_report rep;
-			store_last_report(wr->st, &rep);
+		} else if (store_unit_write_version(wr->st, name, 1, wr->data, UNIT, &wr->refs[u],
+		                                    &rep) < 0) {
 			fprintf(stderr, "store-bench: %s\n", rep.msg);
 			pthread_mutex_lock(&wr->lock);
 			wr->failed = true;
@@ -384,7 +383,7 @@ static void write_cleanup(struct store *st, struct raw *raw, int protocol, unsig
 
 	for (unsigned u = 0; u < units; u++) {
 		snprintf(name, sizeof(name), "bench.w%u.%u", writers, u);
-		store_unit_delete(st, name, 1);
+		store_unit_delete(st, name, 1, NULL);
 		snprintf(name, sizeof(name), "raw.%d.w%u.%u", protocol, writers, u);
 		for (int i = 0; i < N; i++)
 			rados_remove(raw->io[i], name);
@@ -417,13 +416,13 @@ static void read_compare(struct store *st, struct raw *raw, int protocol, unsign
 			snprintf(name, sizeof(name), "bench.w1.%u", u);
 			b = machine_busy_seconds();
 			t = sc_now_monotonic();
-			if (store_unit_read_ref(st, name, &refs[u], 0, &out, &len) < 0 || len != UNIT)
+			if (store_unit_read_ref(st, name, &refs[u], 0, &out, &len, NULL) < 0 || len != UNIT)
 				exit(1);
 			store_buffer_free(out, len);
 			by_ref += sc_now_monotonic() - t;
 			busy_ref += machine_busy_seconds() - b;
 			t = sc_now_monotonic();
-			if (store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &len, &got) < 0 ||
+			if (store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &len, &got, NULL) < 0 ||
 			    len != UNIT || got.version != refs[u].version)
 				exit(1);
 			store_buffer_free(out, len);
@@ -460,7 +459,7 @@ static void bench_io(const char *dir, char names[N][64], const char *pool, unsig
 	struct raw raw = {0};
 	uint8_t *data = malloc(UNIT), *back = malloc(2 * UNIT), priv[32], pub[32];
 	struct store_unit_ref *refs = calloc(units, sizeof(*refs));
-	char err[1024];
+	struct sc_err err = {{0}};
 
 	sc_random_bytes(data, UNIT);
 	sc_ed25519_keygen(priv, pub);
@@ -471,18 +470,19 @@ static void bench_io(const char *dir, char names[N][64], const char *pool, unsig
 						       .rados_ns = "bench", .conf_dir = dir};
 	for (int p = STORE_PROTOCOL_A; p <= STORE_PROTOCOL_CA; p++) {
 		struct store_opts opts = {.n = N, .f = F, .protocol = (enum store_protocol)p,
-					  .writer_key = priv, .op_timeout = 30};
+					  .writer_key = priv, .op_timeout = 30,
+					  .store_id = "bench", .store_id_len = 5};
 		struct store *st;
 		size_t per_cluster = p == STORE_PROTOCOL_CA ? UNIT / K : UNIT;
 		int readers = p == STORE_PROTOCOL_CA ? K : 1;
 
 		opts.max_unit_size = UNIT;
-		if (store_open(&opts, specs, &st, err, sizeof(err)) < 0) {
-			fprintf(stderr, "store-bench: %s\n", err);
+		if (store_open(&opts, specs, &st, &err) < 0) {
+			fprintf(stderr, "store-bench: %s\n", err.msg);
 			exit(1);
 		}
 		/* Warm up both paths (connections, first objects of the PGs). */
-		store_unit_write_version(st, "warm", 1, data, UNIT, NULL);
+		store_unit_write_version(st, "warm", 1, data, UNIT, NULL, NULL);
 		raw_write(&raw, "warm", data, per_cluster);
 
 		/* One writer: what one file's sequential chunk uploads see. */
@@ -496,7 +496,7 @@ static void bench_io(const char *dir, char names[N][64], const char *pool, unsig
 			store_flush(st, 60);
 			write_cleanup(st, &raw, p, units, writers);
 		}
-		store_unit_delete(st, "warm", 1);
+		store_unit_delete(st, "warm", 1, NULL);
 		store_close(st);
 	}
 	for (int i = 0; i < N; i++) {

@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t key[32] = {1};
+	static const struct record_id id = {(const uint8_t *)"fuzz", 4};
 	struct record rec;
 	struct commit c;
 	uint64_t version;
@@ -36,15 +37,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (rec.signed_len + RECORD_SIG_LEN != size - 1 || rec.common_len > rec.signed_len ||
 			    rec.index >= rec.c.n)
 				abort();
-			(void)record_verify(copy, &rec, key, 1);
-			(void)record_verify(copy, &rec, rec.c.writer_key, 1);
+			(void)record_verify(&id, copy, &rec, key, 1);
+			(void)record_verify(&id, copy, &rec, rec.c.writer_key, 1);
 		}
 		break;
 	case 1:
 		if (commit_parse(copy, size - 1, &c) == 0) {
 			if (c.signed_len + RECORD_SIG_LEN != size - 1)
 				abort();
-			(void)commit_verify(copy, &c, c.writer_key, 1);
+			(void)commit_verify(&id, copy, &c, c.writer_key, 1);
 		}
 		break;
 	default:

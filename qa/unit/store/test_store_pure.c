@@ -179,6 +179,9 @@ static void test_secret_one_share_alone_does_not_rebuild_key(void **state)
 
 /* ---- records -------------------------------------------------------- */
 
+static const struct record_id ID = {(const uint8_t *)"fs-0001:ns-a", 12};
+static const struct record_id OTHER_ID = {(const uint8_t *)"fs-0001:ns-b", 12};
+
 struct rec_fixture {
 	uint8_t priv[32], pub[32], other_priv[32], other_pub[32];
 	uint8_t digests[4][32], iv[12], tag[16], share[32];
@@ -205,7 +208,7 @@ static void make_record(struct rec_fixture *fx, int protocol, uint8_t index, con
 	fx->common_len = record_common_len(&c);
 	assert_true(fx->common_len > 0);
 	assert_int_equal(record_common_encode(&c, fx->buf, sizeof(fx->buf)), 0);
-	assert_int_equal(record_seal(fx->buf, sizeof(fx->buf), fx->common_len, index,
+	assert_int_equal(record_seal(&ID, fx->buf, sizeof(fx->buf), fx->common_len, index,
 				     protocol == RECORD_PROTOCOL_CA ? fx->share : NULL, priv, &fx->len),
 			 0);
 }
@@ -239,7 +242,7 @@ static void test_record_round_trip(void **state)
 
 	make_record(fx, RECORD_PROTOCOL_CA, 2, fx->priv);
 	assert_int_equal(record_parse(fx->buf, fx->len, &rec), 0);
-	assert_int_equal(record_verify(fx->buf, &rec, fx->pub, 1), 0);
+	assert_int_equal(record_verify(&ID, fx->buf, &rec, fx->pub, 1), 0);
 	assert_int_equal(rec.index, 2);
 	assert_int_equal(rec.c.version, 42);
 	assert_int_equal(rec.c.data_len, 1001);
@@ -252,8 +255,26 @@ static void test_record_round_trip(void **state)
 
 	make_record(fx, RECORD_PROTOCOL_A, 0, fx->priv);
 	assert_int_equal(record_parse(fx->buf, fx->len, &rec), 0);
-	assert_int_equal(record_verify(fx->buf, &rec, fx->pub, 1), 0);
+	assert_int_equal(record_verify(&ID, fx->buf, &rec, fx->pub, 1), 0);
 	assert_null(rec.share);
+}
+
+/* A record signed for one store neither verifies nor hashes alike in another. */
+static void test_record_is_bound_to_its_store_id(void **state)
+{
+	struct rec_fixture *fx = *state;
+	struct record rec;
+	uint8_t d1[32], d2[32];
+	static const struct record_id empty = {(const uint8_t *)"", 0};
+
+	make_record(fx, RECORD_PROTOCOL_CA, 1, fx->priv);
+	assert_int_equal(record_parse(fx->buf, fx->len, &rec), 0);
+	assert_int_equal(record_verify(&ID, fx->buf, &rec, fx->pub, 1), 0);
+	assert_int_equal(record_verify(&OTHER_ID, fx->buf, &rec, fx->pub, 1), -EBADMSG);
+	assert_int_equal(record_digest(&ID, fx->buf, rec.common_len, d1), 0);
+	assert_int_equal(record_digest(&OTHER_ID, fx->buf, rec.common_len, d2), 0);
+	assert_memory_not_equal(d1, d2, 32);
+	assert_int_equal(record_digest(&empty, fx->buf, rec.common_len, d2), -EINVAL);
 }
 
 static void test_record_records_differ_only_in_index_and_share(void **state)
@@ -296,7 +317,7 @@ static void test_record_any_changed_byte_is_refused(void **state)
 			memcpy(copy, fx->buf, fx->len);
 			copy[i] ^= (uint8_t)(1u << bit);
 			if (record_parse(copy, fx->len, &rec) == 0)
-				assert_int_not_equal(record_verify(copy, &rec, fx->pub, 1), 0);
+				assert_int_not_equal(record_verify(&ID, copy, &rec, fx->pub, 1), 0);
 		}
 	}
 }
@@ -311,11 +332,11 @@ static void test_record_wrong_signer_is_refused(void **state)
 	make_record(fx, RECORD_PROTOCOL_CA, 0, fx->other_priv);
 	assert_int_equal(record_parse(fx->buf, fx->len, &rec), 0);
 	sc_ed25519_public(fx->priv, fx->pub);
-	assert_int_equal(record_verify(fx->buf, &rec, fx->pub, 1), -EKEYREJECTED);
+	assert_int_equal(record_verify(&ID, fx->buf, &rec, fx->pub, 1), -EKEYREJECTED);
 	/* Claims the trusted key but was signed by another. */
 	make_record(fx, RECORD_PROTOCOL_CA, 0, fx->other_priv);
 	assert_int_equal(record_parse(fx->buf, fx->len, &rec), 0);
-	assert_int_equal(record_verify(fx->buf, &rec, fx->pub, 1), -EBADMSG);
+	assert_int_equal(record_verify(&ID, fx->buf, &rec, fx->pub, 1), -EBADMSG);
 }
 
 static void test_record_malformed_fields_are_refused(void **state)
@@ -344,7 +365,7 @@ static void test_record_malformed_fields_are_refused(void **state)
 	copy[6] = 3;
 	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
 	memcpy(copy, fx->buf, fx->len);
-	copy[5] = 2;
+	copy[5] = 1; /* format 1, from before store ids */
 	assert_int_equal(record_parse(copy, fx->len, &rec), -EBADMSG);
 	memcpy(copy, fx->buf, fx->len);
 	copy[0] = 'X';
@@ -377,13 +398,16 @@ static void test_commit_round_trip_and_refusals(void **state)
 	size_t len;
 	struct commit c;
 
-	assert_int_equal(commit_encode("unit.7", 9, fx->digests[0], fx->priv, fx->pub, buf,
+	assert_int_equal(commit_encode(&ID, "unit.7", 9, 1001, fx->digests[0], fx->priv, fx->pub, buf,
 				       sizeof(buf), &len),
 			 0);
 	assert_int_equal(commit_parse(buf, len, &c), 0);
-	assert_int_equal(commit_verify(buf, &c, fx->pub, 1), 0);
+	assert_int_equal(commit_verify(&ID, buf, &c, fx->pub, 1), 0);
 	assert_int_equal(c.version, 9);
+	assert_int_equal(c.data_len, 1001);
 	assert_memory_equal(c.digest, fx->digests[0], 32);
+	/* The same commit read as another store's does not verify. */
+	assert_int_equal(commit_verify(&OTHER_ID, buf, &c, fx->pub, 1), -EBADMSG);
 	for (size_t l = 0; l < len; l++)
 		assert_int_equal(commit_parse(buf, l, &c), -EBADMSG);
 	memcpy(copy, buf, len);
@@ -393,9 +417,9 @@ static void test_commit_round_trip_and_refusals(void **state)
 		memcpy(copy, buf, len);
 		copy[i] ^= 0x10;
 		if (commit_parse(copy, len, &c) == 0)
-			assert_int_not_equal(commit_verify(copy, &c, fx->pub, 1), 0);
+			assert_int_not_equal(commit_verify(&ID, copy, &c, fx->pub, 1), 0);
 	}
-	assert_int_equal(commit_verify(buf, &c, fx->other_pub, 1), -EKEYREJECTED);
+	assert_int_equal(commit_verify(&ID, buf, &c, fx->other_pub, 1), -EKEYREJECTED);
 }
 
 static void test_names_and_index_keys(void **state)
@@ -404,10 +428,10 @@ static void test_names_and_index_keys(void **state)
 	uint64_t v;
 
 	(void)state;
-	assert_true(record_name_valid("ino.00ff:3"));
-	assert_false(record_name_valid(""));
-	assert_false(record_name_valid("a/b"));
-	assert_false(record_name_valid("a b"));
+	assert_true(store_unit_name_valid("ino.00ff:3"));
+	assert_false(store_unit_name_valid(""));
+	assert_false(store_unit_name_valid("a/b"));
+	assert_false(store_unit_name_valid("a b"));
 	assert_int_equal(record_object_name("u", 0x1234, oid, sizeof(oid)), 0);
 	assert_string_equal(oid, "scfs.du1.u.0000000000001234");
 	assert_int_equal(record_index_name("u", oid, sizeof(oid)), 0);
@@ -694,6 +718,8 @@ int main(void)
 		cmocka_unit_test(test_secret_any_threshold_shares_rebuild_key),
 		cmocka_unit_test(test_secret_one_share_alone_does_not_rebuild_key),
 		cmocka_unit_test_setup_teardown(test_record_round_trip, rec_setup, rec_teardown),
+		cmocka_unit_test_setup_teardown(test_record_is_bound_to_its_store_id, rec_setup,
+						rec_teardown),
 		cmocka_unit_test_setup_teardown(test_record_records_differ_only_in_index_and_share,
 						rec_setup, rec_teardown),
 		cmocka_unit_test_setup_teardown(test_record_parse_rejects_short_and_oversized_input,

@@ -8,6 +8,7 @@
  * exit handlers).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -49,6 +50,8 @@ struct suite {
 };
 
 static struct suite *S;
+/* The report of the tests' last store call (each call fills its own). */
+static struct store_report REP;
 
 static void report_if_failed(struct store *st, int r, const char *what);
 
@@ -57,11 +60,18 @@ static const char *ns_of(int protocol)
 	return protocol == STORE_PROTOCOL_A ? "fs-a" : "fs-ca";
 }
 
+static int open_store_limit(struct suite *s, int protocol, size_t max_unit, struct store **out);
+
 static int open_store(struct suite *s, int protocol, struct store **out)
+{
+	return open_store_limit(s, protocol, 4 * CHUNK, out);
+}
+
+static int open_store_limit(struct suite *s, int protocol, size_t max_unit, struct store **out)
 {
 	struct store_cluster_spec specs[N];
 	struct store_opts opts = {0};
-	char err[1024];
+	struct sc_err err = {{0}};
 	int r;
 
 	for (int i = 0; i < N; i++) {
@@ -73,12 +83,14 @@ static int open_store(struct suite *s, int protocol, struct store **out)
 	opts.f = F;
 	opts.protocol = (enum store_protocol)protocol;
 	opts.writer_key = s->priv;
-	opts.max_unit_size = 4 * CHUNK;
+	opts.max_unit_size = max_unit;
 	opts.op_timeout = OP_TIMEOUT;
 	opts.connect_timeout = 10;
-	r = store_open(&opts, specs, out, err, sizeof(err));
+	opts.store_id = ns_of(protocol);
+	opts.store_id_len = strlen(ns_of(protocol));
+	r = store_open(&opts, specs, out, &err);
 	if (r < 0)
-		fprintf(stderr, "store_open: %s: %s\n", strerror(-r), err);
+		fprintf(stderr, "store_open: %s: %s\n", strerror(-r), err.msg);
 	return r;
 }
 
@@ -163,10 +175,10 @@ static void write_read_check(struct store *st, const char *name, size_t len, uns
 
 	assert_non_null(data);
 	fill(data, len, seed);
-	r = store_unit_write(st, name, data, len, &ref);
+	r = store_unit_write(st, name, data, len, &ref, &REP);
 	report_if_failed(st, r, "write");
 	assert_int_equal(r, 0);
-	r = store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &got);
+	r = store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &got, &REP);
 	report_if_failed(st, r, "read latest");
 	assert_int_equal(r, 0);
 	assert_int_equal(out_len, len);
@@ -176,7 +188,7 @@ static void write_read_check(struct store *st, const char *name, size_t len, uns
 	assert_memory_equal(got.digest, ref.digest, 32);
 	store_buffer_free(out, out_len);
 	/* The anchor path: exactly the named version. */
-	r = store_unit_read_ref(st, name, &ref, 0, &out, &out_len);
+	r = store_unit_read_ref(st, name, &ref, 0, &out, &out_len, &REP);
 	report_if_failed(st, r, "read ref");
 	assert_int_equal(r, 0);
 	assert_int_equal(out_len, len);
@@ -230,13 +242,13 @@ static void versions_and_delete(int protocol)
 	time_t mtime;
 
 	unit_name(name, sizeof(name), "versions");
-	assert_int_equal(store_unit_write(st, name, "one", 3, &r1), 0);
-	assert_int_equal(store_unit_write(st, name, "two!", 4, &r2), 0);
+	assert_int_equal(store_unit_write(st, name, "one", 3, &r1, &REP), 0);
+	assert_int_equal(store_unit_write(st, name, "two!", 4, &r2, &REP), 0);
 	assert_true(r2.version > r1.version);
-	assert_int_equal(store_unit_write_version(st, name, r2.version + 10, "ten", 3, &r3), 0);
-	assert_int_equal(store_unit_write_version(st, name, r2.version + 10, "again", 5, NULL),
+	assert_int_equal(store_unit_write_version(st, name, r2.version + 10, "ten", 3, &r3, &REP), 0);
+	assert_int_equal(store_unit_write_version(st, name, r2.version + 10, "again", 5, NULL, &REP),
 			 -EEXIST);
-	assert_int_equal(store_unit_versions(st, name, &v, &count), 0);
+	assert_int_equal(store_unit_versions(st, name, &v, &count, &REP), 0);
 	assert_int_equal(count, 3);
 	assert_int_equal(v[0].version, r1.version);
 	assert_int_equal(v[2].version, r3.version);
@@ -246,26 +258,26 @@ static void versions_and_delete(int protocol)
 	}
 	free(v);
 	/* An older version by number. */
-	assert_int_equal(store_unit_read(st, name, r1.version, 0, &out, &out_len, NULL), 0);
+	assert_int_equal(store_unit_read(st, name, r1.version, 0, &out, &out_len, NULL, &REP), 0);
 	assert_int_equal(out_len, 3);
 	assert_memory_equal(out, "one", 3);
 	store_buffer_free(out, out_len);
 	/* Delete removes the version on every cluster. */
-	assert_int_equal(store_unit_delete(st, name, r1.version), 0);
-	assert_int_equal(store_unit_read(st, name, r1.version, 0, &out, &out_len, NULL), -ENOENT);
+	assert_int_equal(store_unit_delete(st, name, r1.version, &REP), 0);
+	assert_int_equal(store_unit_read(st, name, r1.version, 0, &out, &out_len, NULL, &REP), -ENOENT);
 	assert_int_equal(store_flush(st, 30), 0);
 	record_object_name(name, r1.version, oid, sizeof(oid));
 	for (int i = 0; i < N; i++)
 		assert_int_equal(rados_stat(S->io[protocol][i], oid, &size, &mtime), -ENOENT);
-	assert_int_equal(store_unit_versions(st, name, &v, &count), 0);
+	assert_int_equal(store_unit_versions(st, name, &v, &count, &REP), 0);
 	assert_int_equal(count, 2);
 	assert_int_equal(v[0].version, r2.version);
 	free(v);
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL), 0);
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
 	assert_memory_equal(out, "ten", 3);
 	store_buffer_free(out, out_len);
 	assert_int_equal(store_unit_read(st, "t.never.written", STORE_VERSION_LATEST, 0, &out,
-					 &out_len, NULL),
+					 &out_len, NULL, &REP),
 			 -ENOENT);
 }
 
@@ -295,9 +307,9 @@ static void wait_cluster_back(int i)
 		do {
 			struct store_version_info *v = NULL;
 			size_t count;
-			store_unit_versions(S->store[p], "probe", &v, &count);
+			store_unit_versions(S->store[p], "probe", &v, &count, &REP);
 			free(v);
-			store_last_report(S->store[p], &rep);
+			rep = REP;
 		} while ((rep.failed_clusters & (1u << i)) && sc_now_monotonic() < until);
 	}
 }
@@ -308,7 +320,7 @@ static void report_if_failed(struct store *st, int r, const char *what)
 
 	if (r == 0)
 		return;
-	store_last_report(st, &rep);
+	rep = REP;
 	fprintf(stderr, "%s: %s: %s\n", what, strerror(-r), rep.msg);
 }
 
@@ -385,9 +397,9 @@ static void test_one_cluster_down_writes_and_reads_succeed(void **state)
 	{
 		struct store_report rep;
 		double t0 = sc_now_monotonic();
-		assert_int_equal(store_cluster_probe(S->store[1], 2), N - 1);
+		assert_int_equal(store_cluster_probe(S->store[1], 2, &REP), N - 1);
 		assert_true(sc_now_monotonic() - t0 < 2 + 1);
-		store_last_report(S->store[1], &rep);
+		rep = REP;
 		assert_int_equal(rep.failed_clusters, 1u << down);
 		assert_non_null(strstr(rep.msg, S->tb.names[down]));
 	}
@@ -426,7 +438,7 @@ static void two_down(int protocol)
 	unit_name(name, sizeof(name), "twodown");
 	fill(data, sizeof(data), 11);
 	fill(failed, sizeof(failed), 12);
-	r = store_unit_write(st, name, data, sizeof(data), &good);
+	r = store_unit_write(st, name, data, sizeof(data), &good, &REP);
 	report_if_failed(st, r, "write");
 	assert_int_equal(r, 0);
 	assert_int_equal(store_flush(st, 30), 0);
@@ -435,11 +447,12 @@ static void two_down(int protocol)
 
 	/* The file system names its versions: the fragments reach two clusters only. */
 	t0 = sc_now_monotonic();
-	r = store_unit_write_version(st, name, good.version + 1, failed, sizeof(failed), &ref);
+	r = store_unit_write_version(st, name, good.version + 1, failed, sizeof(failed), &ref, &REP);
 	assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT + 2);
 	assert_true(r == -ETIMEDOUT || r == -EIO);
-	store_last_report(st, &rep);
+	rep = REP;
 	assert_int_equal(rep.result, r);
+	assert_true(rep.maybe_written); /* two clusters did store it */
 	assert_int_equal(rep.failed_clusters, (1u << 1) | (1u << 3));
 	assert_non_null(strstr(rep.msg, S->tb.names[1]));
 	assert_non_null(strstr(rep.msg, S->tb.names[3]));
@@ -447,7 +460,7 @@ static void two_down(int protocol)
 
 	/* A write that picks its own version fails as clearly, within its deadline. */
 	t0 = sc_now_monotonic();
-	r = store_unit_write(st, name, failed, sizeof(failed), NULL);
+	r = store_unit_write(st, name, failed, sizeof(failed), NULL, &REP);
 	assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT + 2);
 	assert_true(r == -ETIMEDOUT || r == -EIO);
 
@@ -456,19 +469,19 @@ static void two_down(int protocol)
 	assert_int_equal(store_flush(st, 60), 0);
 
 	/* The last complete version, nothing of the failed one. */
-	r = store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &ref);
+	r = store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &ref, &REP);
 	report_if_failed(st, r, "read latest");
 	assert_int_equal(r, 0);
 	assert_int_equal(ref.version, good.version);
 	assert_int_equal(out_len, sizeof(data));
 	assert_memory_equal(out, data, sizeof(data));
 	store_buffer_free(out, out_len);
-	assert_int_equal(store_unit_read(st, name, good.version + 1, 0, &out, &out_len, NULL),
+	assert_int_equal(store_unit_read(st, name, good.version + 1, 0, &out, &out_len, NULL, &REP),
 			 -ENOENT);
 	/* And the next write goes past the failed version's leftovers. */
-	assert_int_equal(store_unit_write(st, name, "after", 5, &ref), 0);
+	assert_int_equal(store_unit_write(st, name, "after", 5, &ref, &REP), 0);
 	assert_true(ref.version > good.version + 1);
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL), 0);
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
 	assert_int_equal(out_len, 5);
 	store_buffer_free(out, out_len);
 }
@@ -522,29 +535,29 @@ static void bad_data(int protocol, bool record)
 		size_t out_len;
 
 		unit_name(name, sizeof(name), record ? "badrec" : "badfrag");
-		assert_int_equal(store_unit_write(st, name, data, sizeof(data), &ref), 0);
+		assert_int_equal(store_unit_write(st, name, data, sizeof(data), &ref, &REP), 0);
 		assert_int_equal(store_flush(st, 30), 0);
 		record_object_name(name, ref.version, oid, sizeof(oid));
 		put_garbage(protocol, bad, oid, record);
 
 		/* The normal read: right bytes; if it met the bad copy, it names it. */
 		assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len,
-						 NULL),
+						 NULL, &REP),
 				 0);
 		assert_int_equal(out_len, sizeof(data));
 		assert_memory_equal(out, data, sizeof(data));
 		store_buffer_free(out, out_len);
-		store_last_report(st, &rep);
+		rep = REP;
 		assert_int_equal(rep.bad_clusters & ~(1u << bad), 0);
 
 		/* Checking every copy (fsck) always names exactly the bad cluster. */
 		assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out,
-						     &out_len),
+						     &out_len, &REP),
 				 0);
 		assert_int_equal(out_len, sizeof(data));
 		assert_memory_equal(out, data, sizeof(data));
 		store_buffer_free(out, out_len);
-		store_last_report(st, &rep);
+		rep = REP;
 		assert_int_equal(rep.bad_clusters, 1u << bad);
 		assert_non_null(strstr(rep.msg, S->tb.names[bad]));
 		assert_int_equal(store_cluster_state(st, (unsigned)bad, &cs), 0);
@@ -601,7 +614,7 @@ static void bad_later_piece(int protocol, int bad, bool grow)
 	fill(data, len, 31 + (unsigned)bad);
 	memset(junk, 0x5a, sizeof(junk));
 	unit_name(name, sizeof(name), grow ? "grown" : "midbad");
-	assert_int_equal(store_unit_write(st, name, data, len, &ref), 0);
+	assert_int_equal(store_unit_write(st, name, data, len, &ref, &REP), 0);
 	assert_int_equal(store_flush(st, 30), 0);
 	record_object_name(name, ref.version, oid, sizeof(oid));
 	assert_int_equal(rados_read(S->io[protocol][bad], oid, (char *)saved, 4, frag_len / 8 * 5),
@@ -615,20 +628,20 @@ static void bad_later_piece(int protocol, int bad, bool grow)
 					     frag_len / 8 * 5),
 				 0);
 
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL),
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP),
 			 0);
 	assert_int_equal(out_len, len);
 	assert_memory_equal(out, data, len);
 	store_buffer_free(out, out_len);
-	store_last_report(st, &rep);
+	rep = REP;
 	assert_int_equal(rep.bad_clusters & ~(1u << bad), 0);
 
-	assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len),
+	assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len, &REP),
 			 0);
 	assert_int_equal(out_len, len);
 	assert_memory_equal(out, data, len);
 	store_buffer_free(out, out_len);
-	store_last_report(st, &rep);
+	rep = REP;
 	assert_int_equal(rep.bad_clusters, 1u << bad);
 	assert_non_null(strstr(rep.msg, S->tb.names[bad]));
 	assert_int_equal(store_cluster_state(st, (unsigned)bad, &cs), 0);
@@ -641,11 +654,11 @@ static void bad_later_piece(int protocol, int bad, bool grow)
 		assert_int_equal(rados_write(S->io[protocol][bad], oid, (const char *)saved, 4,
 					     frag_len / 8 * 5),
 				 0);
-	assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len),
+	assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len, &REP),
 			 0);
 	assert_memory_equal(out, data, len);
 	store_buffer_free(out, out_len);
-	store_last_report(st, &rep);
+	rep = REP;
 	assert_int_equal(rep.bad_clusters, 0);
 	assert_int_equal(store_cluster_state(st, (unsigned)bad, &cs), 0);
 	assert_int_not_equal(cs.condition, STORE_CLUSTER_BAD_DATA);
@@ -727,7 +740,7 @@ static void test_ca_no_cluster_holds_the_plaintext(void **state)
 		memcpy(data + i, MARKER, CHUNK - i < sizeof(MARKER) - 1 ? CHUNK - i : sizeof(MARKER) - 1);
 	for (int p = 1; p <= 2; p++) {
 		unit_name(name, sizeof(name), "marker");
-		assert_int_equal(store_unit_write(S->store[p], name, data, CHUNK, NULL), 0);
+		assert_int_equal(store_unit_write(S->store[p], name, data, CHUNK, NULL, &REP), 0);
 		assert_int_equal(store_flush(S->store[p], 30), 0);
 	}
 	for (int i = 0; i < N; i++) {
@@ -765,7 +778,8 @@ static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
 	struct store_unit_ref ref;
 	uint8_t data[50000], rec0[RECORD_MAX_LEN], rec1[RECORD_MAX_LEN];
 	uint8_t *frags = malloc(2 * sizeof(data)), *plain = malloc(sizeof(data));
-	uint8_t key[32], shares[64], aad[16 + 64];
+	uint8_t key[32], shares[64], aad[22 + 64];
+	size_t aad_len;
 	size_t rec_len[2], frag_len[2];
 	unsigned idx[2] = {0, 1};
 	struct record r0, r1;
@@ -777,7 +791,7 @@ static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
 	fill(data, sizeof(data), 33);
 	unit_name(name, sizeof(name), "share");
 	assert_int_equal(store_unit_write(S->store[STORE_PROTOCOL_CA], name, data, sizeof(data),
-					  &ref),
+					  &ref, &REP),
 			 0);
 	assert_int_equal(store_flush(S->store[STORE_PROTOCOL_CA], 30), 0);
 	/* Clusters 0 and 1 hold the two systematic fragments: the whole ciphertext. */
@@ -786,13 +800,16 @@ static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
 	      &frag_len[1]);
 	assert_int_equal(record_parse(rec0, rec_len[0], &r0), 0);
 	assert_int_equal(record_parse(rec1, rec_len[1], &r1), 0);
-	memcpy(aad, "scfs.du1", 8);
+	memcpy(aad, "scfs.du2", 8);
 	sc_put_be64(aad + 8, ref.version);
-	memcpy(aad + 16, name, strlen(name));
+	aad[16] = 5;
+	memcpy(aad + 17, "fs-ca", 5);
+	memcpy(aad + 22, name, strlen(name));
+	aad_len = 22 + strlen(name);
 
 	/* Cluster 0 alone: all the ciphertext, its share, and nothing more. */
 	assert_int_equal(secret_combine(idx, r0.share, 1, key), 0);
-	assert_int_equal(sc_aes256gcm_open(key, r0.c.iv, aad, 16 + strlen(name), frags,
+	assert_int_equal(sc_aes256gcm_open(key, r0.c.iv, aad, aad_len, frags,
 					   sizeof(data), r0.c.tag, plain),
 			 -EBADMSG);
 	assert_memory_not_equal(plain, data, 64);
@@ -800,7 +817,7 @@ static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
 	memcpy(shares, r0.share, 32);
 	memcpy(shares + 32, r1.share, 32);
 	assert_int_equal(secret_combine(idx, shares, 2, key), 0);
-	assert_int_equal(sc_aes256gcm_open(key, r0.c.iv, aad, 16 + strlen(name), frags,
+	assert_int_equal(sc_aes256gcm_open(key, r0.c.iv, aad, aad_len, frags,
 					   sizeof(data), r0.c.tag, plain),
 			 0);
 	assert_memory_equal(plain, data, sizeof(data));
@@ -824,7 +841,7 @@ static void storage_overhead(int protocol, double expect)
 		assert_non_null(data);
 		fill(data, len, 40 + u);
 		unit_name(name[u], sizeof(name[u]), "overhead");
-		assert_int_equal(store_unit_write(st, name[u], data, len, &ref), 0);
+		assert_int_equal(store_unit_write(st, name[u], data, len, &ref, &REP), 0);
 		written += len;
 		free(data);
 	}
@@ -833,7 +850,7 @@ static void storage_overhead(int protocol, double expect)
 		struct store_version_info *v;
 		size_t n;
 		char oid[300];
-		assert_int_equal(store_unit_versions(st, name[u], &v, &n), 0);
+		assert_int_equal(store_unit_versions(st, name[u], &v, &n, &REP), 0);
 		assert_int_equal(n, 1);
 		record_object_name(name[u], v[0].version, oid, sizeof(oid));
 		free(v);
@@ -880,8 +897,8 @@ static void test_probe_measures_every_cluster_before_any_operation(void **state)
 		assert_int_equal(store_cluster_state(st, i, &cs), 0);
 		assert_int_equal(cs.ops_ok, 0);
 	}
-	assert_int_equal(store_cluster_probe(st, 5), N);
-	store_last_report(st, &rep);
+	assert_int_equal(store_cluster_probe(st, 5, &REP), N);
+	rep = REP;
 	assert_int_equal(rep.result, N);
 	assert_int_equal(rep.failed_clusters, 0);
 	for (unsigned i = 0; i < N; i++) {
@@ -890,7 +907,7 @@ static void test_probe_measures_every_cluster_before_any_operation(void **state)
 		assert_true(cs.ops_ok >= 1);
 		assert_true(cs.latency_ms > 0 && cs.latency_ms < 5000);
 	}
-	assert_int_equal(store_cluster_probe(st, -1), -EINVAL);
+	assert_int_equal(store_cluster_probe(st, -1, &REP), -EINVAL);
 	store_close(st);
 }
 
@@ -908,10 +925,201 @@ static void test_open_rejects_n_below_3f_plus_1(void **state)
 	opts.f = 2;
 	opts.protocol = STORE_PROTOCOL_CA;
 	opts.writer_key = S->priv;
-	assert_int_equal(store_open(&opts, specs, &st, NULL, 0), -EINVAL);
+	assert_int_equal(store_open(&opts, specs, &st, NULL), -EINVAL);
 	assert_null(st);
 	opts.crash_only = true; /* n >= 2f+1 is not met either with n=4, f=2 */
-	assert_int_equal(store_open(&opts, specs, &st, NULL, 0), -EINVAL);
+	assert_int_equal(store_open(&opts, specs, &st, NULL), -EINVAL);
+}
+
+/* How many omap keys of NAME's index on cluster I name VERSION (pending or commit). */
+static int index_keys_for(int protocol, int i, const char *name, uint64_t version)
+{
+	char oid[300], key_p[19], key_v[19], *k, *v;
+	rados_omap_iter_t it;
+	rados_read_op_t op;
+	unsigned char more;
+	size_t kl, vl;
+	int prval, count = 0;
+
+	record_index_name(name, oid, sizeof(oid));
+	record_index_key(RECORD_KEY_PENDING, version, key_p);
+	record_index_key(RECORD_KEY_COMMIT, version, key_v);
+	op = rados_create_read_op();
+	rados_read_op_omap_get_vals2(op, "", "", 100000, &it, &more, &prval);
+	if (rados_read_op_operate(op, S->io[protocol][i], oid, 0) == 0) {
+		while (rados_omap_get_next2(it, &k, &v, &kl, &vl) == 0 && k)
+			if (kl == 18 && (!memcmp(k, key_p, 18) || !memcmp(k, key_v, 18)))
+				count++;
+		rados_omap_get_end(it);
+	}
+	rados_release_read_op(op);
+	return count;
+}
+
+static void anchored(int protocol)
+{
+	struct store *st = S->store[protocol];
+	struct store_unit_ref r1, ra, got;
+	struct store_version_info *v;
+	uint8_t data[70000];
+	size_t count, out_len;
+	char name[64];
+	void *out;
+
+	unit_name(name, sizeof(name), "anchored");
+	fill(data, sizeof(data), 51);
+	assert_int_equal(store_unit_write(st, name, "first", 5, &r1, &REP), 0);
+	assert_int_equal(store_unit_write_anchored(st, name, r1.version + 4, data, sizeof(data),
+						   &ra, &REP),
+			 0);
+	assert_int_equal(REP.result, 0);
+	assert_int_equal(ra.version, r1.version + 4);
+	assert_int_equal(ra.data_len, sizeof(data));
+	/* The ref finds it. */
+	assert_int_equal(store_unit_read_ref(st, name, &ra, 0, &out, &out_len, &REP), 0);
+	assert_int_equal(out_len, sizeof(data));
+	assert_memory_equal(out, data, sizeof(data));
+	store_buffer_free(out, out_len);
+	/* No commit, no index entry anywhere: latest and the listing know only v1. */
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &got,
+					 &REP),
+			 0);
+	assert_int_equal(got.version, r1.version);
+	assert_int_equal(got.data_len, 5);
+	assert_memory_equal(out, "first", 5);
+	store_buffer_free(out, out_len);
+	assert_int_equal(store_unit_versions(st, name, &v, &count, &REP), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(v[0].version, r1.version);
+	free(v);
+	assert_int_equal(store_flush(st, 30), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(index_keys_for(protocol, i, name, ra.version), 0);
+	/* The same version again is another unit there: -EEXIST, and nothing changed. */
+	assert_int_equal(store_unit_write_anchored(st, name, ra.version, "other", 5, NULL, &REP),
+			 -EEXIST);
+	assert_int_equal(store_unit_read_ref(st, name, &ra, 0, &out, &out_len, &REP), 0);
+	assert_memory_equal(out, data, sizeof(data));
+	store_buffer_free(out, out_len);
+}
+
+static void test_anchored_write_is_found_by_ref_only_a(void **state)
+{
+	(void)state;
+	anchored(STORE_PROTOCOL_A);
+}
+
+static void test_anchored_write_is_found_by_ref_only_ca(void **state)
+{
+	(void)state;
+	anchored(STORE_PROTOCOL_CA);
+}
+
+/* A deleted version read by its ref: n-f clusters say it is gone, nobody lied. */
+static void test_read_ref_of_deleted_version_is_enoent(void **state)
+{
+	(void)state;
+	for (int p = 1; p <= 2; p++) {
+		struct store *st = S->store[p];
+		struct store_unit_ref ref;
+		char name[64];
+		void *out;
+		size_t out_len;
+
+		unit_name(name, sizeof(name), "gone");
+		assert_int_equal(store_unit_write(st, name, "bytes", 5, &ref, &REP), 0);
+		assert_int_equal(store_unit_delete(st, name, ref.version, &REP), 0);
+		assert_int_equal(store_unit_read_ref(st, name, &ref, 0, &out, &out_len, &REP),
+				 -ENOENT);
+		assert_int_equal(REP.result, -ENOENT);
+		assert_int_equal(REP.bad_clusters, 0);
+		assert_null(out);
+	}
+}
+
+/*
+ * A reader opened with a smaller max_unit_size than the writer's reads the
+ * unit by its committed length, and blames no cluster.
+ */
+static void test_reader_with_smaller_limit_reads_and_blames_nobody(void **state)
+{
+	(void)state;
+	for (int p = 1; p <= 2; p++) {
+		struct store *small;
+		struct store_unit_ref ref;
+		uint8_t *data = malloc(CHUNK);
+		char name[64];
+		void *out;
+		size_t out_len;
+
+		assert_non_null(data);
+		fill(data, CHUNK, 61);
+		unit_name(name, sizeof(name), "limit");
+		assert_int_equal(store_unit_write(S->store[p], name, data, CHUNK, &ref, &REP), 0);
+		assert_int_equal(open_store_limit(S, p, 64 << 10, &small), 0);
+		assert_int_equal(store_unit_read_ref(small, name, &ref, STORE_READ_VERIFY_ALL, &out,
+						     &out_len, &REP),
+				 0);
+		assert_int_equal(REP.bad_clusters, 0);
+		assert_int_equal(out_len, CHUNK);
+		assert_memory_equal(out, data, CHUNK);
+		store_buffer_free(out, out_len);
+		assert_int_equal(store_unit_read(small, name, STORE_VERSION_LATEST, 0, &out,
+						 &out_len, NULL, &REP),
+				 0);
+		assert_int_equal(REP.bad_clusters, 0);
+		assert_memory_equal(out, data, CHUNK);
+		store_buffer_free(out, out_len);
+		store_close(small);
+		free(data);
+	}
+}
+
+/* Two threads on one store: each call's report tells its own outcome. */
+struct report_thread {
+	struct store *st;
+	const char *name;
+	int expect, mismatches;
+};
+
+static void *report_worker(void *arg)
+{
+	struct report_thread *t = arg;
+
+	for (int j = 0; j < 40; j++) {
+		struct store_report rep;
+		void *out;
+		size_t out_len;
+		int r = store_unit_read(t->st, t->name, STORE_VERSION_LATEST, 0, &out, &out_len,
+					NULL, &rep);
+		if (r == 0)
+			store_buffer_free(out, out_len);
+		if (r != t->expect || rep.result != r ||
+		    (r == -ENOENT) != (strstr(rep.msg, "no committed version") != NULL))
+			t->mismatches++;
+	}
+	return NULL;
+}
+
+static void test_reports_are_per_call_across_threads(void **state)
+{
+	struct report_thread t[2] = {
+	    {.st = S->store[STORE_PROTOCOL_CA], .expect = 0},
+	    {.st = S->store[STORE_PROTOCOL_CA], .name = "t.never.written.2", .expect = -ENOENT},
+	};
+	pthread_t th[2];
+	char name[64];
+
+	(void)state;
+	unit_name(name, sizeof(name), "reports");
+	t[0].name = name;
+	assert_int_equal(store_unit_write(t[0].st, name, "here", 4, NULL, &REP), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, report_worker, &t[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(t[0].mismatches, 0);
+	assert_int_equal(t[1].mismatches, 0);
 }
 
 int main(void)
@@ -929,6 +1137,11 @@ int main(void)
 		cmocka_unit_test(test_garbage_record_is_named_and_skipped_ca),
 		cmocka_unit_test(test_fragment_bad_in_a_later_piece_is_named_a),
 		cmocka_unit_test(test_fragment_bad_in_a_later_piece_is_named_ca),
+		cmocka_unit_test(test_anchored_write_is_found_by_ref_only_a),
+		cmocka_unit_test(test_anchored_write_is_found_by_ref_only_ca),
+		cmocka_unit_test(test_read_ref_of_deleted_version_is_enoent),
+		cmocka_unit_test(test_reader_with_smaller_limit_reads_and_blames_nobody),
+		cmocka_unit_test(test_reports_are_per_call_across_threads),
 		cmocka_unit_test(test_ca_no_cluster_holds_the_plaintext),
 		cmocka_unit_test(test_ca_one_share_alone_does_not_rebuild_the_key),
 		cmocka_unit_test(test_bytes_stored_per_byte_written_a),
