@@ -46,6 +46,23 @@ static void copy_string(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
+/*
+ * Half of librados's in-flight budget for this client: the store never
+ * reaches the point where a submission would block in librados's throttle.
+ */
+static void cluster_budget(struct cluster *cl, rados_t rados)
+{
+	char buf[64];
+	unsigned long long ops = 1024, bytes = 100ull << 20;
+
+	if (rados_conf_get(rados, "objecter_inflight_ops", buf, sizeof(buf)) == 0)
+		ops = strtoull(buf, NULL, 10);
+	if (rados_conf_get(rados, "objecter_inflight_op_bytes", buf, sizeof(buf)) == 0)
+		bytes = strtoull(buf, NULL, 10);
+	cl->cap_ops = ops >= 2 ? (unsigned)(ops / 2) : 1;
+	cl->cap_bytes = bytes >= 2 ? (size_t)(bytes / 2) : 1;
+}
+
 /* Connects one cluster; runs in its own thread. */
 static void *cluster_connect_thread(void *arg)
 {
@@ -85,6 +102,7 @@ static void *cluster_connect_thread(void *arg)
 	 */
 	rados_conf_set(rados, "mon_client_hunt_interval_max_multiple", "2");
 	rados_conf_set(rados, "ms_max_backoff", "2");
+	cluster_budget(cl, rados);
 	r = rados_ioctx_create(rados, cl->pool, &io);
 	if (r < 0) {
 		snprintf(err.msg, sizeof(err.msg), "cluster %s: pool %s: %s", cl->name, cl->pool,
@@ -312,22 +330,48 @@ int store_flush(struct store *store, double timeout)
 	return r;
 }
 
+int store_op_enter(struct store *store)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&store->lock);
+	if (store->closing)
+		r = -ESHUTDOWN;
+	else
+		store->ops_active++;
+	pthread_mutex_unlock(&store->lock);
+	return r;
+}
+
+void store_op_leave(struct store *store)
+{
+	pthread_mutex_lock(&store->lock);
+	if (--store->ops_active == 0)
+		pthread_cond_broadcast(&store->idle);
+	pthread_mutex_unlock(&store->lock);
+}
+
 void store_close(struct store *store)
 {
 	if (!store)
 		return;
 	pthread_mutex_lock(&store->lock);
 	store->closing = true;
+	/* Operations of other threads end within their deadline; wait for them. */
+	while (store->ops_active > 0)
+		pthread_cond_wait(&store->idle, &store->lock);
 	pthread_mutex_unlock(&store->lock);
 	for (unsigned i = 0; i < store->n; i++)
 		if (store->clusters[i].thread_started)
 			pthread_join(store->clusters[i].thread, NULL);
 	/*
-	 * Late answers touch the store: wait for them (librados's own op timeout
-	 * bounds this). What still hangs after that is dropped by rados_shutdown,
-	 * which joins librados's threads, so no callback runs after it.
+	 * Late answers touch the store and their aio sets: wait for every one
+	 * of them. librados's own op timeout (rados_osd_op_timeout, 3 x the
+	 * deadline, at least 30 s) ends each with -ETIMEDOUT, so this wait is
+	 * bounded; only then do the ioctxs go, and after them the clusters.
 	 */
-	store_flush(store, store->op_timeout * 3 > 30 ? store->op_timeout * 3 : 30);
+	while (store_flush(store, 60) == -ETIMEDOUT)
+		;
 	for (unsigned i = 0; i < store->n; i++) {
 		struct cluster *cl = &store->clusters[i];
 		if (cl->io)
@@ -443,6 +487,20 @@ void store_cluster_good(struct store *store, unsigned index)
 	pthread_mutex_unlock(&store->lock);
 }
 
+void store_cluster_note_data(struct store *store, unsigned index, double seconds)
+{
+	struct cluster *cl = &store->clusters[index];
+	double ms = seconds * 1000.0;
+
+	pthread_mutex_lock(&store->lock);
+	if (cl->data_ops == 0)
+		cl->data_latency_ms = ms;
+	else
+		cl->data_latency_ms = (1 - EWMA_WEIGHT) * cl->data_latency_ms + EWMA_WEIGHT * ms;
+	cl->data_ops++;
+	pthread_mutex_unlock(&store->lock);
+}
+
 void store_cluster_order(struct store *store, unsigned *order)
 {
 	double key[STORE_MAX_CLUSTERS], now = sc_now_monotonic();
@@ -450,13 +508,18 @@ void store_cluster_order(struct store *store, unsigned *order)
 	pthread_mutex_lock(&store->lock);
 	for (unsigned i = 0; i < store->n; i++) {
 		const struct cluster *cl = &store->clusters[i];
-		/* Unknown latency sorts as fast; bad data and down sort last. */
-		key[i] = cl->state.latency_ms;
+		/*
+		 * By fragment-read latency once there is one (a cluster quick with
+		 * index answers but slow with fragments is slow here); unknown
+		 * latency sorts as fast; bad data and down sort last.
+		 */
+		key[i] = cl->data_ops ? cl->data_latency_ms : cl->state.latency_ms;
 		if (!cl->connected || cl->state.condition == STORE_CLUSTER_DOWN)
 			key[i] += 1e9;
 		else if (cl->state.condition == STORE_CLUSTER_BAD_DATA)
 			key[i] += 1e6;
-		else if (cl->inflight > 0 && now - cl->waiting_since > 1.0)
+		else if ((cl->inflight > 0 && now - cl->waiting_since > 1.0) ||
+			 (cl->data_inflight > 0 && now - cl->data_waiting_since > 1.0))
 			key[i] += 1e5; /* hung: it has left requests unanswered for a while */
 		order[i] = i;
 	}

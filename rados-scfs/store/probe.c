@@ -17,7 +17,7 @@
 
 #define STORE_PROBE_OBJECT "scfs.probe"
 
-int store_cluster_probe(struct store *store, double timeout, struct store_report *rep)
+static int cluster_probe(struct store *store, double timeout, struct store_report *rep)
 {
 	struct op_log log = {.what = "probe", .rep = rep};
 	double started = sc_now_monotonic(), deadline;
@@ -57,4 +57,17 @@ int store_cluster_probe(struct store *store, double timeout, struct store_report
 	store_op_finish(store, &log, (int)answered, "probe: %u of %u clusters answered%s", answered,
 	                store->n, (log.bad | log.failed) ? ": " : "");
 	return (int)answered;
+}
+
+int store_cluster_probe(struct store *store, double timeout, struct store_report *rep)
+{
+	int r = store_op_enter(store);
+
+	if (r < 0) {
+		struct op_log log = {.what = "probe", .rep = rep};
+		return store_op_finish(store, &log, r, "probe: the store is closing");
+	}
+	r = cluster_probe(store, timeout, rep);
+	store_op_leave(store);
+	return r;
 }

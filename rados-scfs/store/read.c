@@ -366,6 +366,8 @@ static int read_submit(struct store *store, struct aio_set *set, struct read_sta
 			return -ENOSPC; /* pieces asked so far end as a failed fragment */
 		}
 		io->piece = p;
+		io->bytes = read_piece_size(rs, p);
+		io->data = true;
 		if (p == 0) {
 			io->buf = buf; /* owned by the set from here on */
 			io->buf_len = rs->frag_max;
@@ -497,7 +499,7 @@ static int read_result_ca(struct store *store, struct read_state *rs, const char
  */
 static int read_begin(struct store *store, const char *name, uint64_t version,
                       const uint8_t want[RECORD_DIGEST_LEN], uint64_t data_len, unsigned flags,
-                      struct op_log *log, struct read_state **out)
+                      double deadline, struct op_log *log, struct read_state **out)
 {
 	struct read_state *rs;
 	unsigned data_asked = 0;
@@ -513,7 +515,7 @@ static int read_begin(struct store *store, const char *name, uint64_t version,
 	rs->data_len = data_len;
 	rs->all = flags & STORE_READ_VERIFY_ALL;
 	rs->need = store->protocol == RECORD_PROTOCOL_A ? 1 : store->k;
-	rs->deadline = sc_now_monotonic() + store->op_timeout;
+	rs->deadline = deadline;
 	read_pieces_plan(rs, read_frag_max(store, data_len));
 	if ((r = record_object_name(name, version, rs->oid, sizeof(rs->oid))) < 0 ||
 	    (r = digest_multi_begin(&rs->dm, store->n, false)) < 0) {
@@ -552,6 +554,20 @@ static void read_abandon(struct read_state *rs)
 	free(rs);
 }
 
+/*
+ * At the hedge point: every asked cluster whose fragment has not fully come
+ * has kept the read waiting this long at least; its fragment-read latency
+ * says so at once, not only when (if ever) the answer comes.
+ */
+static void read_note_stalled(struct store *store, struct read_state *rs, double now)
+{
+	for (unsigned i = 0; i < store->n; i++) {
+		if (!rs->asked_data[i] || rs->frag_ok[i] || rs->frag_dead[i] || !rs->owner[i])
+			continue;
+		store_cluster_note_data(store, i, now - rs->owner[i]->submitted_at);
+	}
+}
+
 /* Waits for enough verified answers of RS (then frees it): the unit in *BUF, or an error. */
 static int read_finish(struct store *store, struct read_state *rs, struct op_log *log, void **buf,
                        size_t *len)
@@ -580,6 +596,7 @@ static int read_finish(struct store *store, struct read_state *rs, struct op_log
 			/* The preferred clusters are slow: ask the others as well, once. */
 			hedge = true;
 			rs->hedge_at = rs->deadline;
+			read_note_stalled(store, rs, now);
 		} else {
 			break; /* nothing in flight any more */
 		}
@@ -625,34 +642,39 @@ out:
 struct read_guess {
 	struct store *store;
 	const char *name;
-	uint64_t version; /* asked for: a number or STORE_VERSION_LATEST */
 	unsigned flags;
+	double deadline;
 	struct op_log *log;
 	bool tried;
 	struct read_state *rs; /* the speculative read, if one was started */
 };
 
-static void read_guess_answer(void *arg, const struct version_list *list, unsigned cluster)
+static void read_guess_answer(void *arg, struct version_list *list, unsigned cluster)
 {
 	struct read_guess *g = arg;
-	const struct version_entry *best = NULL;
+	const struct index_entry *best;
 
-	(void)cluster;
 	if (g->tried)
 		return;
 	g->tried = true;
-	for (size_t i = 0; i < list->count; i++) {
-		const struct version_entry *e = &list->v[i];
-		if (!e->committed)
-			continue;
-		if (g->version != STORE_VERSION_LATEST && e->version != g->version)
-			continue;
-		if (!best || e->version > best->version)
-			best = e;
-	}
+	best = store_index_top(g->store, list, g->log, g->name, STORE_VERSION_LATEST, (int)cluster);
 	if (best)
 		read_begin(g->store, g->name, best->version, best->digest, best->data_len, g->flags,
-		           g->log, &g->rs);
+		           g->deadline, g->log, &g->rs);
+}
+
+/*
+ * Forgets the clusters that only said "not there" (-ENOENT): after a
+ * fallback past a version they rightly lack, they did not fail this read.
+ */
+static void read_forget_absent(struct store *store, struct op_log *log)
+{
+	for (unsigned i = 0; i < store->n; i++)
+		if ((log->failed & (1u << i)) && log->err[i] == -ENOENT) {
+			log->failed &= ~(1u << i);
+			log->err[i] = 0;
+			log->reason[i][0] = '\0';
+		}
 }
 
 static int unit_read(struct store *store, const char *name, uint64_t version,
@@ -660,9 +682,12 @@ static int unit_read(struct store *store, const char *name, uint64_t version,
                      struct store_unit_ref *ref, struct store_report *rep)
 {
 	struct op_log log = {.what = "read", .rep = rep};
+	double deadline = sc_now_monotonic() + store->op_timeout;
+	struct version_list list = {0};
 	struct read_state *rs = NULL;
 	uint8_t want[RECORD_DIGEST_LEN];
-	uint64_t data_len = 0;
+	uint64_t data_len = 0, below = STORE_VERSION_LATEST, skipped = 0;
+	bool latest = version == STORE_VERSION_LATEST;
 	int r;
 
 	*buf = NULL;
@@ -671,54 +696,67 @@ static int unit_read(struct store *store, const char *name, uint64_t version,
 		memset(ref, 0, sizeof(*ref));
 	if (!store_unit_name_valid(name))
 		return store_op_finish(store, &log, -EINVAL, "read: invalid unit name");
-	if (by_ref) {
-		memcpy(want, by_ref->digest, sizeof(want));
-		data_len = by_ref->data_len;
-	} else {
-		struct read_guess guess = {
-		    .store = store, .name = name, .version = version, .flags = flags, .log = &log};
-		struct version_list list = {0};
-		struct version_entry *e = NULL;
-		r = store_index_fetch(store, name, false, sc_now_monotonic() + store->op_timeout,
-		                      &log, &list, read_guess_answer, &guess);
+	if (!by_ref) {
+		struct read_guess guess = {.store = store, .name = name, .flags = flags,
+		                           .deadline = deadline, .log = &log};
+		r = store_index_fetch(store, name, latest ? INDEX_NEWEST : INDEX_VERSION, version,
+		                      deadline, &log, &list, read_guess_answer, &guess);
 		if (r < 0) {
 			read_abandon(guess.rs);
-			free(list.v);
-			return store_op_finish(store, &log, r,
-			                       "read %s: index unavailable: ", name);
+			store_index_list_free(&list);
+			return store_op_finish(store, &log, r, "read %s: index unavailable: ", name);
 		}
-		for (size_t i = list.count; i-- > 0;) {
-			if (!list.v[i].committed)
-				continue;
-			if (version == STORE_VERSION_LATEST || list.v[i].version == version) {
-				e = &list.v[i];
-				break;
+		rs = guess.rs;
+	}
+	for (;;) {
+		if (by_ref) {
+			memcpy(want, by_ref->digest, sizeof(want));
+			data_len = by_ref->data_len;
+		} else {
+			const struct index_entry *e =
+			    store_index_top(store, &list, &log, name, below, -1);
+			if (!e) {
+				read_abandon(rs);
+				store_index_list_free(&list);
+				if (skipped)
+					return store_op_finish(
+					    store, &log, r,
+					    "read %s: no committed version could be read: ", name);
+				return store_op_finish(store, &log, -ENOENT,
+				                       "read %s: no committed version%s", name,
+				                       latest ? "" : " of that number");
 			}
-		}
-		if (e) {
 			version = e->version;
 			data_len = e->data_len;
 			memcpy(want, e->digest, sizeof(want));
+			/* The speculative read is used only if it is exactly this one. */
+			if (rs && (rs->version != version || memcmp(rs->want, want, sizeof(want)))) {
+				read_abandon(rs);
+				rs = NULL;
+			}
 		}
-		free(list.v);
-		if (guess.rs && e && guess.rs->version == version &&
-		    memcmp(guess.rs->want, want, sizeof(want)) == 0)
-			rs = guess.rs;
-		else
-			read_abandon(guess.rs);
-		if (!e)
-			return store_op_finish(
-			    store, &log, -ENOENT, "read %s: no committed version%s", name,
-			    version == STORE_VERSION_LATEST ? "" : " of that number");
+		if (data_len > RECORD_MAX_DATA || data_len > SIZE_MAX - 1) {
+			r = -EINVAL;
+			break;
+		}
+		r = rs ? 0 : read_begin(store, name, version, want, data_len, flags, deadline, &log, &rs);
+		if (r == 0)
+			r = read_finish(store, rs, &log, buf, len); /* frees rs */
+		rs = NULL;
+		/*
+		 * The newest commit names a version that cannot be read (gone from
+		 * n-f clusters, or fewer than k good copies): the next committed
+		 * version is the newest readable one, within the same deadline.
+		 */
+		if (!latest || by_ref || (r != -ENOENT && r != -EIO) ||
+		    sc_now_monotonic() >= deadline)
+			break;
+		if (r == -ENOENT)
+			read_forget_absent(store, &log);
+		skipped = version;
+		below = version;
 	}
-	if (data_len > RECORD_MAX_DATA || data_len > SIZE_MAX - 1)
-		return store_op_finish(store, &log, -EINVAL, "read %s: invalid length", name);
-	if (!rs)
-		r = read_begin(store, name, version, want, data_len, flags, &log, &rs);
-	else
-		r = 0;
-	if (r == 0)
-		r = read_finish(store, rs, &log, buf, len);
+	store_index_list_free(&list);
 	if (r == -EINVAL)
 		return store_op_finish(store, &log, r,
 		                       "read %s v%llu: the record's length is not the ref's", name,
@@ -737,15 +775,37 @@ static int unit_read(struct store *store, const char *name, uint64_t version,
 		ref->data_len = data_len;
 		memcpy(ref->digest, want, sizeof(want));
 	}
+	if (skipped)
+		return store_op_finish(store, &log, 0,
+		                       "read %s v%llu ok, v%llu above it could not be read: ", name,
+		                       (unsigned long long)version, (unsigned long long)skipped);
 	return store_op_finish(store, &log, 0, "read %s v%llu ok%s", name,
 	                       (unsigned long long)version, (log.bad | log.failed) ? ": " : "");
+}
+
+/* unit_read between store_op_enter and store_op_leave. */
+static int unit_read_entered(struct store *store, const char *name, uint64_t version,
+                             const struct store_unit_ref *by_ref, unsigned flags, void **buf,
+                             size_t *len, struct store_unit_ref *ref, struct store_report *rep)
+{
+	int r = store_op_enter(store);
+
+	if (r < 0) {
+		struct op_log log = {.what = "read", .rep = rep};
+		*buf = NULL;
+		*len = 0;
+		return store_op_finish(store, &log, r, "read: the store is closing");
+	}
+	r = unit_read(store, name, version, by_ref, flags, buf, len, ref, rep);
+	store_op_leave(store);
+	return r;
 }
 
 int store_unit_read(struct store *store, const char *name, uint64_t version, unsigned flags,
                     void **buf, size_t *len, struct store_unit_ref *ref,
                     struct store_report *rep)
 {
-	return unit_read(store, name, version, NULL, flags, buf, len, ref, rep);
+	return unit_read_entered(store, name, version, NULL, flags, buf, len, ref, rep);
 }
 
 int store_unit_read_ref(struct store *store, const char *name, const struct store_unit_ref *ref,
@@ -757,7 +817,7 @@ int store_unit_read_ref(struct store *store, const char *name, const struct stor
 		*len = 0;
 		return store_op_finish(store, &log, -EINVAL, "read: invalid ref");
 	}
-	return unit_read(store, name, ref->version, ref, flags, buf, len, NULL, rep);
+	return unit_read_entered(store, name, ref->version, ref, flags, buf, len, NULL, rep);
 }
 
 void store_buffer_free(void *buf, size_t len)

@@ -340,9 +340,10 @@ int record_index_name(const char *name, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* The version is stored inverted, so that a listing returns the newest first. */
 void record_index_key(char kind, uint64_t version, char out[19])
 {
-	snprintf(out, 19, "%c.%016llx", kind, (unsigned long long)version);
+	snprintf(out, 19, "%c.%016llx", kind, (unsigned long long)~version);
 }
 
 int record_index_key_parse(const char *key, size_t len, char *kind, uint64_t *version)
@@ -364,6 +365,6 @@ int record_index_key_parse(const char *key, size_t len, char *kind, uint64_t *ve
 		v = v << 4 | (uint64_t)d;
 	}
 	*kind = key[0];
-	*version = v;
+	*version = ~v;
 	return 0;
 }

@@ -112,8 +112,9 @@ int commit_verify(const struct record_id *id, const uint8_t *buf, const struct c
 int record_object_name(const char *name, uint64_t version, char *out, size_t len);
 int record_index_name(const char *name, char *out, size_t len);
 /*
- * The omap keys of a version in the index object: "v.VVVVVVVVVVVVVVVV" holds
- * the commit entry, "p.VVVVVVVVVVVVVVVV" (empty value) marks a write begun.
+ * The omap keys of a version in the index object: "v.XXXXXXXXXXXXXXXX" holds
+ * the commit entry, "p.XXXXXXXXXXXXXXXX" (empty value) marks a write begun,
+ * where X is the version inverted (2^64-1-V) in hex: keys sort newest first.
  */
 #define RECORD_KEY_COMMIT 'v'
 #define RECORD_KEY_PENDING 'p'

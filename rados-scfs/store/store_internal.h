@@ -38,6 +38,24 @@ struct cluster {
 	pthread_t thread;
 	double last_attempt;
 	unsigned inflight;     /* operations submitted and not answered */
+	size_t inflight_bytes; /* their payload */
+	/*
+	 * The store's own budget for this cluster, half of librados's
+	 * (objecter_inflight_ops, objecter_inflight_op_bytes) as read at
+	 * connection: an operation past it fails at once with -EBUSY instead of
+	 * blocking its caller in librados's throttle behind a hung cluster.
+	 */
+	unsigned cap_ops;
+	size_t cap_bytes;
+	/*
+	 * Fragment reads apart: a cluster may answer small index reads at once
+	 * and stall the large ones. Their own latency EWMA and clock order the
+	 * clusters for fragment reads (store_cluster_order).
+	 */
+	double data_latency_ms;
+	uint64_t data_ops;
+	unsigned data_inflight;
+	double data_waiting_since;
 	double waiting_since;  /* when the oldest unanswered one (roughly) began */
 	struct store_cluster_state state;
 };
@@ -60,6 +78,7 @@ struct store {
 	pthread_cond_t idle;   /* signalled when outstanding drops to 0 */
 	unsigned outstanding;  /* cluster operations submitted and not completed */
 	bool closing;
+	unsigned ops_active;   /* public operations running (store_op_enter) */
 };
 
 /* One cluster operation of an aio set. */
@@ -67,6 +86,8 @@ struct aio_io {
 	struct aio_set *set;
 	unsigned cluster;
 	int kind;
+	size_t bytes; /* payload, for the in-flight budget (set before submitting) */
+	bool data;    /* a fragment read (set before submitting) */
 	bool submitted, done, taken;
 	int r;
 	double submitted_at, latency;
@@ -79,9 +100,9 @@ struct aio_io {
 	int read_rval;
 	rados_xattrs_iter_t xattrs;
 	int xattrs_rval;
-	rados_omap_iter_t omap;
-	unsigned char omap_more;
-	int omap_rval;
+	rados_omap_iter_t omap, omap2; /* index reads: commit and pending keys */
+	unsigned char omap_more, omap2_more;
+	int omap_rval, omap2_rval;
 	uint64_t stat_size; /* probe */
 	time_t stat_mtime;
 	int stat_rval;
@@ -121,9 +142,18 @@ void store_cluster_note(struct store *store, unsigned index, int r, double laten
 void store_cluster_fault(struct store *store, unsigned index, int condition, int err,
 			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void store_cluster_good(struct store *store, unsigned index);
+/* A fragment read of cluster INDEX took (or has waited, unanswered) SECONDS. */
+void store_cluster_note_data(struct store *store, unsigned index, double seconds);
 /* Clusters ordered by preference for fragment reads (fast, trusted, up first). */
 void store_cluster_order(struct store *store, unsigned *order);
 const char *store_cluster_name(const struct store *store, unsigned index);
+/*
+ * Every public operation runs between these two: enter fails with
+ * -ESHUTDOWN once store_close began, and store_close waits until every
+ * operation that entered has left before it tears anything down.
+ */
+int store_op_enter(struct store *store);
+void store_op_leave(struct store *store);
 bool store_error_is_transport(int r);
 
 #endif

@@ -90,13 +90,13 @@ static int write_record(struct store *store, const char *name, uint64_t version,
 }
 
 /*
- * Phase 1. Returns 0 with *ACKED the clusters that stored it, 1 when fewer
- * than n-f did (*EXISTS: the clusters that said -EEXIST), or -errno.
+ * Phase 1. Returns 0 with *ACKED the clusters that stored it (maybe fewer
+ * than n-f) and *EXISTS those that said -EEXIST, or -errno.
  */
 static int write_phase_data(struct store *store, const char *name, uint64_t version,
                             enum write_mode mode, const void *data, size_t len, struct op_log *log,
                             double deadline, uint8_t digest[RECORD_DIGEST_LEN], uint32_t *acked,
-                            uint32_t *exists)
+                            uint32_t *exists, struct aio_set **setp)
 {
 	struct codec_encoded enc;
 	uint8_t aad[UNIT_AAD_MAX], rec[RECORD_MAX_LEN];
@@ -134,6 +134,7 @@ static int write_phase_data(struct store *store, const char *name, uint64_t vers
 			goto out;
 		/* librados copies buffers at submission: rec and enc may change after. */
 		io = aio_io_add(set, i, IO_DATA_WRITE);
+		io->bytes = enc.frag_len + rec_len;
 		op = rados_create_write_op();
 		rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
 		rados_write_op_write_full(op, (const char *)enc.frags[i], enc.frag_len);
@@ -152,6 +153,9 @@ static int write_phase_data(struct store *store, const char *name, uint64_t vers
 	sc_wipe(rec, sizeof(rec));
 	codec_encoded_release(&enc);
 	r = quorum_wait(store, set, IO_DATA_WRITE, deadline, log, "fragment write", acked, exists);
+	r = r > 0 ? 0 : r; /* the caller counts *ACKED */
+	*setp = set; /* the commit phase still takes late acknowledgements */
+	set = NULL;
 out:
 	sc_wipe(rec, sizeof(rec));
 	codec_encoded_release(&enc);
@@ -159,42 +163,127 @@ out:
 	return r;
 }
 
-static int write_phase_commit(struct store *store, const char *name, uint64_t version,
-                              uint64_t data_len, const uint8_t digest[RECORD_DIGEST_LEN],
-                              uint32_t acked, struct op_log *log, double deadline)
+/*
+ * Phase 2 on SET, the phase-1 set: the commit goes to every cluster in
+ * ACKED at once, and to any other cluster as soon as its late phase-1
+ * acknowledgement comes in, while the commit quorum is awaited.
+ */
+static int write_phase_commit(struct store *store, struct aio_set *set, const char *name,
+                              uint64_t version, uint64_t data_len,
+                              const uint8_t digest[RECORD_DIGEST_LEN], uint32_t acked,
+                              struct op_log *log, double deadline)
 {
 	uint8_t commit[COMMIT_MAX_LEN];
 	char index_oid[OID_MAX], key[19], pending[19];
-	const char *keys[1] = {key}, *vals[1] = {(const char *)commit}, *rm[1] = {pending};
-	size_t key_lens[1] = {18}, val_lens[1];
-	struct aio_set *set = NULL;
-	uint32_t ok;
+	size_t commit_len;
+	uint32_t sent = 0;
+	unsigned ok = 0;
+	struct aio_io *io;
 	int r;
 
 	record_index_key(RECORD_KEY_COMMIT, version, key);
 	record_index_key(RECORD_KEY_PENDING, version, pending);
 	if ((r = record_index_name(name, index_oid, sizeof(index_oid))) < 0 ||
 	    (r = commit_encode(&store->id, name, version, data_len, digest, store->writer_priv,
-	                       store->writer_pub, commit, sizeof(commit), &val_lens[0])) < 0 ||
-	    (r = aio_set_new(store, &set)) < 0)
+	                       store->writer_pub, commit, sizeof(commit), &commit_len)) < 0)
 		return r;
+	for (;;) {
+		for (unsigned i = 0; i < store->n; i++) {
+			const char *keys[1] = {key}, *vals[1] = {(const char *)commit},
+			           *rm[1] = {pending};
+			size_t key_lens[1] = {18}, val_lens[1] = {commit_len};
+			rados_ioctx_t ioctx;
+			rados_write_op_t op;
+			if (!(acked & ~sent & (1u << i)))
+				continue;
+			sent |= 1u << i;
+			if (!(ioctx = store_cluster_io(store, i)) ||
+			    !(io = aio_io_add(set, i, IO_COMMIT_WRITE)))
+				continue;
+			op = rados_create_write_op();
+			rados_write_op_omap_set2(op, keys, vals, key_lens, val_lens, 1);
+			rados_write_op_omap_rm_keys2(op, rm, key_lens, 1);
+			aio_submit_write(io, ioctx, index_oid, op);
+			rados_release_write_op(op);
+		}
+		if (ok >= store->n - store->f || !(io = aio_set_next(set, deadline)))
+			break;
+		if (io->kind == IO_DATA_WRITE && io->r == 0) {
+			acked |= 1u << io->cluster; /* late: it gets the commit too */
+		} else if (io->kind == IO_COMMIT_WRITE) {
+			if (io->r == 0)
+				ok++;
+			else
+				store_op_fail(store, log, io->cluster, -1, io->r, "commit failed: %s",
+				              strerror(-io->r));
+		}
+	}
+	if (ok >= store->n - store->f)
+		return 0;
+	store_op_timeouts(store, set, log, store->op_timeout);
+	return 1;
+}
+
+/*
+ * Some clusters said -EEXIST in phase 1: look at what they hold. A record
+ * that is this store's, unit and version, signed by a trusted writer, with
+ * our digest is our own write (a retry, protocol A): *SAME. With another
+ * digest it is a real collision: *OTHER. Anything else is a lie about
+ * -EEXIST: that cluster is bad data, and the write goes on without it.
+ */
+static void write_collisions(struct store *store, const char *name, uint64_t version,
+                             const uint8_t digest[RECORD_DIGEST_LEN], uint32_t exists,
+                             struct op_log *log, double deadline, uint32_t *same, uint32_t *other)
+{
+	char oid[OID_MAX];
+	struct aio_set *set = NULL;
+	struct aio_io *io;
+
+	*same = *other = 0;
+	if (record_object_name(name, version, oid, sizeof(oid)) < 0 ||
+	    aio_set_new(store, &set) < 0)
+		return;
 	for (unsigned i = 0; i < store->n; i++) {
 		rados_ioctx_t ioctx;
-		struct aio_io *io;
-		rados_write_op_t op;
-
-		if (!(acked & (1u << i)) || !(ioctx = store_cluster_io(store, i)))
+		rados_read_op_t op;
+		if (!(exists & (1u << i)) || !(ioctx = store_cluster_io(store, i)))
 			continue;
-		io = aio_io_add(set, i, IO_COMMIT_WRITE);
-		op = rados_create_write_op();
-		rados_write_op_omap_set2(op, keys, vals, key_lens, val_lens, 1);
-		rados_write_op_omap_rm_keys2(op, rm, key_lens, 1);
-		aio_submit_write(io, ioctx, index_oid, op);
-		rados_release_write_op(op);
+		io = aio_io_add(set, i, IO_FULL_READ);
+		op = rados_create_read_op();
+		rados_read_op_getxattrs(op, &io->xattrs, &io->xattrs_rval);
+		aio_submit_read(io, ioctx, oid, op);
+		rados_release_read_op(op);
 	}
-	r = quorum_wait(store, set, IO_COMMIT_WRITE, deadline, log, "commit", &ok, NULL);
+	while ((io = aio_set_next(set, deadline))) {
+		const char *xn, *xv;
+		size_t xl;
+		struct record rec;
+		uint8_t d[RECORD_DIGEST_LEN];
+		bool valid = false;
+		if (io->r < 0 || io->xattrs_rval < 0 || !io->xattrs)
+			continue; /* gone again, or silent: no news */
+		while (rados_getxattrs_next(io->xattrs, &xn, &xv, &xl) == 0 && xn) {
+			if (strcmp(xn, STORE_XATTR_RECORD) != 0)
+				continue;
+			valid = record_parse((const uint8_t *)xv, xl, &rec) == 0 &&
+			        rec.index == io->cluster && rec.c.version == version &&
+			        rec.c.name_len == strlen(name) &&
+			        memcmp(rec.c.name, name, rec.c.name_len) == 0 &&
+			        record_verify(&store->id, (const uint8_t *)xv, &rec,
+			                      &store->trusted[0][0], store->trusted_count) == 0 &&
+			        record_digest(&store->id, (const uint8_t *)xv, rec.common_len, d) == 0;
+			break;
+		}
+		if (!valid)
+			store_op_fail(store, log, io->cluster, STORE_CLUSTER_BAD_DATA, -EBADMSG,
+			              "says v%llu exists but holds no valid record of it",
+			              (unsigned long long)version);
+		else if (memcmp(d, digest, RECORD_DIGEST_LEN) == 0)
+			*same |= 1u << io->cluster;
+		else
+			*other |= 1u << io->cluster;
+	}
 	aio_set_put(set);
-	return r;
 }
 
 /* The error of a phase that missed its quorum: -ETIMEDOUT only when every failure was silence. */
@@ -207,6 +296,9 @@ static int write_quorum_error(const struct store *store, const struct op_log *lo
 	return log->failed ? -ETIMEDOUT : -EIO;
 }
 
+/* How many times a write that picks its own version moves past a collision. */
+#define WRITE_COLLISION_RETRIES 16
+
 static int unit_write(struct store *store, const char *name, uint64_t version, enum write_mode mode,
                       const void *data, size_t len, struct store_unit_ref *ref,
                       struct store_report *rep)
@@ -214,7 +306,8 @@ static int unit_write(struct store *store, const char *name, uint64_t version, e
 	struct op_log log = {.what = "write", .rep = rep};
 	uint8_t digest[RECORD_DIGEST_LEN];
 	double deadline = sc_now_monotonic() + store->op_timeout;
-	uint32_t acked = 0, exists = 0;
+	uint32_t acked = 0, exists = 0, same = 0, other = 0;
+	struct aio_set *set = NULL;
 	int r;
 
 	if (ref)
@@ -232,21 +325,47 @@ static int unit_write(struct store *store, const char *name, uint64_t version, e
 			return store_op_finish(
 			    store, &log, r, "write %s: cannot learn the current version: ", name);
 	}
-	if (version == 0 || version == STORE_VERSION_LATEST)
-		return store_op_finish(store, &log, -EINVAL, "write %s: invalid version", name);
-	r = write_phase_data(store, name, version, mode, data, len, &log, deadline, digest, &acked,
-	                     &exists);
-	if (r == 1) {
-		r = exists ? -EEXIST : write_quorum_error(store, &log);
+	for (unsigned attempt = 0;; attempt++) {
+		if (version == 0 || version == STORE_VERSION_LATEST)
+			return store_op_finish(store, &log, -EINVAL, "write %s: invalid version",
+			                       name);
+		aio_set_put(set);
+		set = NULL;
+		r = write_phase_data(store, name, version, mode, data, len, &log, deadline, digest,
+		                     &acked, &exists, &set);
+		if (r < 0)
+			return store_op_finish(store, &log, r, "write %s v%llu: %s", name,
+			                       (unsigned long long)version, strerror(-r));
+		if (exists)
+			write_collisions(store, name, version, digest, exists, &log, deadline, &same,
+			                 &other);
+		acked |= same;
+		if (!other)
+			break;
+		/* A correct cluster holds another unit there: never commit this version. */
+		if (mode != WRITE_NEXT || attempt + 1 >= WRITE_COLLISION_RETRIES ||
+		    sc_now_monotonic() >= deadline) {
+			aio_set_put(set);
+			return store_op_finish(
+			    store, &log, -EEXIST,
+			    "write %s v%llu: another unit is stored at that version: ", name,
+			    (unsigned long long)version);
+		}
+		version++;
+		exists = same = other = 0;
+	}
+	if ((unsigned)__builtin_popcount(acked) < store->n - store->f) {
+		aio_set_put(set);
 		return store_op_finish(
-		    store, &log, r, "write %s v%llu: fewer than %u of %u clusters stored it: ", name,
+		    store, &log, write_quorum_error(store, &log),
+		    "write %s v%llu: fewer than %u of %u clusters stored it: ", name,
 		    (unsigned long long)version, store->n - store->f, store->n);
 	}
-	if (r < 0)
-		return store_op_finish(store, &log, r, "write %s v%llu: %s", name,
-		                       (unsigned long long)version, strerror(-r));
-	if (mode != WRITE_ANCHORED) {
-		r = write_phase_commit(store, name, version, len, digest, acked, &log, deadline);
+	r = mode == WRITE_ANCHORED
+	        ? 0
+	        : write_phase_commit(store, set, name, version, len, digest, acked, &log, deadline);
+	aio_set_put(set);
+	{
 		if (r != 0)
 			return store_op_finish(
 			    store, &log, r < 0 ? r : write_quorum_error(store, &log),
@@ -262,22 +381,40 @@ static int unit_write(struct store *store, const char *name, uint64_t version, e
 	                       (unsigned long long)version, (log.bad | log.failed) ? ": " : "");
 }
 
+/* unit_write between store_op_enter and store_op_leave. */
+static int unit_write_entered(struct store *store, const char *name, uint64_t version,
+                              enum write_mode mode, const void *data, size_t len,
+                              struct store_unit_ref *ref, struct store_report *rep)
+{
+	int r = store_op_enter(store);
+
+	if (r < 0) {
+		struct op_log log = {.what = "write", .rep = rep};
+		if (ref)
+			memset(ref, 0, sizeof(*ref));
+		return store_op_finish(store, &log, r, "write: the store is closing");
+	}
+	r = unit_write(store, name, version, mode, data, len, ref, rep);
+	store_op_leave(store);
+	return r;
+}
+
 int store_unit_write(struct store *store, const char *name, const void *data, size_t len,
                      struct store_unit_ref *ref, struct store_report *rep)
 {
-	return unit_write(store, name, 0, WRITE_NEXT, data, len, ref, rep);
+	return unit_write_entered(store, name, 0, WRITE_NEXT, data, len, ref, rep);
 }
 
 int store_unit_write_version(struct store *store, const char *name, uint64_t version,
                              const void *data, size_t len, struct store_unit_ref *ref,
                              struct store_report *rep)
 {
-	return unit_write(store, name, version, WRITE_CHOSEN, data, len, ref, rep);
+	return unit_write_entered(store, name, version, WRITE_CHOSEN, data, len, ref, rep);
 }
 
 int store_unit_write_anchored(struct store *store, const char *name, uint64_t version,
                               const void *data, size_t len, struct store_unit_ref *ref,
                               struct store_report *rep)
 {
-	return unit_write(store, name, version, WRITE_ANCHORED, data, len, ref, rep);
+	return unit_write_entered(store, name, version, WRITE_ANCHORED, data, len, ref, rep);
 }

@@ -15,6 +15,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+/* RAND_set_rand_method, to fix OpenSSL's RNG in one test. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/rand.h>
 
 #include "codec.h"
 #include "common/crypto.h"
@@ -150,31 +153,86 @@ static void test_secret_any_threshold_shares_rebuild_key(void **state)
 	}
 }
 
-static void test_secret_one_share_alone_does_not_rebuild_key(void **state)
+static void share_try_short(unsigned mask, void *arg)
 {
-	uint8_t key[32], shares[4][32], again[4][32], out[32];
+	struct share_case *c = arg;
+	unsigned idx[16], count = 0;
+	uint8_t sel[16 * 32], key[32];
+
+	for (unsigned i = 0; i < c->n; i++)
+		if (mask & (1u << i)) {
+			idx[count] = i;
+			memcpy(sel + 32 * count++, c->shares[i], 32);
+		}
+	assert_int_equal(secret_combine(idx, sel, count, key), 0);
+	assert_memory_not_equal(key, c->key, 32);
+	c->tried++;
+}
+
+/* Any threshold-1 shares give a wrong key, whichever they are. */
+static void test_secret_fewer_than_threshold_shares_do_not_rebuild_key(void **state)
+{
+	static const unsigned cases[][2] = {{4, 2}, {7, 3}, {10, 4}, {5, 5}};
 
 	(void)state;
-	assert_int_equal(sc_random_bytes(key, 32), 0);
-	assert_int_equal(secret_split(key, 4, 2, shares), 0);
-	for (unsigned i = 0; i < 4; i++) {
-		unsigned idx = i;
-		assert_memory_not_equal(shares[i], key, 32);
-		assert_int_equal(secret_combine(&idx, shares[i], 1, out), 0);
-		assert_memory_not_equal(out, key, 32);
+	for (size_t i = 0; i < 4; i++) {
+		struct share_case c = {.n = cases[i][0], .t = cases[i][1]};
+		assert_int_equal(sc_random_bytes(c.key, 32), 0);
+		assert_int_equal(secret_split(c.key, c.n, c.t, c.shares), 0);
+		for_each_subset(c.n, c.t - 1, share_try_short, &c);
+		assert_true(c.tried > 0);
 	}
-	/* Fresh coefficients every split: shares of the same key differ. */
-	assert_int_equal(secret_split(key, 4, 2, again), 0);
-	for (unsigned i = 0; i < 4; i++)
-		assert_memory_not_equal(shares[i], again[i], 32);
 	/* Two shares with the same index are refused. */
 	{
+		uint8_t key[32], shares[4][32], two[64], out[32];
 		unsigned idx[2] = {1, 1};
-		uint8_t two[64];
+		assert_int_equal(sc_random_bytes(key, 32), 0);
+		assert_int_equal(secret_split(key, 4, 2, shares), 0);
 		memcpy(two, shares[1], 32);
 		memcpy(two + 32, shares[1], 32);
 		assert_int_equal(secret_combine(idx, two, 2, out), -EINVAL);
 	}
+}
+
+/* An OpenSSL RNG that returns one byte value over and over. */
+static unsigned char fixed_rand_byte;
+static int fixed_rand_bytes(unsigned char *buf, int num)
+{
+	memset(buf, fixed_rand_byte, (size_t)num);
+	return 1;
+}
+static int fixed_rand_status(void)
+{
+	return 1;
+}
+
+/*
+ * libgfshare's random source is OpenSSL's: with OpenSSL's RNG fixed, the
+ * same key splits into the same shares, and another fixed RNG gives other
+ * shares; with OpenSSL's own RNG back, two splits differ. (Were libgfshare
+ * still on random(), the fixed RNG would change nothing.)
+ */
+static void test_secret_randomness_comes_from_openssl(void **state)
+{
+	static RAND_METHOD fixed = {.bytes = fixed_rand_bytes,
+				    .pseudorand = fixed_rand_bytes,
+				    .status = fixed_rand_status};
+	uint8_t key[32], a[4][32], b[4][32], c[4][32];
+
+	(void)state;
+	memset(key, 0x5c, sizeof(key));
+	assert_int_equal(RAND_set_rand_method(&fixed), 1);
+	fixed_rand_byte = 0x11;
+	assert_int_equal(secret_split(key, 4, 2, a), 0);
+	assert_int_equal(secret_split(key, 4, 2, b), 0);
+	fixed_rand_byte = 0x22;
+	assert_int_equal(secret_split(key, 4, 2, c), 0);
+	assert_int_equal(RAND_set_rand_method(RAND_OpenSSL()), 1);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_memory_not_equal(a[0], c[0], 32);
+	assert_int_equal(secret_split(key, 4, 2, a), 0);
+	assert_int_equal(secret_split(key, 4, 2, b), 0);
+	assert_memory_not_equal(a[0], b[0], 32);
 }
 
 /* ---- records -------------------------------------------------------- */
@@ -437,12 +495,12 @@ static void test_names_and_index_keys(void **state)
 	assert_int_equal(record_index_name("u", oid, sizeof(oid)), 0);
 	assert_string_equal(oid, "scfs.ui1.u");
 	record_index_key(RECORD_KEY_COMMIT, 0xabcdef, key);
-	assert_string_equal(key, "v.0000000000abcdef");
+	assert_string_equal(key, "v.ffffffffff543210"); /* newest first */
 	assert_int_equal(record_index_key_parse(key, 18, &kind, &v), 0);
 	assert_int_equal(v, 0xabcdef);
 	assert_int_equal(kind, RECORD_KEY_COMMIT);
 	record_index_key(RECORD_KEY_PENDING, 7, key);
-	assert_string_equal(key, "p.0000000000000007");
+	assert_string_equal(key, "p.fffffffffffffff8");
 	assert_int_equal(record_index_key_parse(key, 18, &kind, &v), 0);
 	assert_int_equal(kind, RECORD_KEY_PENDING);
 	assert_int_equal(record_index_key_parse("v.0000000000ABCDEF", 18, &kind, &v), -EBADMSG);
@@ -716,7 +774,8 @@ int main(void)
 		cmocka_unit_test(test_erasure_any_k_fragments_rebuild),
 		cmocka_unit_test(test_erasure_rejects_bad_parameters),
 		cmocka_unit_test(test_secret_any_threshold_shares_rebuild_key),
-		cmocka_unit_test(test_secret_one_share_alone_does_not_rebuild_key),
+		cmocka_unit_test(test_secret_fewer_than_threshold_shares_do_not_rebuild_key),
+		cmocka_unit_test(test_secret_randomness_comes_from_openssl),
 		cmocka_unit_test_setup_teardown(test_record_round_trip, rec_setup, rec_teardown),
 		cmocka_unit_test_setup_teardown(test_record_is_bound_to_its_store_id, rec_setup,
 						rec_teardown),

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -29,6 +30,7 @@
 #include "record.h"
 #include "secret.h"
 #include "store.h"
+#include "store_internal.h"
 #include "testbed.h"
 
 #define N 4
@@ -1122,6 +1124,696 @@ static void test_reports_are_per_call_across_threads(void **state)
 	assert_int_equal(t[1].mismatches, 0);
 }
 
+/* ---- one faulty cluster (issue 11, section 1) ------------------------ */
+
+/* After a test that made clusters look bad: a verified read of every copy clears it. */
+static void clusters_trusted_again(struct store *st)
+{
+	struct store_unit_ref ref;
+	char name[64];
+	void *out;
+	size_t out_len;
+
+	unit_name(name, sizeof(name), "clear");
+	assert_int_equal(store_unit_write(st, name, "ok", 2, &ref, &REP), 0);
+	assert_int_equal(store_flush(st, 30), 0);
+	assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len,
+					     &REP),
+			 0);
+	store_buffer_free(out, out_len);
+}
+
+/* Sets omap KEY (18 bytes) of NAME's index on cluster I to VAL. */
+static void index_plant(int protocol, int i, const char *name, const char *key, const void *val,
+			size_t val_len)
+{
+	char oid[300];
+	const char *keys[1] = {key}, *vals[1] = {val};
+	size_t kl[1] = {18}, vl[1] = {val_len};
+	rados_write_op_t op = rados_create_write_op();
+
+	record_index_name(name, oid, sizeof(oid));
+	rados_write_op_omap_set2(op, keys, vals, kl, vl, 1);
+	assert_int_equal(rados_write_op_operate(op, S->io[protocol][i], oid, NULL, 0), 0);
+	rados_release_write_op(op);
+}
+
+/* Cluster I's commit entry of NAME vVERSION (the omap value), into VAL. */
+static size_t index_commit_of(int protocol, int i, const char *name, uint64_t version,
+			      uint8_t *val, size_t cap)
+{
+	char oid[300], key[19], *k, *v;
+	const char *keys[1] = {key};
+	size_t kl, vl, lens[1] = {18}, got = 0;
+	rados_omap_iter_t it;
+	int prval;
+	rados_read_op_t op = rados_create_read_op();
+
+	record_index_name(name, oid, sizeof(oid));
+	record_index_key(RECORD_KEY_COMMIT, version, key);
+	rados_read_op_omap_get_vals_by_keys2(op, keys, 1, lens, &it, &prval);
+	assert_int_equal(rados_read_op_operate(op, S->io[protocol][i], oid, 0), 0);
+	if (rados_omap_get_next2(it, &k, &v, &kl, &vl) == 0 && k && vl <= cap) {
+		memcpy(val, v, vl);
+		got = vl;
+	}
+	rados_omap_get_end(it);
+	rados_release_read_op(op);
+	return got;
+}
+
+/*
+ * One cluster lists an unsigned pending key at the highest version: writes
+ * that pick their version must not be driven to the reserved maximum.
+ */
+static void test_huge_pending_key_on_one_cluster_does_not_steer_versions(void **state)
+{
+	struct store *st = S->store[STORE_PROTOCOL_CA];
+	struct store_unit_ref r1, r2, r3;
+	char name[64], key[19];
+	void *out;
+	size_t out_len;
+
+	(void)state;
+	unit_name(name, sizeof(name), "steer");
+	assert_int_equal(store_unit_write(st, name, "one", 3, &r1, &REP), 0);
+	record_index_key(RECORD_KEY_PENDING, UINT64_MAX - 1, key);
+	index_plant(STORE_PROTOCOL_CA, 0, name, key, "", 0);
+	assert_int_equal(store_unit_write(st, name, "two", 3, &r2, &REP), 0);
+	assert_int_equal(r2.version, r1.version + 1);
+	assert_int_equal(store_unit_write(st, name, "three", 5, &r3, &REP), 0);
+	assert_int_equal(r3.version, r2.version + 1);
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL,
+					 &REP),
+			 0);
+	assert_int_equal(out_len, 5);
+	assert_memory_equal(out, "three", 5);
+	store_buffer_free(out, out_len);
+}
+
+/*
+ * A unit rewritten more often than one OSD listing holds (1024 omap entries
+ * by default): latest is the newest version, and the version list is
+ * complete, on correct clusters.
+ */
+static void test_index_longer_than_one_osd_listing_reads_the_newest(void **state)
+{
+	struct store *st = S->store[STORE_PROTOCOL_A];
+	struct store_version_info *v;
+	struct store_unit_ref ref;
+	char name[64], data[32];
+	const unsigned versions = 1100;
+	size_t count, out_len;
+	void *out;
+
+	(void)state;
+	unit_name(name, sizeof(name), "long");
+	for (unsigned ver = 1; ver <= versions; ver++) {
+		int len = snprintf(data, sizeof(data), "version %u", ver);
+		int r = store_unit_write_version(st, name, ver, data, (size_t)len, NULL, &REP);
+		report_if_failed(st, r, "write");
+		assert_int_equal(r, 0);
+	}
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &ref,
+					 &REP),
+			 0);
+	assert_int_equal(ref.version, versions);
+	assert_int_equal(out_len, strlen("version 1100"));
+	assert_memory_equal(out, "version 1100", out_len);
+	store_buffer_free(out, out_len);
+	/* An old one by number, and the next version picked past them all. */
+	assert_int_equal(store_unit_read(st, name, 3, 0, &out, &out_len, NULL, &REP), 0);
+	assert_memory_equal(out, "version 3", out_len);
+	store_buffer_free(out, out_len);
+	assert_int_equal(store_unit_write(st, name, "next", 4, &ref, &REP), 0);
+	assert_int_equal(ref.version, versions + 1);
+	assert_int_equal(store_unit_versions(st, name, &v, &count, &REP), 0);
+	assert_int_equal(count, versions + 1);
+	assert_int_equal(v[0].version, 1);
+	assert_int_equal(v[count - 1].version, versions + 1);
+	free(v);
+}
+
+/*
+ * One cluster's OSD returns listings of any size, and it lists 60000
+ * commit entries of the trusted writer with broken signatures above the real
+ * versions: reads and listings stay correct and end within their deadline,
+ * and the cluster is named.
+ */
+static void test_huge_junk_listing_is_dropped_within_the_deadline(void **state)
+{
+	struct store *st = S->store[STORE_PROTOCOL_CA];
+	const unsigned junk = 60000, batch = 1000;
+	struct store_version_info *v;
+	struct store_unit_ref r1;
+	char name[64], oid[300];
+	size_t count, out_len;
+	void *out;
+	double t0;
+
+	(void)state;
+	unit_name(name, sizeof(name), "junk");
+	assert_int_equal(store_unit_write(st, name, "real", 4, &r1, &REP), 0);
+	assert_int_equal(testbed_run(&S->tb, 0, "ceph config set osd "
+					       "osd_max_omap_entries_per_request 1000000"),
+			 0);
+	record_index_name(name, oid, sizeof(oid));
+	for (unsigned b = 0; b < junk / batch; b++) {
+		static char keys[1000][19];
+		static uint8_t vals[1000][COMMIT_MAX_LEN];
+		const char *kp[1000], *vp[1000];
+		size_t kl[1000], vl[1000];
+		rados_write_op_t op = rados_create_write_op();
+		for (unsigned j = 0; j < batch; j++) {
+			uint64_t ver = 1000000 + (uint64_t)b * batch + j;
+			record_index_key(RECORD_KEY_COMMIT, ver, keys[j]);
+			assert_int_equal(commit_encode(&(struct record_id){(const uint8_t *)"fs-ca",
+									   5},
+						       name, ver, 4, r1.digest, S->priv, S->pub,
+						       vals[j], COMMIT_MAX_LEN, &vl[j]),
+					 0);
+			vals[j][vl[j] - 1] ^= 1; /* the signature no longer verifies */
+			kp[j] = keys[j];
+			vp[j] = (const char *)vals[j];
+			kl[j] = 18;
+		}
+		rados_write_op_omap_set2(op, kp, vp, kl, vl, batch);
+		assert_int_equal(rados_write_op_operate(op, S->io[STORE_PROTOCOL_CA][0], oid, NULL,
+							0),
+				 0);
+		rados_release_write_op(op);
+	}
+	t0 = sc_now_monotonic();
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL,
+					 &REP),
+			 0);
+	assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT);
+	assert_int_equal(out_len, 4);
+	assert_memory_equal(out, "real", 4);
+	store_buffer_free(out, out_len);
+	assert_int_equal(REP.bad_clusters & ~1u, 0);
+	t0 = sc_now_monotonic();
+	assert_int_equal(store_unit_versions(st, name, &v, &count, &REP), 0);
+	assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT);
+	assert_int_equal(count, 1);
+	assert_int_equal(v[0].version, r1.version);
+	free(v);
+	assert_int_equal(REP.bad_clusters, 1u);
+	assert_non_null(strstr(REP.msg, S->tb.names[0]));
+	assert_int_equal(testbed_run(&S->tb, 0, "ceph config rm osd "
+					       "osd_max_omap_entries_per_request"),
+			 0);
+	clusters_trusted_again(st);
+}
+
+/*
+ * One cluster replays the signed commit of a version that was deleted: the
+ * newest commit it names cannot be read (n-f clusters say it is gone), so
+ * read-latest returns the newest version that can.
+ */
+static void test_replayed_deleted_commit_falls_back_to_the_newest_readable(void **state)
+{
+	(void)state;
+	for (int p = 1; p <= 2; p++) {
+		struct store *st = S->store[p];
+		struct store_unit_ref r1, r2, got;
+		uint8_t commit[COMMIT_MAX_LEN];
+		char name[64], key[19];
+		size_t len, out_len;
+		void *out;
+
+		unit_name(name, sizeof(name), "replay");
+		assert_int_equal(store_unit_write(st, name, "old", 3, &r1, &REP), 0);
+		assert_int_equal(store_unit_write(st, name, "new!", 4, &r2, &REP), 0);
+		int liar = -1;
+		for (int i = 0; i < N && liar < 0; i++)
+			if ((len = index_commit_of(p, i, name, r2.version, commit, sizeof(commit))))
+				liar = i;
+		assert_true(liar >= 0);
+		assert_int_equal(store_unit_delete(st, name, r2.version, &REP), 0);
+		assert_int_equal(store_flush(st, 30), 0);
+		record_index_key(RECORD_KEY_COMMIT, r2.version, key);
+		index_plant(p, liar, name, key, commit, len);
+		assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len,
+						 &got, &REP),
+				 0);
+		assert_int_equal(got.version, r1.version);
+		assert_int_equal(out_len, 3);
+		assert_memory_equal(out, "old", 3);
+		store_buffer_free(out, out_len);
+		assert_int_equal(REP.bad_clusters, 0);
+	}
+}
+
+/*
+ * A hung cluster holds librados's in-flight budget: once it is full, a
+ * submission to that cluster would block the caller inside librados. The
+ * store's own cap treats the saturated cluster as failed instead: every
+ * write returns within its deadline. The clients here get a small budget
+ * (objecter_inflight_op_bytes 4 MiB) so that a few writes fill it.
+ */
+static void test_hung_cluster_does_not_block_submission(void **state)
+{
+	struct store_cluster_spec specs[N];
+	struct store_opts opts = {0};
+	char dir[300];
+	struct store *st;
+	uint8_t *data = malloc(CHUNK);
+
+	(void)state;
+	assert_non_null(data);
+	snprintf(dir, sizeof(dir), "%s/lowcap", S->tb.dir);
+	mkdir(dir, 0700);
+	for (int i = 0; i < N; i++) {
+		char src[400], dst[400], cmd[2400];
+		snprintf(src, sizeof(src), "%s/%s.conf", S->tb.dir, S->tb.names[i]);
+		snprintf(dst, sizeof(dst), "%s/%s.conf", dir, S->tb.names[i]);
+		snprintf(cmd, sizeof(cmd),
+			 "cp %s %s && printf 'objecter_inflight_op_bytes = 4194304\\n' >> %s && "
+			 "ln -sf %s/%s.client.admin.keyring %s/",
+			 src, dst, dst, S->tb.dir, S->tb.names[i], dir);
+		assert_int_equal(system(cmd), 0);
+		specs[i] = (struct store_cluster_spec){.cluster = S->tb.names[i], .pool = POOL,
+						       .rados_ns = "fs-a", .conf_dir = dir};
+	}
+	opts.n = N;
+	opts.f = F;
+	opts.protocol = STORE_PROTOCOL_A;
+	opts.writer_key = S->priv;
+	opts.op_timeout = OP_TIMEOUT;
+	opts.store_id = "fs-a";
+	opts.store_id_len = 4;
+	assert_int_equal(store_open(&opts, specs, &st, NULL), 0);
+	fill(data, CHUNK, 71);
+	cluster_freeze(3);
+	for (int w = 0; w < 8; w++) {
+		char name[64];
+		double t0 = sc_now_monotonic();
+		int r;
+		unit_name(name, sizeof(name), "hung");
+		r = store_unit_write(st, name, data, CHUNK, NULL, &REP);
+		report_if_failed(st, r, "write");
+		assert_int_equal(r, 0);
+		assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT + 2);
+	}
+	cluster_thaw(3);
+	store_close(st);
+	free(data);
+}
+
+/*
+ * A cluster that holds the leftover of an earlier write at the version a
+ * write picks (a correct cluster: the writer's own signed record) answers
+ * -EEXIST; the write moves to a fresh version instead of committing one that
+ * cluster holds differently, and no cluster is blamed afterwards.
+ */
+static void test_collision_moves_to_a_fresh_version(void **state)
+{
+	struct store *st = S->store[STORE_PROTOCOL_CA];
+	struct store_unit_ref r1, left, got;
+	char name[64], oid[300], key[19];
+	void *out;
+	size_t out_len;
+
+	(void)state;
+	unit_name(name, sizeof(name), "collide");
+	assert_int_equal(store_unit_write(st, name, "one", 3, &r1, &REP), 0);
+	/* What a writer that reached only cluster 0 leaves: fragment, record, pending key. */
+	assert_int_equal(store_unit_write_anchored(st, name, r1.version + 1, "lost", 4, &left,
+						   &REP),
+			 0);
+	assert_int_equal(store_flush(st, 30), 0);
+	record_object_name(name, left.version, oid, sizeof(oid));
+	for (int i = 1; i < N; i++)
+		assert_int_equal(rados_remove(S->io[STORE_PROTOCOL_CA][i], oid), 0);
+	record_index_key(RECORD_KEY_PENDING, left.version, key);
+	index_plant(STORE_PROTOCOL_CA, 0, name, key, "", 0);
+
+	assert_int_equal(store_unit_write(st, name, "two", 3, &got, &REP), 0);
+	assert_int_equal(got.version, left.version + 1);
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, STORE_READ_VERIFY_ALL,
+					 &out, &out_len, NULL, &REP),
+			 0);
+	assert_memory_equal(out, "two", 3);
+	store_buffer_free(out, out_len);
+	assert_int_equal(REP.bad_clusters, 0);
+	/* A caller-chosen version that a cluster holds differently: -EEXIST, not committed. */
+	assert_int_equal(store_unit_write_version(st, name, left.version, "mine", 4, NULL, &REP),
+			 -EEXIST);
+	assert_int_equal(store_unit_read(st, name, left.version, 0, &out, &out_len, NULL, &REP),
+			 -ENOENT);
+}
+
+/*
+ * A store with another identity, sharing writer key and namespace, wrote
+ * unit NAME: its records and commits do not verify here.
+ */
+static void test_records_of_another_store_are_not_believed(void **state)
+{
+	struct store_cluster_spec specs[N];
+	struct store_opts opts = {0};
+	struct store *other;
+	char name[64];
+	void *out;
+	size_t out_len;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		specs[i] = (struct store_cluster_spec){.cluster = S->tb.names[i], .pool = POOL,
+						       .rados_ns = "fs-ca", .conf_dir = S->tb.dir};
+	opts.n = N;
+	opts.f = F;
+	opts.protocol = STORE_PROTOCOL_CA;
+	opts.writer_key = S->priv;
+	opts.op_timeout = OP_TIMEOUT;
+	opts.store_id = "fs-other";
+	opts.store_id_len = 8;
+	assert_int_equal(store_open(&opts, specs, &other, NULL), 0);
+	unit_name(name, sizeof(name), "foreign");
+	assert_int_equal(store_unit_write(other, name, "theirs", 6, NULL, &REP), 0);
+	store_close(other);
+	assert_int_equal(store_unit_read(S->store[STORE_PROTOCOL_CA], name, STORE_VERSION_LATEST,
+					 0, &out, &out_len, NULL, &REP),
+			 -ENOENT);
+	assert_int_not_equal(REP.bad_clusters, 0);
+	clusters_trusted_again(S->store[STORE_PROTOCOL_CA]);
+}
+
+/*
+ * The cluster the store reads fragments from first stops answering: after
+ * one read that had to ask around it, it is no longer among the clusters
+ * asked first, although its earlier (index) answers were the fastest. The
+ * check comes right after that read, before the store's one-second "hung"
+ * rule could say the same.
+ */
+static void test_cluster_stalling_fragment_reads_loses_fastest_place(void **state)
+{
+	struct store *st = S->store[STORE_PROTOCOL_CA];
+	struct store_unit_ref ref;
+	unsigned order[STORE_MAX_CLUSTERS];
+	uint8_t *data = malloc(CHUNK);
+	char name[64];
+	void *out;
+	size_t out_len;
+	unsigned stalled;
+
+	(void)state;
+	assert_non_null(data);
+	fill(data, CHUNK, 77);
+	unit_name(name, sizeof(name), "stall");
+	assert_int_equal(store_unit_write(st, name, data, CHUNK, &ref, &REP), 0);
+	assert_int_equal(store_flush(st, 30), 0);
+	for (int j = 0; j < 3; j++) {
+		assert_int_equal(store_unit_read_ref(st, name, &ref, 0, &out, &out_len, &REP), 0);
+		store_buffer_free(out, out_len);
+	}
+	store_cluster_order(st, order);
+	stalled = order[0];
+	cluster_freeze((int)stalled);
+	assert_int_equal(store_unit_read_ref(st, name, &ref, 0, &out, &out_len, &REP), 0);
+	assert_memory_equal(out, data, CHUNK);
+	store_buffer_free(out, out_len);
+	store_cluster_order(st, order);
+	for (unsigned j = 0; j < F + 1; j++)
+		assert_int_not_equal(order[j], stalled);
+	cluster_thaw((int)stalled);
+	free(data);
+}
+
+/* ---- validly signed but misplaced data (issue 11, section 3) --------- */
+
+/* Copies cluster I's fragment object FROM (data and record) over object TO. */
+static void object_copy(int protocol, int i, const char *from, const char *to)
+{
+	rados_ioctx_t io = S->io[protocol][i];
+	char *buf = malloc(8u << 20), rec[RECORD_MAX_LEN];
+	int len = rados_read(io, from, buf, 8u << 20, 0);
+	int rl = rados_getxattr(io, from, "scfs.rec", rec, sizeof(rec));
+
+	assert_true(len >= 0);
+	assert_true(rl > 0);
+	rados_remove(io, to);
+	assert_int_equal(rados_write_full(io, to, buf, (size_t)len), 0);
+	assert_int_equal(rados_setxattr(io, to, "scfs.rec", rec, (size_t)rl), 0);
+	free(buf);
+}
+
+/*
+ * Cluster BAD serves, for unit B, the record and fragment of unit A (same
+ * version number), or of B's own other version, both validly signed by the
+ * writer: the read returns B's bytes, and a full check names exactly BAD.
+ */
+static void misplaced_record(int protocol, int bad, bool other_version)
+{
+	struct store *st = S->store[protocol];
+	struct store_unit_ref ra, rb, rb2;
+	char a[64], b[64], from[300], to[300];
+	uint8_t da[5000], db[5000];
+	void *out;
+	size_t out_len;
+
+	unit_name(a, sizeof(a), "misA");
+	unit_name(b, sizeof(b), "misB");
+	fill(da, sizeof(da), 81);
+	fill(db, sizeof(db), 82);
+	assert_int_equal(store_unit_write_version(st, a, 7, da, sizeof(da), &ra, &REP), 0);
+	assert_int_equal(store_unit_write_version(st, b, 6, da, sizeof(da), &rb2, &REP), 0);
+	assert_int_equal(store_unit_write_version(st, b, 7, db, sizeof(db), &rb, &REP), 0);
+	assert_int_equal(store_flush(st, 30), 0);
+	if (other_version)
+		record_object_name(b, 6, from, sizeof(from));
+	else
+		record_object_name(a, 7, from, sizeof(from));
+	record_object_name(b, 7, to, sizeof(to));
+	object_copy(protocol, bad, from, to);
+	assert_int_equal(store_unit_read_ref(st, b, &rb, STORE_READ_VERIFY_ALL, &out, &out_len,
+					     &REP),
+			 0);
+	assert_int_equal(out_len, sizeof(db));
+	assert_memory_equal(out, db, sizeof(db));
+	store_buffer_free(out, out_len);
+	assert_int_equal(REP.bad_clusters, 1u << bad);
+	assert_non_null(strstr(REP.msg, S->tb.names[bad]));
+	clusters_trusted_again(st);
+}
+
+static void test_record_of_another_unit_or_version_is_named(void **state)
+{
+	(void)state;
+	misplaced_record(STORE_PROTOCOL_A, 1, false);
+	misplaced_record(STORE_PROTOCOL_CA, 2, false);
+	misplaced_record(STORE_PROTOCOL_A, 3, true);
+	misplaced_record(STORE_PROTOCOL_CA, 0, true);
+}
+
+/*
+ * Cluster BAD lists, in unit B's index, the signed commit of unit A (put
+ * under B's key at a higher version): its listing is dropped as a whole,
+ * and latest is B's own newest version.
+ */
+static void test_commit_of_another_unit_drops_the_listing(void **state)
+{
+	struct store *st = S->store[STORE_PROTOCOL_CA];
+	struct store_unit_ref ra, rb;
+	uint8_t commit[COMMIT_MAX_LEN];
+	char a[64], b[64], key[19];
+	struct store_version_info *v;
+	size_t len = 0, out_len, count;
+	int bad = -1;
+	void *out;
+
+	(void)state;
+	unit_name(a, sizeof(a), "cmA");
+	unit_name(b, sizeof(b), "cmB");
+	assert_int_equal(store_unit_write_version(st, a, 9, "unit a", 6, &ra, &REP), 0);
+	assert_int_equal(store_unit_write_version(st, b, 3, "unit b", 6, &rb, &REP), 0);
+	assert_int_equal(store_flush(st, 30), 0);
+	for (int i = 0; i < N && bad < 0; i++)
+		if ((len = index_commit_of(STORE_PROTOCOL_CA, i, a, 9, commit, sizeof(commit))))
+			bad = i;
+	assert_true(bad >= 0);
+	record_index_key(RECORD_KEY_COMMIT, 9, key);
+	index_plant(STORE_PROTOCOL_CA, bad, b, key, commit, len);
+	/* A listing waits for every cluster: the liar is always among the answers. */
+	assert_int_equal(store_unit_versions(st, b, &v, &count, &REP), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(v[0].version, 3);
+	free(v);
+	assert_int_equal(REP.bad_clusters, 1u << bad);
+	assert_non_null(strstr(REP.msg, "dropped"));
+	assert_int_equal(store_unit_read(st, b, STORE_VERSION_LATEST, 0, &out, &out_len, NULL,
+					 &REP),
+			 0);
+	assert_memory_equal(out, "unit b", 6);
+	store_buffer_free(out, out_len);
+	assert_int_equal(REP.bad_clusters & ~(1u << bad), 0);
+	clusters_trusted_again(st);
+}
+
+/* A listing with one malformed key is dropped whole, and named. */
+static void test_malformed_index_key_drops_the_listing(void **state)
+{
+	struct store *st = S->store[STORE_PROTOCOL_A];
+	struct store_version_info *v;
+	struct store_unit_ref r1;
+	char name[64];
+	size_t count;
+
+	(void)state;
+	unit_name(name, sizeof(name), "badkey");
+	assert_int_equal(store_unit_write(st, name, "x", 1, &r1, &REP), 0);
+	index_plant(STORE_PROTOCOL_A, 2, name, "v.zzzzzzzzzzzzzzzz", "", 0);
+	assert_int_equal(store_unit_versions(st, name, &v, &count, &REP), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(v[0].version, r1.version);
+	assert_int_equal(v[0].clusters, N - 1);
+	free(v);
+	assert_int_equal(REP.bad_clusters, 1u << 2);
+	assert_non_null(strstr(REP.msg, "malformed"));
+	clusters_trusted_again(st);
+}
+
+/* Two writers race for one version: at most one wins, and latest is exactly its bytes. */
+struct racer {
+	struct store *st;
+	const char *name;
+	uint64_t version;
+	uint8_t data[3000];
+	int r;
+	struct store_report rep;
+};
+
+static void *race_worker(void *arg)
+{
+	struct racer *w = arg;
+
+	w->r = store_unit_write_version(w->st, w->name, w->version, w->data, sizeof(w->data), NULL,
+					&w->rep);
+	return NULL;
+}
+
+static void test_two_writers_racing_for_one_version(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 6; round++) {
+		int p = 1 + round % 2;
+		struct racer w[2] = {{.st = S->store[p], .version = 5},
+				     {.st = S->store[p], .version = 5}};
+		pthread_t th[2];
+		char name[64];
+		void *out;
+		size_t out_len;
+		int wins = 0, r;
+
+		unit_name(name, sizeof(name), "race");
+		for (int i = 0; i < 2; i++) {
+			w[i].name = name;
+			fill(w[i].data, sizeof(w[i].data), 90 + (unsigned)i);
+			assert_int_equal(pthread_create(&th[i], NULL, race_worker, &w[i]), 0);
+		}
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		for (int i = 0; i < 2; i++) {
+			assert_true(w[i].r == 0 || w[i].r == -EEXIST || w[i].r == -EIO);
+			wins += w[i].r == 0;
+		}
+		assert_true(wins <= 1);
+		r = store_unit_read(S->store[p], name, STORE_VERSION_LATEST, STORE_READ_VERIFY_ALL,
+				    &out, &out_len, NULL, &REP);
+		if (wins == 1) {
+			int i = w[0].r == 0 ? 0 : 1;
+			assert_int_equal(r, 0);
+			assert_memory_equal(out, w[i].data, sizeof(w[i].data));
+			store_buffer_free(out, out_len);
+			assert_int_equal(REP.bad_clusters, 0);
+		} else {
+			assert_int_equal(r, -ENOENT);
+		}
+	}
+}
+
+/*
+ * A writer killed between the phases leaves fragments, records and pending
+ * keys on every cluster, and no commit: readers see the version before,
+ * the next write goes above it, and the leftover version cannot be reused.
+ */
+static void test_writer_killed_between_phases_stays_invisible(void **state)
+{
+	struct store *st = S->store[STORE_PROTOCOL_CA];
+	struct store_unit_ref r1, dead, next;
+	char name[64], key[19];
+	void *out;
+	size_t out_len;
+
+	(void)state;
+	unit_name(name, sizeof(name), "killed");
+	assert_int_equal(store_unit_write(st, name, "before", 6, &r1, &REP), 0);
+	/* Phase 1 of v+1 everywhere, with its pending keys; no phase 2. */
+	assert_int_equal(store_unit_write_anchored(st, name, r1.version + 1, "half", 4, &dead,
+						   &REP),
+			 0);
+	record_index_key(RECORD_KEY_PENDING, dead.version, key);
+	for (int i = 0; i < N; i++)
+		index_plant(STORE_PROTOCOL_CA, i, name, key, "", 0);
+	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL,
+					 &REP),
+			 0);
+	assert_memory_equal(out, "before", 6);
+	store_buffer_free(out, out_len);
+	assert_int_equal(store_unit_read(st, name, dead.version, 0, &out, &out_len, NULL, &REP),
+			 -ENOENT);
+	assert_int_equal(store_unit_write(st, name, "after", 5, &next, &REP), 0);
+	assert_int_equal(next.version, dead.version + 1);
+	assert_int_equal(store_unit_write_version(st, name, dead.version, "x", 1, NULL, &REP),
+			 -EEXIST);
+}
+
+/*
+ * store_close while other threads are inside operations and a hung cluster
+ * holds their late answers: every operation ends (0, or -ESHUTDOWN if it
+ * began after the close), and close returns only when nothing can touch
+ * the store any more (AddressSanitizer in CI checks the late completions).
+ */
+struct closer {
+	struct store *st;
+	unsigned seed;
+	int r;
+};
+
+static void *close_worker(void *arg)
+{
+	struct closer *c = arg;
+	uint8_t data[40000];
+	char name[64];
+
+	fill(data, sizeof(data), c->seed);
+	snprintf(name, sizeof(name), "t.close.%u", c->seed);
+	c->r = store_unit_write(c->st, name, data, sizeof(data), NULL, NULL);
+	return NULL;
+}
+
+static void test_close_with_operations_in_flight_is_safe(void **state)
+{
+	struct closer c[4];
+	pthread_t th[4];
+	struct store *st;
+
+	(void)state;
+	assert_int_equal(open_store(S, STORE_PROTOCOL_CA, &st), 0);
+	cluster_freeze(1);
+	for (unsigned i = 0; i < 4; i++) {
+		c[i] = (struct closer){.st = st, .seed = 100 + i + S->seq++ * 10};
+		assert_int_equal(pthread_create(&th[i], NULL, close_worker, &c[i]), 0);
+	}
+	usleep(50000);
+	store_close(st);
+	for (unsigned i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(c[i].r == 0 || c[i].r == -ESHUTDOWN);
+	}
+	cluster_thaw(1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1142,6 +1834,17 @@ int main(void)
 		cmocka_unit_test(test_read_ref_of_deleted_version_is_enoent),
 		cmocka_unit_test(test_reader_with_smaller_limit_reads_and_blames_nobody),
 		cmocka_unit_test(test_reports_are_per_call_across_threads),
+		cmocka_unit_test(test_huge_pending_key_on_one_cluster_does_not_steer_versions),
+		cmocka_unit_test(test_index_longer_than_one_osd_listing_reads_the_newest),
+		cmocka_unit_test(test_huge_junk_listing_is_dropped_within_the_deadline),
+		cmocka_unit_test(test_replayed_deleted_commit_falls_back_to_the_newest_readable),
+		cmocka_unit_test(test_collision_moves_to_a_fresh_version),
+		cmocka_unit_test(test_records_of_another_store_are_not_believed),
+		cmocka_unit_test(test_record_of_another_unit_or_version_is_named),
+		cmocka_unit_test(test_commit_of_another_unit_drops_the_listing),
+		cmocka_unit_test(test_malformed_index_key_drops_the_listing),
+		cmocka_unit_test(test_two_writers_racing_for_one_version),
+		cmocka_unit_test(test_writer_killed_between_phases_stays_invisible),
 		cmocka_unit_test(test_ca_no_cluster_holds_the_plaintext),
 		cmocka_unit_test(test_ca_one_share_alone_does_not_rebuild_the_key),
 		cmocka_unit_test(test_bytes_stored_per_byte_written_a),
@@ -1149,6 +1852,12 @@ int main(void)
 		cmocka_unit_test_teardown(test_one_cluster_down_writes_and_reads_succeed,
 					  clusters_restore),
 		cmocka_unit_test_teardown(test_frozen_cluster_does_not_hold_operations,
+					  clusters_restore),
+		cmocka_unit_test_teardown(test_hung_cluster_does_not_block_submission,
+					  clusters_restore),
+		cmocka_unit_test_teardown(test_close_with_operations_in_flight_is_safe,
+					  clusters_restore),
+		cmocka_unit_test_teardown(test_cluster_stalling_fragment_reads_loses_fastest_place,
 					  clusters_restore),
 		cmocka_unit_test_teardown(test_two_clusters_down_write_fails_and_stays_invisible_a,
 					  clusters_restore),
