@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * scfs-admin: the admin's tool for a rados-scfs store spread over n Ceph
  * clusters. For now it works on data units directly (put, get, versions, rm),
@@ -168,8 +169,7 @@ static unsigned print_states(struct admin *a, struct store *store)
  * After an operation: on success, name the clusters that failed or lied (on
  * stderr); on failure, one line with the report's account, and 1.
  */
-static int report_outcome(const struct store_report *rep, int r, const char *what,
-                          const char *unit)
+static int report_outcome(const struct store_report *rep, int r, const char *what, const char *unit)
 {
 	if (r < 0)
 		return fail("%s %s: %s", what, unit, rep->msg[0] ? rep->msg : strerror(-r));
@@ -196,8 +196,9 @@ static int cmd_keygen(struct admin *a, struct store *store, char **argv, int arg
 	r = sc_keyfile_private_save(path, SC_KEY_ED25519, seed);
 	sc_wipe(seed, sizeof(seed));
 	if (r < 0)
-		return fail("%s: %s", path, r == -EEXIST ? "exists already (a key is never replaced)"
-		                                          : strerror(-r));
+		return fail("%s: %s", path,
+		            r == -EEXIST ? "exists already (a key is never replaced)"
+		                         : strerror(-r));
 	sc_hex_encode(pub, sizeof(pub), hex);
 	printf("%s: Ed25519 writer key, public key %s\n", path, hex);
 	return 0;
@@ -321,8 +322,7 @@ static const struct command {
 	unsigned needs;
 	const char *args, *help;
 } commands[] = {
-    {"keygen", cmd_keygen, 1, 1, 0, "FILE",
-     "write a new Ed25519 writer key (PEM, mode 0600)"},
+    {"keygen", cmd_keygen, 1, 1, 0, "FILE", "write a new Ed25519 writer key (PEM, mode 0600)"},
     {"status", cmd_status, 0, 0, CMD_CONNECTS, "",
      "connect to every cluster and show its state;\n"
      "exits 1 unless all are up"},
@@ -518,8 +518,7 @@ int main(int argc, char **argv)
 		return fail("'%s' is not a unit name (1-%d of A-Z a-z 0-9 . _ - : +)", argv[optind],
 		            STORE_NAME_MAX),
 		       2;
-	if ((cmd->needs & CMD_CONNECTS) &&
-	    store_connect(&a, cmd->needs & CMD_WRITES, &store) < 0)
+	if ((cmd->needs & CMD_CONNECTS) && store_connect(&a, cmd->needs & CMD_WRITES, &store) < 0)
 		goto out;
 	rc = cmd->fn(&a, store, argv + optind, nargs);
 out:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The refcounted aio set (store_internal.h). Every cluster operation of the
  * store goes through here, so this is the one place that knows the rule:
@@ -17,7 +18,7 @@
 #include "common/util.h"
 #include "store_internal.h"
 
-int aio_set_new(struct store *store, struct aio_set **out)
+int store_aio_set_new(struct store *store, struct aio_set **out)
 {
 	struct aio_set *set = calloc(1, sizeof(*set));
 	pthread_condattr_t attr;
@@ -53,7 +54,7 @@ static void aio_set_free(struct aio_set *set)
 	free(set);
 }
 
-void aio_set_put(struct aio_set *set)
+void store_aio_set_put(struct aio_set *set)
 {
 	bool last;
 
@@ -66,7 +67,7 @@ void aio_set_put(struct aio_set *set)
 		aio_set_free(set);
 }
 
-struct aio_io *aio_io_add(struct aio_set *set, unsigned cluster, int kind)
+struct aio_io *store_aio_io_add(struct aio_set *set, unsigned cluster, int kind)
 {
 	struct aio_io *io;
 
@@ -201,7 +202,8 @@ static void aio_submit_failed(struct aio_io *io, rados_completion_t c, int r)
 	pthread_mutex_unlock(&store->lock);
 }
 
-int aio_submit_read(struct aio_io *io, rados_ioctx_t ioctx, const char *oid, rados_read_op_t op)
+int store_aio_submit_read(struct aio_io *io, rados_ioctx_t ioctx, const char *oid,
+                          rados_read_op_t op)
 {
 	rados_completion_t c;
 	int r = aio_begin(io, &c);
@@ -216,7 +218,8 @@ int aio_submit_read(struct aio_io *io, rados_ioctx_t ioctx, const char *oid, rad
 	return r;
 }
 
-int aio_submit_write(struct aio_io *io, rados_ioctx_t ioctx, const char *oid, rados_write_op_t op)
+int store_aio_submit_write(struct aio_io *io, rados_ioctx_t ioctx, const char *oid,
+                           rados_write_op_t op)
 {
 	rados_completion_t c;
 	int r = aio_begin(io, &c);
@@ -231,7 +234,7 @@ int aio_submit_write(struct aio_io *io, rados_ioctx_t ioctx, const char *oid, ra
 	return r;
 }
 
-struct aio_io *aio_set_next(struct aio_set *set, double deadline)
+struct aio_io *store_aio_set_next(struct aio_set *set, double deadline)
 {
 	struct aio_io *found = NULL;
 	struct timespec ts;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The cluster set: opening the n clusters in parallel, reconnecting the ones
  * that were down, and each cluster's state as the operations see it
@@ -67,8 +68,8 @@ static void cluster_budget(struct cluster *cl, rados_t rados)
 static void *cluster_connect_thread(void *arg)
 {
 	struct cluster *cl = arg;
-	struct store *store = (struct store *)((char *)(cl - cl->index) -
-					       offsetof(struct store, clusters));
+	struct store *store =
+	    (struct store *)((char *)(cl - cl->index) - offsetof(struct store, clusters));
 	struct sc_cluster_opts opts = {0};
 	struct sc_err err = {{0}};
 	char entity[96];
@@ -87,7 +88,7 @@ static void *cluster_connect_thread(void *arg)
 		if (sc_cluster_name_from_id(cl->client, entity, sizeof(entity)) < 0) {
 			r = -EINVAL;
 			snprintf(err.msg, sizeof(err.msg), "cluster %s: invalid client id '%s'",
-				 cl->name, cl->client);
+			         cl->name, cl->client);
 			goto out;
 		}
 		opts.name = entity;
@@ -106,7 +107,7 @@ static void *cluster_connect_thread(void *arg)
 	r = rados_ioctx_create(rados, cl->pool, &io);
 	if (r < 0) {
 		snprintf(err.msg, sizeof(err.msg), "cluster %s: pool %s: %s", cl->name, cl->pool,
-			 r == -ENOENT ? "no such pool" : strerror(-r));
+		         r == -ENOENT ? "no such pool" : strerror(-r));
 		goto out;
 	}
 	rados_ioctx_set_namespace(io, cl->rados_ns[0] ? cl->rados_ns : NULL);
@@ -161,7 +162,7 @@ rados_ioctx_t store_cluster_io(struct store *store, unsigned index)
 	if (cl->connected)
 		io = cl->io;
 	else if (!cl->connecting && !store->closing &&
-		 sc_now_monotonic() - cl->last_attempt > STORE_RECONNECT_INTERVAL)
+	         sc_now_monotonic() - cl->last_attempt > STORE_RECONNECT_INTERVAL)
 		cluster_connect_start(store, cl);
 	pthread_mutex_unlock(&store->lock);
 	return io;
@@ -187,7 +188,7 @@ static int opts_check(const struct store_opts *opts)
 }
 
 int store_open(const struct store_opts *opts, const struct store_cluster_spec *specs,
-	       struct store **out, struct sc_err *err)
+               struct store **out, struct sc_err *err)
 {
 	struct store *store;
 	unsigned up = 0;
@@ -203,12 +204,12 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 		if (opts && !opts->writer_key && opts->trusted_count == 0)
 			sc_err_set(err, "no writer key and no trusted key: nothing could verify");
 		else if (opts && (!opts->store_id || opts->store_id_len < 1 ||
-				  opts->store_id_len > STORE_ID_MAX))
+		                  opts->store_id_len > STORE_ID_MAX))
 			sc_err_set(err, "the store id must have 1 to %u bytes", STORE_ID_MAX);
 		else
 			sc_err_set(err, "invalid store options (n=%u f=%u needs n >= %uf+1)",
-				   opts ? opts->n : 0, opts ? opts->f : 0,
-				   opts && opts->crash_only ? 2 : 3);
+			           opts ? opts->n : 0, opts ? opts->f : 0,
+			           opts && opts->crash_only ? 2 : 3);
 		return r;
 	}
 	for (unsigned i = 0; i < opts->n; i++)
@@ -229,7 +230,8 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 	store->id.bytes = store->id_bytes;
 	store->id.len = opts->store_id_len;
 	store->k = opts->f + 1;
-	store->protocol = opts->protocol == STORE_PROTOCOL_A ? RECORD_PROTOCOL_A : RECORD_PROTOCOL_CA;
+	store->protocol =
+	    opts->protocol == STORE_PROTOCOL_A ? RECORD_PROTOCOL_A : RECORD_PROTOCOL_CA;
 	store->max_unit = opts->max_unit_size ? opts->max_unit_size : STORE_DEFAULT_MAX_UNIT;
 	store->op_timeout = opts->op_timeout > 0 ? opts->op_timeout : 10.0;
 	store->connect_timeout = opts->connect_timeout > 0 ? opts->connect_timeout : 10.0;
@@ -239,7 +241,8 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 		goto fail;
 	}
 	for (unsigned i = 0; i < opts->trusted_count; i++)
-		memcpy(store->trusted[store->trusted_count++], opts->trusted_keys[i], STORE_KEY_LEN);
+		memcpy(store->trusted[store->trusted_count++], opts->trusted_keys[i],
+		       STORE_KEY_LEN);
 	if (opts->writer_key) {
 		memcpy(store->writer_priv, opts->writer_key, STORE_KEY_LEN);
 		r = sc_ed25519_public(store->writer_priv, store->writer_pub);
@@ -248,7 +251,7 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 		memcpy(store->trusted[store->trusted_count++], store->writer_pub, STORE_KEY_LEN);
 		store->can_write = true;
 	}
-	r = codec_new(store->protocol, store->n, store->f, &store->codec);
+	r = store_codec_new(store->protocol, store->n, store->f, &store->codec);
 	if (r < 0)
 		goto fail;
 
@@ -278,7 +281,7 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 			up++;
 		} else if (used < sizeof(msg)) {
 			int n = snprintf(msg + used, sizeof(msg) - used, "%s%s", used ? "; " : "",
-					 cl->state.reason);
+			                 cl->state.reason);
 			used += n > 0 ? (size_t)n : 0;
 		}
 	}
@@ -290,8 +293,8 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 	for (unsigned i = 0; i < store->n; i++) {
 		struct cluster *cl = &store->clusters[i];
 		int e = cl->state.last_error;
-		if (!cl->connected && (e == -ENOENT || e == -ENOKEY || e == -EINVAL ||
-				       e == -EACCES || e == -EPERM)) {
+		if (!cl->connected &&
+		    (e == -ENOENT || e == -ENOKEY || e == -EINVAL || e == -EACCES || e == -EPERM)) {
 			sc_err_set(err, "%s", cl->state.reason);
 			r = e;
 			goto fail;
@@ -299,7 +302,7 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 	}
 	if (up < store->n - store->f) {
 		sc_err_set(err, "only %u of %u clusters reachable, %u needed: %s", up, store->n,
-			   store->n - store->f, msg);
+		           store->n - store->f, msg);
 		r = -EHOSTUNREACH;
 		goto fail;
 	}
@@ -379,7 +382,7 @@ void store_close(struct store *store)
 		if (cl->rados)
 			rados_shutdown(cl->rados);
 	}
-	codec_free(store->codec);
+	store_codec_free(store->codec);
 	sc_wipe(store->writer_priv, sizeof(store->writer_priv));
 	free(store->trusted);
 	pthread_mutex_destroy(&store->lock);
@@ -428,10 +431,10 @@ int store_cluster_state(struct store *store, unsigned index, struct store_cluste
 		out->last_error = -ETIMEDOUT;
 		snprintf(out->reason, sizeof(out->reason), "no answer for %.0f s", silent);
 	} else if (out->condition == STORE_CLUSTER_UP &&
-		   ((silent * 1000 > SLOW_FLOOR_MS && other >= 0 &&
-		     silent * 1000 > SLOW_FACTOR * other) ||
-		    (other >= 0 && out->ops_ok > 0 && out->latency_ms > SLOW_FLOOR_MS &&
-		     out->latency_ms > SLOW_FACTOR * other))) {
+	           ((silent * 1000 > SLOW_FLOOR_MS && other >= 0 &&
+	             silent * 1000 > SLOW_FACTOR * other) ||
+	            (other >= 0 && out->ops_ok > 0 && out->latency_ms > SLOW_FLOOR_MS &&
+	             out->latency_ms > SLOW_FACTOR * other))) {
 		out->condition = STORE_CLUSTER_SLOW;
 	}
 	return 0;
@@ -449,8 +452,8 @@ void store_cluster_note(struct store *store, unsigned index, int r, double laten
 		st->condition = STORE_CLUSTER_DOWN;
 		snprintf(st->reason, sizeof(st->reason), "operation failed: %s", strerror(-r));
 	} else {
-		st->latency_ms = st->ops_ok == 0 ? ms : (1 - EWMA_WEIGHT) * st->latency_ms +
-								EWMA_WEIGHT * ms;
+		st->latency_ms =
+		    st->ops_ok == 0 ? ms : (1 - EWMA_WEIGHT) * st->latency_ms + EWMA_WEIGHT * ms;
 		st->ops_ok++;
 		if (st->condition == STORE_CLUSTER_DOWN)
 			st->condition = STORE_CLUSTER_UP;
@@ -459,7 +462,7 @@ void store_cluster_note(struct store *store, unsigned index, int r, double laten
 }
 
 void store_cluster_fault(struct store *store, unsigned index, int condition, int err,
-			 const char *fmt, ...)
+                         const char *fmt, ...)
 {
 	struct store_cluster_state *st = &store->clusters[index].state;
 	va_list ap;
@@ -519,7 +522,7 @@ void store_cluster_order(struct store *store, unsigned *order)
 		else if (cl->state.condition == STORE_CLUSTER_BAD_DATA)
 			key[i] += 1e6;
 		else if ((cl->inflight > 0 && now - cl->waiting_since > 1.0) ||
-			 (cl->data_inflight > 0 && now - cl->data_waiting_since > 1.0))
+		         (cl->data_inflight > 0 && now - cl->data_waiting_since > 1.0))
 			key[i] += 1e5; /* hung: it has left requests unanswered for a while */
 		order[i] = i;
 	}

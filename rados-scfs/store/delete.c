@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Deleting a data unit version (docs/store.md, "Deletion / GC"): the commit
  * and pending index keys and the fragment object, on every reachable
@@ -29,28 +30,29 @@ static int unit_delete(struct store *store, const char *name, uint64_t version,
 	int r;
 
 	if (!store_unit_name_valid(name) || version == 0 || version == STORE_VERSION_LATEST)
-		return store_op_finish(store, &log, -EINVAL, "delete: invalid unit name or version");
+		return store_op_finish(store, &log, -EINVAL,
+		                       "delete: invalid unit name or version");
 	if (!store->can_write)
 		return store_op_finish(store, &log, -EROFS, "delete %s: no writer key", name);
-	record_index_key(RECORD_KEY_COMMIT, version, key);
-	record_index_key(RECORD_KEY_PENDING, version, pending);
-	if ((r = record_object_name(name, version, oid, sizeof(oid))) < 0 ||
-	    (r = record_index_name(name, index_oid, sizeof(index_oid))) < 0 ||
-	    (r = aio_set_new(store, &set)) < 0)
+	store_record_index_key(RECORD_KEY_COMMIT, version, key);
+	store_record_index_key(RECORD_KEY_PENDING, version, pending);
+	if ((r = store_record_object_name(name, version, oid, sizeof(oid))) < 0 ||
+	    (r = store_record_index_name(name, index_oid, sizeof(index_oid))) < 0 ||
+	    (r = store_aio_set_new(store, &set)) < 0)
 		return r;
 	for (unsigned i = 0; i < store->n; i++) {
 		rados_ioctx_t ioctx = store_op_ioctx(store, &log, i);
 		rados_write_op_t op;
 		if (!ioctx)
 			continue;
-		io = aio_io_add(set, i, IO_DELETE_INDEX);
+		io = store_aio_io_add(set, i, IO_DELETE_INDEX);
 		op = rados_create_write_op();
 		rados_write_op_omap_rm_keys2(op, keys, key_lens, 2);
-		aio_submit_write(io, ioctx, index_oid, op);
+		store_aio_submit_write(io, ioctx, index_oid, op);
 		rados_release_write_op(op);
 	}
 	/* Wait for every cluster (every copy should go), up to the deadline. */
-	while ((io = aio_set_next(set, deadline))) {
+	while ((io = store_aio_set_next(set, deadline))) {
 		if (io->r == 0 || io->r == -ENOENT) {
 			rados_ioctx_t ioctx;
 			if (++removed[io->cluster] == 2)
@@ -58,10 +60,11 @@ static int unit_delete(struct store *store, const char *name, uint64_t version,
 			/* The index no longer lists it there: now the fragment may go. */
 			if (io->kind == IO_DELETE_INDEX &&
 			    (ioctx = store_op_ioctx(store, &log, io->cluster))) {
-				struct aio_io *data = aio_io_add(set, io->cluster, IO_DELETE_DATA);
+				struct aio_io *data =
+				    store_aio_io_add(set, io->cluster, IO_DELETE_DATA);
 				rados_write_op_t op = rados_create_write_op();
 				rados_write_op_remove(op);
-				aio_submit_write(data, ioctx, oid, op);
+				store_aio_submit_write(data, ioctx, oid, op);
 				rados_release_write_op(op);
 			}
 		} else {
@@ -70,7 +73,7 @@ static int unit_delete(struct store *store, const char *name, uint64_t version,
 		}
 	}
 	store_op_timeouts(store, set, &log, store->op_timeout);
-	aio_set_put(set);
+	store_aio_set_put(set);
 	r = confirmed >= store->n - store->f ? 0 : -ETIMEDOUT;
 	return store_op_finish(store, &log, r, "delete %s v%llu: removed on %u of %u clusters%s",
 	                       name, (unsigned long long)version, confirmed, store->n,

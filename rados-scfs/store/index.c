@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The unit's index object (docs/store-format.md): one omap key per version,
  * "p.V" when a write began and "v.V" holding the writer-signed commit, keys
@@ -44,7 +45,7 @@ static struct index_entry *entry_add(struct version_list *list)
 }
 
 void store_index_drop(struct store *store, struct op_log *log, struct version_list *list,
-                         unsigned cluster, const char *what, unsigned long long version)
+                      unsigned cluster, const char *what, unsigned long long version)
 {
 	size_t j = 0;
 
@@ -68,14 +69,14 @@ int store_index_take_entry(const char *name, const char *key, size_t key_len, co
 	char kind;
 
 	*version_out = 0;
-	if (record_index_key_parse(key, key_len, &kind, &version) < 0 ||
+	if (store_record_index_key_parse(key, key_len, &kind, &version) < 0 ||
 	    (expect_kind && kind != expect_kind))
 		return -EBADMSG;
 	*version_out = version;
 	if (kind == RECORD_KEY_PENDING && val_len != 0)
 		return -EBADMSG;
 	if (kind == RECORD_KEY_COMMIT &&
-	    (commit_parse((const uint8_t *)val, val_len, &c) < 0 || c.version != version ||
+	    (store_commit_parse((const uint8_t *)val, val_len, &c) < 0 || c.version != version ||
 	     c.name_len != name_len || memcmp(c.name, name, name_len) != 0))
 		return -EBADMSG;
 	e = entry_add(list);
@@ -104,8 +105,8 @@ int store_index_take_entry(const char *name, const char *key, size_t key_len, co
  * last key (for the next page).
  */
 static int index_take(struct store *store, const char *name, rados_omap_iter_t it,
-                      struct version_list *list, unsigned cluster, char expect_kind,
-                      unsigned max, char last[19], uint64_t *bad_version)
+                      struct version_list *list, unsigned cluster, char expect_kind, unsigned max,
+                      char last[19], uint64_t *bad_version)
 {
 	char *key, *val;
 	size_t key_len, val_len;
@@ -168,9 +169,9 @@ static bool entry_verify(struct store *store, struct version_list *list, struct 
 			e->verified = true;
 			return true;
 		}
-	if (commit_parse(e->commit, e->commit_len, &c) == 0 &&
-	    commit_verify(&store->id, e->commit, &c, &store->trusted[0][0],
-	                  store->trusted_count) == 0) {
+	if (store_commit_parse(e->commit, e->commit_len, &c) == 0 &&
+	    store_commit_verify(&store->id, e->commit, &c, &store->trusted[0][0],
+	                        store->trusted_count) == 0) {
 		e->verified = true;
 		return true;
 	}
@@ -199,8 +200,8 @@ const struct index_entry *store_index_top(struct store *store, struct version_li
 		if (entry_verify(store, list, log, best))
 			return &list->e[best];
 		store_index_drop(store, log, list, list->e[best].cluster,
-		             "commit entry does not verify",
-		             (unsigned long long)list->e[best].version);
+		                 "commit entry does not verify",
+		                 (unsigned long long)list->e[best].version);
 	}
 }
 
@@ -223,7 +224,7 @@ static void index_submit(struct store *store, struct aio_set *set, struct op_log
 		cur->done = true;
 		return;
 	}
-	io = aio_io_add(set, i, IO_INDEX_READ);
+	io = store_aio_io_add(set, i, IO_INDEX_READ);
 	if (!io)
 		return;
 	op = rados_create_read_op();
@@ -231,8 +232,8 @@ static void index_submit(struct store *store, struct aio_set *set, struct op_log
 		char kv[19], kp[19];
 		const char *keys[2] = {kv, kp};
 		size_t lens[2] = {18, 18};
-		record_index_key(RECORD_KEY_COMMIT, version, kv);
-		record_index_key(RECORD_KEY_PENDING, version, kp);
+		store_record_index_key(RECORD_KEY_COMMIT, version, kv);
+		store_record_index_key(RECORD_KEY_PENDING, version, kp);
 		rados_read_op_omap_get_vals_by_keys2(op, keys, 2, lens, &io->omap, &io->omap_rval);
 	} else {
 		if (cur->want_commits)
@@ -242,7 +243,7 @@ static void index_submit(struct store *store, struct aio_set *set, struct op_log
 			rados_read_op_omap_get_vals2(op, cur->after_p, "p.", INDEX_PAGE_PENDING,
 			                             &io->omap2, &io->omap2_more, &io->omap2_rval);
 	}
-	aio_submit_read(io, ioctx, oid, op);
+	store_aio_submit_read(io, ioctx, oid, op);
 	rados_release_read_op(op);
 }
 
@@ -260,8 +261,9 @@ static int index_answer(struct store *store, const char *name, struct op_log *lo
 	cur->done = true;
 	if (mode == INDEX_VERSION) {
 		char last[19];
-		nv = io->omap ? index_take(store, name, io->omap, list, io->cluster, 0, 2, last, &bad)
-		              : 0;
+		nv = io->omap
+		         ? index_take(store, name, io->omap, list, io->cluster, 0, 2, last, &bad)
+		         : 0;
 		for (size_t i = 0; nv > 0 && i < list->count; i++)
 			if (list->e[i].cluster == io->cluster && list->e[i].version != version)
 				nv = -EBADMSG; /* a key not asked for */
@@ -270,15 +272,14 @@ static int index_answer(struct store *store, const char *name, struct op_log *lo
 			nv = index_take(store, name, io->omap, list, io->cluster, RECORD_KEY_COMMIT,
 			                INDEX_PAGE_COMMITS, cur->after_v, &bad);
 		if (nv >= 0 && io->omap2)
-			np = index_take(store, name, io->omap2, list, io->cluster, RECORD_KEY_PENDING,
-			                INDEX_PAGE_PENDING, cur->after_p, &bad);
+			np = index_take(store, name, io->omap2, list, io->cluster,
+			                RECORD_KEY_PENDING, INDEX_PAGE_PENDING, cur->after_p, &bad);
 	}
 	if (nv == -ENOMEM || np == -ENOMEM)
 		return -ENOMEM;
 	if (nv < 0 || np < 0) {
 		store_index_drop(store, log, list, io->cluster,
-		             "malformed or misplaced index entry",
-		             (unsigned long long)bad);
+		                 "malformed or misplaced index entry", (unsigned long long)bad);
 		return 0;
 	}
 	cur->keys += (unsigned)(nv + np);
@@ -295,9 +296,9 @@ static int index_answer(struct store *store, const char *name, struct op_log *lo
 	return 0;
 }
 
-int store_index_fetch(struct store *store, const char *name, enum index_mode mode,
-                      uint64_t version, double deadline, struct op_log *log,
-                      struct version_list *list, store_index_answered_fn *on_answer, void *arg)
+int store_index_fetch(struct store *store, const char *name, enum index_mode mode, uint64_t version,
+                      double deadline, struct op_log *log, struct version_list *list,
+                      store_index_answered_fn *on_answer, void *arg)
 {
 	struct index_cursor cur[STORE_MAX_CLUSTERS];
 	char oid[OID_MAX];
@@ -308,7 +309,7 @@ int store_index_fetch(struct store *store, const char *name, enum index_mode mod
 	int r;
 
 	*list = (struct version_list){0};
-	r = record_index_name(name, oid, sizeof(oid));
+	r = store_record_index_name(name, oid, sizeof(oid));
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < store->n; i++)
@@ -316,16 +317,17 @@ int store_index_fetch(struct store *store, const char *name, enum index_mode mod
 	do {
 		/* One round: every cluster that has (more) to say is asked at once. */
 		bool got[STORE_MAX_CLUSTERS] = {false};
-		r = aio_set_new(store, &set);
+		r = store_aio_set_new(store, &set);
 		if (r < 0)
 			goto out;
 		for (unsigned i = 0; i < store->n; i++)
 			if (!cur[i].done)
 				index_submit(store, set, log, oid, i, mode, version, &cur[i]);
-		while ((io = aio_set_next(set, deadline))) {
-			int e = io->r < 0 ? io->r
-			        : io->omap_rval < 0 ? io->omap_rval
-			        : io->omap2_rval < 0 ? io->omap2_rval : 0;
+		while ((io = store_aio_set_next(set, deadline))) {
+			int e = io->r < 0            ? io->r
+			        : io->omap_rval < 0  ? io->omap_rval
+			        : io->omap2_rval < 0 ? io->omap2_rval
+			                             : 0;
 			got[io->cluster] = true;
 			if (e == 0) {
 				r = index_answer(store, name, log, list, io, mode, version,
@@ -355,7 +357,7 @@ int store_index_fetch(struct store *store, const char *name, enum index_mode mod
 		}
 		if (answered < store->n - store->f || mode == INDEX_ALL)
 			store_op_timeouts(store, set, log, store->op_timeout);
-		aio_set_put(set);
+		store_aio_set_put(set);
 		set = NULL;
 	} while (more && sc_now_monotonic() < deadline);
 	if (answered < store->n - store->f) {
@@ -365,7 +367,7 @@ int store_index_fetch(struct store *store, const char *name, enum index_mode mod
 	store_index_sort(list);
 	r = 0;
 out:
-	aio_set_put(set);
+	store_aio_set_put(set);
 	return r;
 }
 
@@ -433,8 +435,8 @@ static int unit_versions(struct store *store, const char *name, struct store_ver
 		}
 		if (!entry_verify(store, &list, &log, i)) {
 			store_index_drop(store, &log, &list, list.e[i].cluster,
-			             "commit entry does not verify",
-			             (unsigned long long)list.e[i].version);
+			                 "commit entry does not verify",
+			                 (unsigned long long)list.e[i].version);
 			i = (size_t)-1; /* the list changed: start over (verified stay verified) */
 		}
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * One operation's account of the clusters (unit.h): which cluster failed or
  * served bad data and why, turned into the store's report when the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * store_cluster_probe (store.h): one cheap question to every connected
  * cluster at once, so that status tools see each cluster's latency and
@@ -29,7 +30,7 @@ static int cluster_probe(struct store *store, double timeout, struct store_repor
 	if (timeout < 0)
 		return store_op_finish(store, &log, -EINVAL, "probe: negative timeout");
 	deadline = started + (timeout > 0 ? timeout : store->op_timeout);
-	r = aio_set_new(store, &set);
+	r = store_aio_set_new(store, &set);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < store->n; i++) {
@@ -38,14 +39,14 @@ static int cluster_probe(struct store *store, double timeout, struct store_repor
 
 		if (!ioctx)
 			continue;
-		io = aio_io_add(set, i, IO_PROBE);
+		io = store_aio_io_add(set, i, IO_PROBE);
 		op = rados_create_read_op();
 		rados_read_op_stat(op, &io->stat_size, &io->stat_mtime, &io->stat_rval);
-		aio_submit_read(io, ioctx, STORE_PROBE_OBJECT, op);
+		store_aio_submit_read(io, ioctx, STORE_PROBE_OBJECT, op);
 		rados_release_read_op(op);
 		asked++;
 	}
-	while (answered < asked && (io = aio_set_next(set, deadline))) {
+	while (answered < asked && (io = store_aio_set_next(set, deadline))) {
 		if (io->r == 0 || io->r == -ENOENT)
 			answered++;
 		else
@@ -53,7 +54,7 @@ static int cluster_probe(struct store *store, double timeout, struct store_repor
 			              strerror(-io->r));
 	}
 	store_op_timeouts(store, set, &log, deadline - started);
-	aio_set_put(set);
+	store_aio_set_put(set);
 	store_op_finish(store, &log, (int)answered, "probe: %u of %u clusters answered%s", answered,
 	                store->n, (log.bad | log.failed) ? ": " : "");
 	return (int)answered;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reading a data unit (docs/store.md, "Read"): latest = the highest version
  * with a verified commit in the index of n-f clusters; then record and
@@ -69,7 +70,7 @@ struct read_state {
 	uint8_t frag_digest[STORE_MAX_CLUSTERS][RECORD_DIGEST_LEN];
 	struct digest_multi dm; /* stream i: fragment i */
 	unsigned good_frags, good_shares;
-	uint32_t absent; /* bit i: cluster i has no such object */
+	uint32_t absent;   /* bit i: cluster i has no such object */
 	uint32_t answered; /* bit i: cluster i answered (anything) */
 };
 
@@ -161,7 +162,7 @@ static void read_take_record(struct store *store, struct read_state *rs, struct 
 		              (unsigned long long)rs->version);
 		return;
 	}
-	if (len > sizeof(buf) || record_parse(buf, len, &rec) < 0) {
+	if (len > sizeof(buf) || store_record_parse(buf, len, &rec) < 0) {
 		store_op_fail(store, log, i, STORE_CLUSTER_BAD_DATA, -EBADMSG,
 		              "malformed record for %s v%llu (%zu bytes)", rs->name,
 		              (unsigned long long)rs->version, len);
@@ -176,13 +177,14 @@ static void read_take_record(struct store *store, struct read_state *rs, struct 
 		              (unsigned long long)rec.c.version);
 		return;
 	}
-	if (record_verify(&store->id, buf, &rec, &store->trusted[0][0], store->trusted_count) < 0) {
+	if (store_record_verify(&store->id, buf, &rec, &store->trusted[0][0],
+	                        store->trusted_count) < 0) {
 		store_op_fail(store, log, i, STORE_CLUSTER_BAD_DATA, -EBADMSG,
 		              "record signature of %s v%llu does not verify", rs->name,
 		              (unsigned long long)rs->version);
 		return;
 	}
-	if (record_digest(&store->id, buf, rec.common_len, digest) < 0 ||
+	if (store_record_digest(&store->id, buf, rec.common_len, digest) < 0 ||
 	    memcmp(digest, rs->want, RECORD_DIGEST_LEN) != 0) {
 		/* Signed by a writer, but not the committed content: not a lie, not usable. */
 		store_op_fail(store, log, i, -1, -ESTALE, "holds another write of %s v%llu",
@@ -270,7 +272,7 @@ static void read_take(struct store *store, struct read_state *rs, struct op_log 
 static void read_frag_complete(struct store *store, struct read_state *rs, struct op_log *log,
                                unsigned i)
 {
-	if (digest_multi_end_stream(&rs->dm, i, rs->frag_digest[i]) < 0) {
+	if (store_digest_multi_end_stream(&rs->dm, i, rs->frag_digest[i]) < 0) {
 		read_frag_fail(store, rs, log, i, -1, -EIO, "cannot hash the fragment of");
 		return;
 	}
@@ -314,8 +316,8 @@ static void read_hash_ready(struct store *store, struct read_state *rs, struct o
 		for (unsigned j = 0; j < count; j++)
 			data[j] =
 			    rs->frags[streams[j]] + (size_t)rs->hashed[streams[j]] * rs->piece_len;
-		if (count &&
-		    digest_multi_update_streams(&rs->dm, streams, count, data, rs->piece_len) < 0)
+		if (count && store_digest_multi_update_streams(&rs->dm, streams, count, data,
+		                                               rs->piece_len) < 0)
 			for (unsigned j = 0; j < count; j++)
 				read_frag_fail(store, rs, log, streams[j], -1, -EIO,
 				               "cannot hash the fragment of");
@@ -323,7 +325,8 @@ static void read_hash_ready(struct store *store, struct read_state *rs, struct o
 			unsigned i = alone[j];
 			size_t got = rs->piece_got[i][rs->hashed[i]];
 			const uint8_t *d = rs->frags[i] + (size_t)rs->hashed[i] * rs->piece_len;
-			if (got > 0 && digest_multi_update_streams(&rs->dm, &i, 1, &d, got) < 0) {
+			if (got > 0 &&
+			    store_digest_multi_update_streams(&rs->dm, &i, 1, &d, got) < 0) {
 				read_frag_fail(store, rs, log, i, -1, -EIO,
 				               "cannot hash the fragment of");
 				continue;
@@ -356,7 +359,7 @@ static int read_submit(struct store *store, struct aio_set *set, struct read_sta
 	if (!buf)
 		return -ENOMEM;
 	for (unsigned p = 0; p < rs->pieces; p++) {
-		struct aio_io *io = aio_io_add(set, i, p == 0 ? IO_FULL_READ : IO_PIECE_READ);
+		struct aio_io *io = store_aio_io_add(set, i, p == 0 ? IO_FULL_READ : IO_PIECE_READ);
 		size_t off = (size_t)p * rs->piece_len;
 		rados_read_op_t op;
 
@@ -381,7 +384,7 @@ static int read_submit(struct store *store, struct aio_set *set, struct read_sta
 			rados_read_op_getxattrs(op, &io->xattrs, &io->xattrs_rval);
 		rados_read_op_read(op, off, read_piece_size(rs, p), (char *)buf + off,
 		                   &io->bytes_read, &io->read_rval);
-		aio_submit_read(io, ioctx, oid, op);
+		store_aio_submit_read(io, ioctx, oid, op);
 		rados_release_read_op(op);
 	}
 	return 0;
@@ -481,8 +484,9 @@ static int read_result_ca(struct store *store, struct read_state *rs, const char
 			got++;
 		}
 	store_unit_aad(store, name, version, aad, &aad_len);
-	r = codec_decode(store->codec, frags, (size_t)rs->c.frag_len, rs->c.data_len, rs->c.iv,
-	                 rs->c.tag, share_index, &shares[0][0], count, aad, aad_len, &plain);
+	r = store_codec_decode(store->codec, frags, (size_t)rs->c.frag_len, rs->c.data_len,
+	                       rs->c.iv, rs->c.tag, share_index, &shares[0][0], count, aad, aad_len,
+	                       &plain);
 	sc_wipe(shares, sizeof(shares));
 	if (r < 0)
 		return -EIO; /* shares and fragments were all signed and checked: the writer erred
@@ -517,13 +521,13 @@ static int read_begin(struct store *store, const char *name, uint64_t version,
 	rs->need = store->protocol == RECORD_PROTOCOL_A ? 1 : store->k;
 	rs->deadline = deadline;
 	read_pieces_plan(rs, read_frag_max(store, data_len));
-	if ((r = record_object_name(name, version, rs->oid, sizeof(rs->oid))) < 0 ||
-	    (r = digest_multi_begin(&rs->dm, store->n, false)) < 0) {
+	if ((r = store_record_object_name(name, version, rs->oid, sizeof(rs->oid))) < 0 ||
+	    (r = store_digest_multi_begin(&rs->dm, store->n, false)) < 0) {
 		free(rs);
 		return r;
 	}
-	if ((r = aio_set_new(store, &rs->set)) < 0) {
-		digest_multi_abort(&rs->dm);
+	if ((r = store_aio_set_new(store, &rs->set)) < 0) {
+		store_digest_multi_abort(&rs->dm);
 		free(rs);
 		return r;
 	}
@@ -548,8 +552,8 @@ static void read_abandon(struct read_state *rs)
 {
 	if (!rs)
 		return;
-	aio_set_put(rs->set);
-	digest_multi_abort(&rs->dm);
+	store_aio_set_put(rs->set);
+	store_digest_multi_abort(&rs->dm);
 	sc_wipe(rs->shares, sizeof(rs->shares));
 	free(rs);
 }
@@ -580,13 +584,13 @@ static int read_finish(struct store *store, struct read_state *rs, struct op_log
 		bool hedge = false;
 
 		/* Wait for the next answer, but not past the hedge point. */
-		io = aio_set_next(rs->set,
-		                  rs->hedge_at < rs->deadline ? rs->hedge_at : rs->deadline);
+		io = store_aio_set_next(rs->set,
+		                        rs->hedge_at < rs->deadline ? rs->hedge_at : rs->deadline);
 		if (io) {
 			/* Take every answer that is in, then hash: more pieces side by side. */
 			do
 				read_take(store, rs, log, io);
-			while ((io = aio_set_next(rs->set, 0)));
+			while ((io = store_aio_set_next(rs->set, 0)));
 			read_hash_ready(store, rs, log);
 			if (rs->len_mismatch || (!rs->all && read_enough(store, rs)))
 				break;
@@ -697,14 +701,18 @@ static int unit_read(struct store *store, const char *name, uint64_t version,
 	if (!store_unit_name_valid(name))
 		return store_op_finish(store, &log, -EINVAL, "read: invalid unit name");
 	if (!by_ref) {
-		struct read_guess guess = {.store = store, .name = name, .flags = flags,
-		                           .deadline = deadline, .log = &log};
+		struct read_guess guess = {.store = store,
+		                           .name = name,
+		                           .flags = flags,
+		                           .deadline = deadline,
+		                           .log = &log};
 		r = store_index_fetch(store, name, latest ? INDEX_NEWEST : INDEX_VERSION, version,
 		                      deadline, &log, &list, read_guess_answer, &guess);
 		if (r < 0) {
 			read_abandon(guess.rs);
 			store_index_list_free(&list);
-			return store_op_finish(store, &log, r, "read %s: index unavailable: ", name);
+			return store_op_finish(store, &log, r,
+			                       "read %s: index unavailable: ", name);
 		}
 		rs = guess.rs;
 	}
@@ -730,7 +738,8 @@ static int unit_read(struct store *store, const char *name, uint64_t version,
 			data_len = e->data_len;
 			memcpy(want, e->digest, sizeof(want));
 			/* The speculative read is used only if it is exactly this one. */
-			if (rs && (rs->version != version || memcmp(rs->want, want, sizeof(want)))) {
+			if (rs &&
+			    (rs->version != version || memcmp(rs->want, want, sizeof(want)))) {
 				read_abandon(rs);
 				rs = NULL;
 			}
@@ -739,7 +748,9 @@ static int unit_read(struct store *store, const char *name, uint64_t version,
 			r = -EINVAL;
 			break;
 		}
-		r = rs ? 0 : read_begin(store, name, version, want, data_len, flags, deadline, &log, &rs);
+		r = rs ? 0
+		       : read_begin(store, name, version, want, data_len, flags, deadline, &log,
+		                    &rs);
 		if (r == 0)
 			r = read_finish(store, rs, &log, buf, len); /* frees rs */
 		rs = NULL;
@@ -802,8 +813,7 @@ static int unit_read_entered(struct store *store, const char *name, uint64_t ver
 }
 
 int store_unit_read(struct store *store, const char *name, uint64_t version, unsigned flags,
-                    void **buf, size_t *len, struct store_unit_ref *ref,
-                    struct store_report *rep)
+                    void **buf, size_t *len, struct store_unit_ref *ref, struct store_report *rep)
 {
 	return unit_read_entered(store, name, version, NULL, flags, buf, len, ref, rep);
 }

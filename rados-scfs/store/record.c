@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Unit records and commit entries (docs/store-format.md). Everything a
- * cluster returns comes through record_parse or commit_parse first: each
+ * cluster returns comes through store_record_parse or store_commit_parse first: each
  * field is read only after the bytes for it were counted, lengths are
  * bounded before use, and reserved bytes must be zero so that a format
  * change is seen, not misread.
@@ -53,21 +54,22 @@ static bool common_fields_valid(const struct record_common *c)
 		return false;
 	if (c->n < 1 || c->n > RECORD_MAX_N || c->f >= c->n)
 		return false;
-	if (c->data_len > RECORD_MAX_DATA || c->frag_len != frag_len_for(c->protocol, c->f, c->data_len))
+	if (c->data_len > RECORD_MAX_DATA ||
+	    c->frag_len != frag_len_for(c->protocol, c->f, c->data_len))
 		return false;
 	return name_bytes_valid(c->name, c->name_len);
 }
 
-size_t record_common_len(const struct record_common *c)
+size_t store_record_common_len(const struct record_common *c)
 {
 	if (!common_fields_valid(c))
 		return 0;
 	return RECORD_HEADER_LEN + c->name_len + (size_t)c->n * RECORD_DIGEST_LEN;
 }
 
-int record_common_encode(const struct record_common *c, uint8_t *out, size_t out_len)
+int store_record_common_encode(const struct record_common *c, uint8_t *out, size_t out_len)
 {
-	size_t len = record_common_len(c);
+	size_t len = store_record_common_len(c);
 	uint8_t *p = out;
 
 	if (len == 0)
@@ -110,7 +112,7 @@ static size_t id_prefix(const struct record_id *id, uint8_t out[RECORD_ID_PREFIX
 
 /* ID's prefix and MSG, back to back in OUT: what is signed and hashed. */
 static int id_bound(const struct record_id *id, const uint8_t *msg, size_t len, uint8_t *out,
-		    size_t out_len, size_t *bound_len)
+                    size_t out_len, size_t *bound_len)
 {
 	size_t p = id_prefix(id, out);
 
@@ -126,7 +128,7 @@ static int id_bound(const struct record_id *id, const uint8_t *msg, size_t len, 
 #define BOUND_MAX (RECORD_ID_PREFIX_MAX + RECORD_MAX_LEN)
 
 static int sign_bound(const struct record_id *id, const uint8_t priv[RECORD_KEY_LEN],
-		      const uint8_t *msg, size_t len, uint8_t *sig)
+                      const uint8_t *msg, size_t len, uint8_t *sig)
 {
 	uint8_t buf[BOUND_MAX];
 	size_t blen;
@@ -139,7 +141,7 @@ static int sign_bound(const struct record_id *id, const uint8_t priv[RECORD_KEY_
 }
 
 static int verify_bound(const struct record_id *id, const uint8_t *pub, const uint8_t *msg,
-			size_t len, const uint8_t *sig)
+                        size_t len, const uint8_t *sig)
 {
 	uint8_t buf[BOUND_MAX];
 	size_t blen;
@@ -151,8 +153,8 @@ static int verify_bound(const struct record_id *id, const uint8_t *pub, const ui
 	return r < 0 ? -EBADMSG : 0;
 }
 
-int record_digest(const struct record_id *id, const uint8_t *common, size_t common_len,
-		  uint8_t out[RECORD_DIGEST_LEN])
+int store_record_digest(const struct record_id *id, const uint8_t *common, size_t common_len,
+                        uint8_t out[RECORD_DIGEST_LEN])
 {
 	uint8_t buf[BOUND_MAX];
 	size_t blen;
@@ -161,9 +163,9 @@ int record_digest(const struct record_id *id, const uint8_t *common, size_t comm
 	return r < 0 ? r : sc_sha256(buf, blen, out);
 }
 
-int record_seal(const struct record_id *id, uint8_t *buf, size_t buf_len, size_t common_len,
-		uint8_t index, const uint8_t *share, const uint8_t priv[RECORD_KEY_LEN],
-		size_t *out_len)
+int store_record_seal(const struct record_id *id, uint8_t *buf, size_t buf_len, size_t common_len,
+                      uint8_t index, const uint8_t *share, const uint8_t priv[RECORD_KEY_LEN],
+                      size_t *out_len)
 {
 	size_t share_len = share ? RECORD_SHARE_LEN : 0;
 	size_t len = common_len + 2 + share_len + RECORD_SIG_LEN;
@@ -175,15 +177,14 @@ int record_seal(const struct record_id *id, uint8_t *buf, size_t buf_len, size_t
 	buf[common_len + 1] = (uint8_t)share_len;
 	if (share)
 		memcpy(buf + common_len + 2, share, share_len);
-	r = sign_bound(id, priv, buf, common_len + 2 + share_len,
-		       buf + common_len + 2 + share_len);
+	r = sign_bound(id, priv, buf, common_len + 2 + share_len, buf + common_len + 2 + share_len);
 	if (r < 0)
 		return r;
 	*out_len = len;
 	return 0;
 }
 
-int record_parse(const uint8_t *buf, size_t len, struct record *out)
+int store_record_parse(const uint8_t *buf, size_t len, struct record *out)
 {
 	struct record_common *c = &out->c;
 	size_t common_len, pos, share_len;
@@ -247,8 +248,8 @@ static int key_trusted(const uint8_t *key, const uint8_t *trusted, unsigned coun
 	return -EKEYREJECTED;
 }
 
-int record_verify(const struct record_id *id, const uint8_t *buf, const struct record *rec,
-		  const uint8_t *trusted, unsigned trusted_count)
+int store_record_verify(const struct record_id *id, const uint8_t *buf, const struct record *rec,
+                        const uint8_t *trusted, unsigned trusted_count)
 {
 	int r = key_trusted(rec->c.writer_key, trusted, trusted_count);
 
@@ -257,10 +258,10 @@ int record_verify(const struct record_id *id, const uint8_t *buf, const struct r
 	return verify_bound(id, rec->c.writer_key, buf, rec->signed_len, rec->sig);
 }
 
-int commit_encode(const struct record_id *id, const char *name, uint64_t version,
-		  uint64_t data_len, const uint8_t digest[32], const uint8_t priv[RECORD_KEY_LEN],
-		  const uint8_t pub[RECORD_KEY_LEN], uint8_t *out, size_t out_len,
-		  size_t *written)
+int store_commit_encode(const struct record_id *id, const char *name, uint64_t version,
+                        uint64_t data_len, const uint8_t digest[32],
+                        const uint8_t priv[RECORD_KEY_LEN], const uint8_t pub[RECORD_KEY_LEN],
+                        uint8_t *out, size_t out_len, size_t *written)
 {
 	size_t name_len = name ? strlen(name) : 0;
 	size_t len = COMMIT_HEADER_LEN + name_len + RECORD_SIG_LEN;
@@ -281,14 +282,14 @@ int commit_encode(const struct record_id *id, const char *name, uint64_t version
 	out[88] = (uint8_t)name_len;
 	memcpy(out + COMMIT_HEADER_LEN, name, name_len);
 	r = sign_bound(id, priv, out, COMMIT_HEADER_LEN + name_len,
-		       out + COMMIT_HEADER_LEN + name_len);
+	               out + COMMIT_HEADER_LEN + name_len);
 	if (r < 0)
 		return r;
 	*written = len;
 	return 0;
 }
 
-int commit_parse(const uint8_t *buf, size_t len, struct commit *out)
+int store_commit_parse(const uint8_t *buf, size_t len, struct commit *out)
 {
 	size_t name_len;
 
@@ -316,8 +317,8 @@ int commit_parse(const uint8_t *buf, size_t len, struct commit *out)
 	return 0;
 }
 
-int commit_verify(const struct record_id *id, const uint8_t *buf, const struct commit *c,
-		  const uint8_t *trusted, unsigned trusted_count)
+int store_commit_verify(const struct record_id *id, const uint8_t *buf, const struct commit *c,
+                        const uint8_t *trusted, unsigned trusted_count)
 {
 	int r = key_trusted(c->writer_key, trusted, trusted_count);
 
@@ -326,14 +327,14 @@ int commit_verify(const struct record_id *id, const uint8_t *buf, const struct c
 	return verify_bound(id, c->writer_key, buf, c->signed_len, c->sig);
 }
 
-int record_object_name(const char *name, uint64_t version, char *out, size_t len)
+int store_record_object_name(const char *name, uint64_t version, char *out, size_t len)
 {
 	int n = snprintf(out, len, "scfs.du1.%s.%016llx", name, (unsigned long long)version);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int record_index_name(const char *name, char *out, size_t len)
+int store_record_index_name(const char *name, char *out, size_t len)
 {
 	int n = snprintf(out, len, "scfs.ui1.%s", name);
 
@@ -341,12 +342,12 @@ int record_index_name(const char *name, char *out, size_t len)
 }
 
 /* The version is stored inverted, so that a listing returns the newest first. */
-void record_index_key(char kind, uint64_t version, char out[19])
+void store_record_index_key(char kind, uint64_t version, char out[19])
 {
 	snprintf(out, 19, "%c.%016llx", kind, (unsigned long long)~version);
 }
 
-int record_index_key_parse(const char *key, size_t len, char *kind, uint64_t *version)
+int store_record_index_key_parse(const char *key, size_t len, char *kind, uint64_t *version)
 {
 	uint64_t v = 0;
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * What the store's files share and nobody else sees: the store handle, one
  * slot per cluster, and the refcounted aio set through which every cluster
@@ -30,7 +31,7 @@ struct cluster {
 	unsigned index;
 	/* Copied from the spec; used for every (re)connection. */
 	char name[64], pool[128], rados_ns[128], conf_dir[256], conf_path[256], keyring[256],
-		client[80];
+	    client[80];
 	/* Guarded by store->lock. Once connected, rados and io live until store_close. */
 	rados_t rados;
 	rados_ioctx_t io;
@@ -56,7 +57,7 @@ struct cluster {
 	uint64_t data_ops;
 	unsigned data_inflight;
 	double data_waiting_since;
-	double waiting_since;  /* when the oldest unanswered one (roughly) began */
+	double waiting_since; /* when the oldest unanswered one (roughly) began */
 	struct store_cluster_state state;
 };
 
@@ -75,10 +76,10 @@ struct store {
 	struct cluster clusters[STORE_MAX_CLUSTERS];
 
 	pthread_mutex_t lock;
-	pthread_cond_t idle;   /* signalled when outstanding drops to 0 */
-	unsigned outstanding;  /* cluster operations submitted and not completed */
+	pthread_cond_t idle;  /* signalled when outstanding drops to 0 */
+	unsigned outstanding; /* cluster operations submitted and not completed */
 	bool closing;
-	unsigned ops_active;   /* public operations running (store_op_enter) */
+	unsigned ops_active; /* public operations running (store_op_enter) */
 };
 
 /* One cluster operation of an aio set. */
@@ -110,7 +111,7 @@ struct aio_io {
 
 /*
  * A set of operations that one store call waits on. It is freed by whoever
- * drops the last reference: the waiter (aio_set_put) or the completion of
+ * drops the last reference: the waiter (store_aio_set_put) or the completion of
  * the last operation that answered after the waiter gave up. So a late
  * answer always finds its buffers alive.
  */
@@ -122,25 +123,27 @@ struct aio_set {
 	struct aio_io ios[AIO_SET_MAX];
 };
 
-int aio_set_new(struct store *store, struct aio_set **out);
-void aio_set_put(struct aio_set *set);
+int store_aio_set_new(struct store *store, struct aio_set **out);
+void store_aio_set_put(struct aio_set *set);
 /* A fresh io slot for CLUSTER; NULL when the set is full. */
-struct aio_io *aio_io_add(struct aio_set *set, unsigned cluster, int kind);
+struct aio_io *store_aio_io_add(struct aio_set *set, unsigned cluster, int kind);
 /* Submits; the op may be released by the caller afterwards. On failure the io is done with r. */
-int aio_submit_read(struct aio_io *io, rados_ioctx_t ioctx, const char *oid, rados_read_op_t op);
-int aio_submit_write(struct aio_io *io, rados_ioctx_t ioctx, const char *oid, rados_write_op_t op);
+int store_aio_submit_read(struct aio_io *io, rados_ioctx_t ioctx, const char *oid,
+                          rados_read_op_t op);
+int store_aio_submit_write(struct aio_io *io, rados_ioctx_t ioctx, const char *oid,
+                           rados_write_op_t op);
 /*
  * The next answered io not yet handed out, or NULL when every submitted io
  * was handed out or DEADLINE (monotonic seconds) passed.
  */
-struct aio_io *aio_set_next(struct aio_set *set, double deadline);
+struct aio_io *store_aio_set_next(struct aio_set *set, double deadline);
 
 /* clusterset.c */
 /* Cluster INDEX's ioctx, or NULL when not connected (a reconnect may start). */
 rados_ioctx_t store_cluster_io(struct store *store, unsigned index);
 void store_cluster_note(struct store *store, unsigned index, int r, double latency);
 void store_cluster_fault(struct store *store, unsigned index, int condition, int err,
-			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void store_cluster_good(struct store *store, unsigned index);
 /* A fragment read of cluster INDEX took (or has waited, unanswered) SECONDS. */
 void store_cluster_note_data(struct store *store, unsigned index, double seconds);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * What the data-unit operations (index.c, write.c, read.c, delete.c, and
  * the cluster probe in probe.c) share
@@ -72,14 +73,14 @@ void store_unit_aad(const struct store *store, const char *name, uint64_t versio
  */
 struct index_entry {
 	uint64_t version;
-	uint64_t data_len;                /* commit: from its parsed bytes */
+	uint64_t data_len; /* commit: from its parsed bytes */
 	uint8_t cluster;
-	char kind;                        /* RECORD_KEY_COMMIT or _PENDING */
-	bool verified;                    /* commit: signature checked and good */
+	char kind;     /* RECORD_KEY_COMMIT or _PENDING */
+	bool verified; /* commit: signature checked and good */
 	uint8_t digest[RECORD_DIGEST_LEN];
-	uint8_t hash[RECORD_DIGEST_LEN];  /* commit: SHA-256 of the entry's bytes */
+	uint8_t hash[RECORD_DIGEST_LEN]; /* commit: SHA-256 of the entry's bytes */
 	uint16_t commit_len;
-	uint8_t commit[COMMIT_MAX_LEN];   /* commit: the entry as listed */
+	uint8_t commit[COMMIT_MAX_LEN]; /* commit: the entry as listed */
 };
 
 struct version_list {
@@ -109,9 +110,9 @@ enum index_mode {
  * reader may start on what the first answer names before the quorum is in.
  */
 typedef void store_index_answered_fn(void *arg, struct version_list *list, unsigned cluster);
-int store_index_fetch(struct store *store, const char *name, enum index_mode mode,
-                      uint64_t version, double deadline, struct op_log *log,
-                      struct version_list *list, store_index_answered_fn *on_answer, void *arg);
+int store_index_fetch(struct store *store, const char *name, enum index_mode mode, uint64_t version,
+                      double deadline, struct op_log *log, struct version_list *list,
+                      store_index_answered_fn *on_answer, void *arg);
 void store_index_list_free(struct version_list *list);
 /*
  * The merge, piece by piece (also for qa/fuzz/store): takes one listed key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Writing a data unit (docs/store.md, "Write"):
  *   phase 1: fragment + signed record to every cluster in one atomic
@@ -30,14 +31,13 @@ enum write_mode { WRITE_NEXT, WRITE_CHOSEN, WRITE_ANCHORED };
  * the time the quorum was reached, late ones are not waited for).
  */
 static int quorum_wait(struct store *store, struct aio_set *set, int kind, double deadline,
-                       struct op_log *log, const char *phase, uint32_t *ok_mask,
-                       uint32_t *exists)
+                       struct op_log *log, const char *phase, uint32_t *ok_mask, uint32_t *exists)
 {
 	unsigned ok = 0;
 	struct aio_io *io;
 
 	*ok_mask = 0;
-	while (ok < store->n - store->f && (io = aio_set_next(set, deadline))) {
+	while (ok < store->n - store->f && (io = store_aio_set_next(set, deadline))) {
 		if (io->kind != kind)
 			continue;
 		if (io->r == 0) {
@@ -51,7 +51,7 @@ static int quorum_wait(struct store *store, struct aio_set *set, int kind, doubl
 		}
 	}
 	/* Acknowledgements already in count too: their clusters get the commit. */
-	while ((io = aio_set_next(set, 0)))
+	while ((io = store_aio_set_next(set, 0)))
 		if (io->kind == kind && io->r == 0)
 			*ok_mask |= 1u << io->cluster;
 	if (ok >= store->n - store->f)
@@ -82,11 +82,11 @@ static int write_record(struct store *store, const char *name, uint64_t version,
 	c.name = name;
 	c.name_len = strlen(name);
 	c.digests = &enc->digests[0][0];
-	*common_len = record_common_len(&c);
-	r = record_common_encode(&c, rec, rec_size);
+	*common_len = store_record_common_len(&c);
+	r = store_record_common_encode(&c, rec, rec_size);
 	if (r < 0)
 		return r;
-	return record_digest(&store->id, rec, *common_len, digest);
+	return store_record_digest(&store->id, rec, *common_len, digest);
 }
 
 /*
@@ -107,17 +107,17 @@ static int write_phase_data(struct store *store, const char *name, uint64_t vers
 	int r;
 
 	store_unit_aad(store, name, version, aad, &aad_len);
-	if ((r = record_object_name(name, version, oid, sizeof(oid))) < 0 ||
-	    (r = record_index_name(name, index_oid, sizeof(index_oid))) < 0)
+	if ((r = store_record_object_name(name, version, oid, sizeof(oid))) < 0 ||
+	    (r = store_record_index_name(name, index_oid, sizeof(index_oid))) < 0)
 		return r;
-	record_index_key(RECORD_KEY_PENDING, version, key);
-	r = codec_encode(store->codec, data, len, aad, aad_len, &enc);
+	store_record_index_key(RECORD_KEY_PENDING, version, key);
+	r = store_codec_encode(store->codec, data, len, aad, aad_len, &enc);
 	if (r < 0)
 		return r;
 	r = write_record(store, name, version, len, &enc, rec, sizeof(rec), &common_len, digest);
 	if (r < 0)
 		goto out;
-	r = aio_set_new(store, &set);
+	r = store_aio_set_new(store, &set);
 	if (r < 0)
 		goto out;
 	for (unsigned i = 0; i < store->n; i++) {
@@ -128,38 +128,38 @@ static int write_phase_data(struct store *store, const char *name, uint64_t vers
 
 		if (!ioctx)
 			continue;
-		r = record_seal(&store->id, rec, sizeof(rec), common_len, (uint8_t)i, share,
-		                store->writer_priv, &rec_len);
+		r = store_record_seal(&store->id, rec, sizeof(rec), common_len, (uint8_t)i, share,
+		                      store->writer_priv, &rec_len);
 		if (r < 0)
 			goto out;
 		/* librados copies buffers at submission: rec and enc may change after. */
-		io = aio_io_add(set, i, IO_DATA_WRITE);
+		io = store_aio_io_add(set, i, IO_DATA_WRITE);
 		io->bytes = enc.frag_len + rec_len;
 		op = rados_create_write_op();
 		rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
 		rados_write_op_write_full(op, (const char *)enc.frags[i], enc.frag_len);
 		rados_write_op_setxattr(op, STORE_XATTR_RECORD, (const char *)rec, rec_len);
-		if (aio_submit_write(io, ioctx, oid, op) == 0)
+		if (store_aio_submit_write(io, ioctx, oid, op) == 0)
 			log->maybe_written = true;
 		rados_release_write_op(op);
 		if (mode == WRITE_ANCHORED)
 			continue;
-		io = aio_io_add(set, i, IO_INDEX_WRITE);
+		io = store_aio_io_add(set, i, IO_INDEX_WRITE);
 		op = rados_create_write_op();
 		rados_write_op_omap_set2(op, keys, vals, key_lens, val_lens, 1);
-		aio_submit_write(io, ioctx, index_oid, op);
+		store_aio_submit_write(io, ioctx, index_oid, op);
 		rados_release_write_op(op);
 	}
 	sc_wipe(rec, sizeof(rec));
-	codec_encoded_release(&enc);
+	store_codec_encoded_release(&enc);
 	r = quorum_wait(store, set, IO_DATA_WRITE, deadline, log, "fragment write", acked, exists);
 	r = r > 0 ? 0 : r; /* the caller counts *ACKED */
-	*setp = set; /* the commit phase still takes late acknowledgements */
+	*setp = set;       /* the commit phase still takes late acknowledgements */
 	set = NULL;
 out:
 	sc_wipe(rec, sizeof(rec));
-	codec_encoded_release(&enc);
-	aio_set_put(set);
+	store_codec_encoded_release(&enc);
+	store_aio_set_put(set);
 	return r;
 }
 
@@ -181,11 +181,12 @@ static int write_phase_commit(struct store *store, struct aio_set *set, const ch
 	struct aio_io *io;
 	int r;
 
-	record_index_key(RECORD_KEY_COMMIT, version, key);
-	record_index_key(RECORD_KEY_PENDING, version, pending);
-	if ((r = record_index_name(name, index_oid, sizeof(index_oid))) < 0 ||
-	    (r = commit_encode(&store->id, name, version, data_len, digest, store->writer_priv,
-	                       store->writer_pub, commit, sizeof(commit), &commit_len)) < 0)
+	store_record_index_key(RECORD_KEY_COMMIT, version, key);
+	store_record_index_key(RECORD_KEY_PENDING, version, pending);
+	if ((r = store_record_index_name(name, index_oid, sizeof(index_oid))) < 0 ||
+	    (r = store_commit_encode(&store->id, name, version, data_len, digest,
+	                             store->writer_priv, store->writer_pub, commit, sizeof(commit),
+	                             &commit_len)) < 0)
 		return r;
 	for (;;) {
 		for (unsigned i = 0; i < store->n; i++) {
@@ -198,15 +199,15 @@ static int write_phase_commit(struct store *store, struct aio_set *set, const ch
 				continue;
 			sent |= 1u << i;
 			if (!(ioctx = store_cluster_io(store, i)) ||
-			    !(io = aio_io_add(set, i, IO_COMMIT_WRITE)))
+			    !(io = store_aio_io_add(set, i, IO_COMMIT_WRITE)))
 				continue;
 			op = rados_create_write_op();
 			rados_write_op_omap_set2(op, keys, vals, key_lens, val_lens, 1);
 			rados_write_op_omap_rm_keys2(op, rm, key_lens, 1);
-			aio_submit_write(io, ioctx, index_oid, op);
+			store_aio_submit_write(io, ioctx, index_oid, op);
 			rados_release_write_op(op);
 		}
-		if (ok >= store->n - store->f || !(io = aio_set_next(set, deadline)))
+		if (ok >= store->n - store->f || !(io = store_aio_set_next(set, deadline)))
 			break;
 		if (io->kind == IO_DATA_WRITE && io->r == 0) {
 			acked |= 1u << io->cluster; /* late: it gets the commit too */
@@ -214,8 +215,8 @@ static int write_phase_commit(struct store *store, struct aio_set *set, const ch
 			if (io->r == 0)
 				ok++;
 			else
-				store_op_fail(store, log, io->cluster, -1, io->r, "commit failed: %s",
-				              strerror(-io->r));
+				store_op_fail(store, log, io->cluster, -1, io->r,
+				              "commit failed: %s", strerror(-io->r));
 		}
 	}
 	if (ok >= store->n - store->f)
@@ -240,21 +241,21 @@ static void write_collisions(struct store *store, const char *name, uint64_t ver
 	struct aio_io *io;
 
 	*same = *other = 0;
-	if (record_object_name(name, version, oid, sizeof(oid)) < 0 ||
-	    aio_set_new(store, &set) < 0)
+	if (store_record_object_name(name, version, oid, sizeof(oid)) < 0 ||
+	    store_aio_set_new(store, &set) < 0)
 		return;
 	for (unsigned i = 0; i < store->n; i++) {
 		rados_ioctx_t ioctx;
 		rados_read_op_t op;
 		if (!(exists & (1u << i)) || !(ioctx = store_cluster_io(store, i)))
 			continue;
-		io = aio_io_add(set, i, IO_FULL_READ);
+		io = store_aio_io_add(set, i, IO_FULL_READ);
 		op = rados_create_read_op();
 		rados_read_op_getxattrs(op, &io->xattrs, &io->xattrs_rval);
-		aio_submit_read(io, ioctx, oid, op);
+		store_aio_submit_read(io, ioctx, oid, op);
 		rados_release_read_op(op);
 	}
-	while ((io = aio_set_next(set, deadline))) {
+	while ((io = store_aio_set_next(set, deadline))) {
 		const char *xn, *xv;
 		size_t xl;
 		struct record rec;
@@ -265,13 +266,15 @@ static void write_collisions(struct store *store, const char *name, uint64_t ver
 		while (rados_getxattrs_next(io->xattrs, &xn, &xv, &xl) == 0 && xn) {
 			if (strcmp(xn, STORE_XATTR_RECORD) != 0)
 				continue;
-			valid = record_parse((const uint8_t *)xv, xl, &rec) == 0 &&
-			        rec.index == io->cluster && rec.c.version == version &&
-			        rec.c.name_len == strlen(name) &&
-			        memcmp(rec.c.name, name, rec.c.name_len) == 0 &&
-			        record_verify(&store->id, (const uint8_t *)xv, &rec,
-			                      &store->trusted[0][0], store->trusted_count) == 0 &&
-			        record_digest(&store->id, (const uint8_t *)xv, rec.common_len, d) == 0;
+			valid =
+			    store_record_parse((const uint8_t *)xv, xl, &rec) == 0 &&
+			    rec.index == io->cluster && rec.c.version == version &&
+			    rec.c.name_len == strlen(name) &&
+			    memcmp(rec.c.name, name, rec.c.name_len) == 0 &&
+			    store_record_verify(&store->id, (const uint8_t *)xv, &rec,
+			                        &store->trusted[0][0], store->trusted_count) == 0 &&
+			    store_record_digest(&store->id, (const uint8_t *)xv, rec.common_len,
+			                        d) == 0;
 			break;
 		}
 		if (!valid)
@@ -283,7 +286,7 @@ static void write_collisions(struct store *store, const char *name, uint64_t ver
 		else
 			*other |= 1u << io->cluster;
 	}
-	aio_set_put(set);
+	store_aio_set_put(set);
 }
 
 /* The error of a phase that missed its quorum: -ETIMEDOUT only when every failure was silence. */
@@ -329,7 +332,7 @@ static int unit_write(struct store *store, const char *name, uint64_t version, e
 		if (version == 0 || version == STORE_VERSION_LATEST)
 			return store_op_finish(store, &log, -EINVAL, "write %s: invalid version",
 			                       name);
-		aio_set_put(set);
+		store_aio_set_put(set);
 		set = NULL;
 		r = write_phase_data(store, name, version, mode, data, len, &log, deadline, digest,
 		                     &acked, &exists, &set);
@@ -337,15 +340,15 @@ static int unit_write(struct store *store, const char *name, uint64_t version, e
 			return store_op_finish(store, &log, r, "write %s v%llu: %s", name,
 			                       (unsigned long long)version, strerror(-r));
 		if (exists)
-			write_collisions(store, name, version, digest, exists, &log, deadline, &same,
-			                 &other);
+			write_collisions(store, name, version, digest, exists, &log, deadline,
+			                 &same, &other);
 		acked |= same;
 		if (!other)
 			break;
 		/* A correct cluster holds another unit there: never commit this version. */
 		if (mode != WRITE_NEXT || attempt + 1 >= WRITE_COLLISION_RETRIES ||
 		    sc_now_monotonic() >= deadline) {
-			aio_set_put(set);
+			store_aio_set_put(set);
 			return store_op_finish(
 			    store, &log, -EEXIST,
 			    "write %s v%llu: another unit is stored at that version: ", name,
@@ -355,7 +358,7 @@ static int unit_write(struct store *store, const char *name, uint64_t version, e
 		exists = same = other = 0;
 	}
 	if ((unsigned)__builtin_popcount(acked) < store->n - store->f) {
-		aio_set_put(set);
+		store_aio_set_put(set);
 		return store_op_finish(
 		    store, &log, write_quorum_error(store, &log),
 		    "write %s v%llu: fewer than %u of %u clusters stored it: ", name,
@@ -364,7 +367,7 @@ static int unit_write(struct store *store, const char *name, uint64_t version, e
 	r = mode == WRITE_ANCHORED
 	        ? 0
 	        : write_phase_commit(store, set, name, version, len, digest, acked, &log, deadline);
-	aio_set_put(set);
+	store_aio_set_put(set);
 	{
 		if (r != 0)
 			return store_op_finish(

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * store-bench: what the store costs, beside the bounds measured in the
  * same run (design.md, performance targets).
@@ -60,25 +61,25 @@ static double mbps(double bytes, double seconds)
 }
 
 /* Runs BODY for at least MIN_SECONDS; OUT gets bytes per second of DATA_BYTES per run. */
-#define TIME_LOOP(out, min_seconds, data_bytes, body)                                     \
-	do {                                                                               \
-		double t0_ = sc_now_monotonic(), t_;                                       \
-		unsigned long n_ = 0;                                                      \
-		do {                                                                       \
-			body;                                                              \
-			n_++;                                                              \
-			t_ = sc_now_monotonic() - t0_;                                     \
-		} while (t_ < (min_seconds));                                              \
-		(out) = (double)(data_bytes) * (double)n_ / t_;                            \
+#define TIME_LOOP(out, min_seconds, data_bytes, body)                                              \
+	do {                                                                                       \
+		double t0_ = sc_now_monotonic(), t_;                                               \
+		unsigned long n_ = 0;                                                              \
+		do {                                                                               \
+			body;                                                                      \
+			n_++;                                                                      \
+			t_ = sc_now_monotonic() - t0_;                                             \
+		} while (t_ < (min_seconds));                                                      \
+		(out) = (double)(data_bytes) * (double)n_ / t_;                                    \
 	} while (0)
 
 static void encode_loop(struct codec *codec, const uint8_t *data, const uint8_t *aad)
 {
 	struct codec_encoded e;
 
-	if (codec_encode(codec, data, UNIT, aad, 16, &e) < 0)
+	if (store_codec_encode(codec, data, UNIT, aad, 16, &e) < 0)
 		exit(1);
-	codec_encoded_release(&e);
+	store_codec_encoded_release(&e);
 }
 
 /*
@@ -95,7 +96,8 @@ static void bench_cpu(void)
 	uint8_t *dptr[K], *pptr[N - K];
 	const uint8_t *fptr[N];
 	struct codec *codec;
-	double aes, sha, sha_n, rs, bound, bound_n, enc, enc_evp, dec, dec_evp, dec_bound, dec_bound_n;
+	double aes, sha, sha_n, rs, bound, bound_n, enc, enc_evp, dec, dec_evp, dec_bound,
+	    dec_bound_n;
 	size_t frag = UNIT / K;
 
 	sc_random_bytes(data, UNIT);
@@ -116,8 +118,9 @@ static void bench_cpu(void)
 	/* The store's way to hash the n fragments: side by side (digest.h). */
 	TIME_LOOP(sha_n, 1.0, N * frag, {
 		struct digest_multi dm;
-		if (digest_multi_begin(&dm, N, false) < 0 || digest_multi_update(&dm, fptr, frag) < 0 ||
-		    digest_multi_end(&dm, digests) < 0)
+		if (store_digest_multi_begin(&dm, N, false) < 0 ||
+		    store_digest_multi_update(&dm, fptr, frag) < 0 ||
+		    store_digest_multi_end(&dm, digests) < 0)
 			exit(1);
 	});
 	TIME_LOOP(rs, 1.0, UNIT, ec_encode_data((int)frag, K, N - K, tables, dptr, pptr));
@@ -126,20 +129,20 @@ static void bench_cpu(void)
 	bound_n = 1.0 / (1.0 / aes + (double)N / K / sha_n + 1.0 / rs);
 	dec_bound = 1.0 / (1.0 / aes + 1.0 / sha + 1.0 / rs);
 	dec_bound_n = 1.0 / (1.0 / aes + 1.0 / sha_n + 1.0 / rs);
-	if (codec_new(RECORD_PROTOCOL_CA, N, F, &codec) < 0) {
-		fprintf(stderr, "store-bench: codec_new failed\n");
+	if (store_codec_new(RECORD_PROTOCOL_CA, N, F, &codec) < 0) {
+		fprintf(stderr, "store-bench: store_codec_new failed\n");
 		exit(1);
 	}
 	TIME_LOOP(enc, 2.0, UNIT, encode_loop(codec, data, aad));
-	codec_set_portable_digest(codec, true);
+	store_codec_set_portable_digest(codec, true);
 	TIME_LOOP(enc_evp, 2.0, UNIT, encode_loop(codec, data, aad));
-	codec_set_portable_digest(codec, false);
+	store_codec_set_portable_digest(codec, false);
 	{
 		/* Decode from one data and one parity fragment: RS has work to do. */
 		struct codec_encoded e;
 		uint8_t *have[N] = {0}, shares[2 * 32], *out;
 		unsigned idx[2] = {1, 2};
-		codec_encode(codec, data, UNIT, aad, 16, &e);
+		store_codec_encode(codec, data, UNIT, aad, 16, &e);
 		have[1] = (uint8_t *)e.frags[1];
 		have[2] = (uint8_t *)e.frags[2];
 		memcpy(shares, e.shares[1], 32);
@@ -150,8 +153,8 @@ static void bench_cpu(void)
 			/* the k fragments hashed one after the other, as EVP does */
 			sc_sha256(have[1], e.frag_len, d);
 			sc_sha256(have[2], e.frag_len, d);
-			if (codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx, shares, 2,
-					 aad, 16, &out) < 0)
+			if (store_codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx,
+			                       shares, 2, aad, 16, &out) < 0)
 				exit(1);
 			free(out);
 		});
@@ -159,16 +162,16 @@ static void bench_cpu(void)
 			/* the reader's way (read.c): the k fragments side by side */
 			struct digest_multi dm;
 			uint8_t d[2][32];
-			if (digest_multi_begin(&dm, 2, false) < 0 ||
-			    digest_multi_update(&dm, hp, e.frag_len) < 0 ||
-			    digest_multi_end(&dm, d) < 0)
+			if (store_digest_multi_begin(&dm, 2, false) < 0 ||
+			    store_digest_multi_update(&dm, hp, e.frag_len) < 0 ||
+			    store_digest_multi_end(&dm, d) < 0)
 				exit(1);
-			if (codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx, shares, 2,
-					 aad, 16, &out) < 0)
+			if (store_codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx,
+			                       shares, 2, aad, 16, &out) < 0)
 				exit(1);
 			free(out);
 		});
-		codec_encoded_release(&e);
+		store_codec_encoded_release(&e);
 	}
 	printf("cpu  AES-256-GCM %.0f MB/s, SHA-256 %.0f MB/s (%d streams side by side: %.0f "
 	       "MB/s), RS(k=%d,m=%d) %.0f MB/s\n",
@@ -190,7 +193,7 @@ static void bench_cpu(void)
 	printf("cpu  decrypt+decode  %.0f MB/s  bound %.0f MB/s  ratio %.2f   (fragments hashed "
 	       "with EVP, one at a time)\n",
 	       mbps(dec_evp, 1), mbps(dec_bound, 1), dec_evp / dec_bound);
-	codec_free(codec);
+	store_codec_free(codec);
 	free(data);
 	free(ct);
 	free(frags);
@@ -263,7 +266,7 @@ static double machine_busy_seconds(void)
 	if (!f)
 		return 0;
 	got = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-		     &v[4], &v[5], &v[6], &v[7]);
+	             &v[4], &v[5], &v[6], &v[7]);
 	fclose(f);
 	if (got != 8)
 		return 0;
@@ -318,7 +321,7 @@ static void *write_round_thread(void *arg)
 
 /* Units FIRST..LAST-1 by WRITERS threads; returns the seconds it took. */
 static double write_round_run(struct write_round *wr, unsigned first, unsigned last,
-			      unsigned writers)
+                              unsigned writers)
 {
 	pthread_t threads[MAX_WRITERS];
 	double t = sc_now_monotonic(), busy = machine_busy_seconds();
@@ -342,14 +345,17 @@ static double write_round_run(struct write_round *wr, unsigned first, unsigned l
  * the same cluster state (recovery, compaction, other load) in the run.
  */
 static void write_compare(struct store *st, struct raw *raw, const uint8_t *data,
-			  size_t per_cluster, int protocol, unsigned units, unsigned writers,
-			  struct store_unit_ref *refs)
+                          size_t per_cluster, int protocol, unsigned units, unsigned writers,
+                          struct store_unit_ref *refs)
 {
 	char store_prefix[32], raw_prefix[32];
-	struct write_round sw = {.st = st, .data = data, .per_cluster = per_cluster,
-				 .prefix = store_prefix, .refs = refs};
-	struct write_round rw = {.raw = raw, .data = data, .per_cluster = per_cluster,
-				 .prefix = raw_prefix};
+	struct write_round sw = {.st = st,
+	                         .data = data,
+	                         .per_cluster = per_cluster,
+	                         .prefix = store_prefix,
+	                         .refs = refs};
+	struct write_round rw = {
+	    .raw = raw, .data = data, .per_cluster = per_cluster, .prefix = raw_prefix};
 	unsigned batch = 2 * writers;
 	double w = 0, r = 0;
 
@@ -377,7 +383,7 @@ static void write_compare(struct store *st, struct raw *raw, const uint8_t *data
 }
 
 static void write_cleanup(struct store *st, struct raw *raw, int protocol, unsigned units,
-			  unsigned writers)
+                          unsigned writers)
 {
 	char name[64];
 
@@ -400,8 +406,8 @@ static void write_cleanup(struct store *st, struct raw *raw, int protocol, unsig
  * path (one round trip); LATEST first reads the index of n-f clusters.
  */
 static void read_compare(struct store *st, struct raw *raw, int protocol, unsigned units,
-			 const struct store_unit_ref *refs, uint8_t *back, size_t per_cluster,
-			 int readers, double seconds)
+                         const struct store_unit_ref *refs, uint8_t *back, size_t per_cluster,
+                         int readers, double seconds)
 {
 	double by_ref = 0, latest = 0, rr = 0, t, b;
 	double busy_ref = 0, busy_raw = 0; /* CPU seconds of the whole machine, clusters included */
@@ -416,13 +422,15 @@ static void read_compare(struct store *st, struct raw *raw, int protocol, unsign
 			snprintf(name, sizeof(name), "bench.w1.%u", u);
 			b = machine_busy_seconds();
 			t = sc_now_monotonic();
-			if (store_unit_read_ref(st, name, &refs[u], 0, &out, &len, NULL) < 0 || len != UNIT)
+			if (store_unit_read_ref(st, name, &refs[u], 0, &out, &len, NULL) < 0 ||
+			    len != UNIT)
 				exit(1);
 			store_buffer_free(out, len);
 			by_ref += sc_now_monotonic() - t;
 			busy_ref += machine_busy_seconds() - b;
 			t = sc_now_monotonic();
-			if (store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &len, &got, NULL) < 0 ||
+			if (store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &len, &got,
+			                    NULL) < 0 ||
 			    len != UNIT || got.version != refs[u].version)
 				exit(1);
 			store_buffer_free(out, len);
@@ -449,11 +457,12 @@ static void read_compare(struct store *st, struct raw *raw, int protocol, unsign
 	printf("io   %-2s       cores busy: store %.2f, raw %.2f; CPU ms per unit: store %.1f, "
 	       "raw %.1f (by anchor)\n",
 	       store_protocol_name((enum store_protocol)protocol), busy_ref / by_ref, busy_raw / rr,
-	       busy_ref * 1e3 / ((double)rounds * units), busy_raw * 1e3 / ((double)rounds * units));
+	       busy_ref * 1e3 / ((double)rounds * units),
+	       busy_raw * 1e3 / ((double)rounds * units));
 }
 
 static void bench_io(const char *dir, char names[N][64], const char *pool, unsigned units,
-		     unsigned writers, double read_seconds)
+                     unsigned writers, double read_seconds)
 {
 	struct store_cluster_spec specs[N];
 	struct raw raw = {0};
@@ -466,12 +475,16 @@ static void bench_io(const char *dir, char names[N][64], const char *pool, unsig
 	if (raw_open(&raw, dir, names, pool) < 0)
 		exit(1);
 	for (int i = 0; i < N; i++)
-		specs[i] = (struct store_cluster_spec){.cluster = names[i], .pool = pool,
-						       .rados_ns = "bench", .conf_dir = dir};
+		specs[i] = (struct store_cluster_spec){
+		    .cluster = names[i], .pool = pool, .rados_ns = "bench", .conf_dir = dir};
 	for (int p = STORE_PROTOCOL_A; p <= STORE_PROTOCOL_CA; p++) {
-		struct store_opts opts = {.n = N, .f = F, .protocol = (enum store_protocol)p,
-					  .writer_key = priv, .op_timeout = 30,
-					  .store_id = "bench", .store_id_len = 5};
+		struct store_opts opts = {.n = N,
+		                          .f = F,
+		                          .protocol = (enum store_protocol)p,
+		                          .writer_key = priv,
+		                          .op_timeout = 30,
+		                          .store_id = "bench",
+		                          .store_id_len = 5};
 		struct store *st;
 		size_t per_cluster = p == STORE_PROTOCOL_CA ? UNIT / K : UNIT;
 		int readers = p == STORE_PROTOCOL_CA ? K : 1;
@@ -511,13 +524,15 @@ static void bench_io(const char *dir, char names[N][64], const char *pool, unsig
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"dir", required_argument, NULL, 'd'},   {"clusters", required_argument, NULL, 'c'},
-		{"pool", required_argument, NULL, 'p'},  {"units", required_argument, NULL, 'u'},
-		{"writers", required_argument, NULL, 'w'},
-		{"read-seconds", required_argument, NULL, 'r'},
-		{"io-only", no_argument, NULL, 'I'},
-		{"cpu-only", no_argument, NULL, 'C'},    {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
+	                                         {"clusters", required_argument, NULL, 'c'},
+	                                         {"pool", required_argument, NULL, 'p'},
+	                                         {"units", required_argument, NULL, 'u'},
+	                                         {"writers", required_argument, NULL, 'w'},
+	                                         {"read-seconds", required_argument, NULL, 'r'},
+	                                         {"io-only", no_argument, NULL, 'I'},
+	                                         {"cpu-only", no_argument, NULL, 'C'},
+	                                         {NULL, 0, NULL, 0}};
 	const char *dir = NULL, *pool = "scfs", *clusters = "dc1,dc2,dc3,dc4";
 	char names[N][64];
 	unsigned units = 24, writers = DEFAULT_WRITERS;
@@ -526,17 +541,35 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'c': clusters = optarg; break;
-		case 'p': pool = optarg; break;
-		case 'u': units = (unsigned)atoi(optarg); break;
-		case 'w': writers = (unsigned)atoi(optarg); break;
-		case 'r': read_seconds = atof(optarg); break;
-		case 'C': cpu_only = 1; break;
-		case 'I': io_only = 1; break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'c':
+			clusters = optarg;
+			break;
+		case 'p':
+			pool = optarg;
+			break;
+		case 'u':
+			units = (unsigned)atoi(optarg);
+			break;
+		case 'w':
+			writers = (unsigned)atoi(optarg);
+			break;
+		case 'r':
+			read_seconds = atof(optarg);
+			break;
+		case 'C':
+			cpu_only = 1;
+			break;
+		case 'I':
+			io_only = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: store_bench --dir DIR [--clusters a,b,c,d] [--pool P] "
-					"[--units N] [--writers N] [--read-seconds S] [--cpu-only | --io-only]\n");
+			fprintf(stderr,
+			        "usage: store_bench --dir DIR [--clusters a,b,c,d] [--pool P] "
+			        "[--units N] [--writers N] [--read-seconds S] [--cpu-only | "
+			        "--io-only]\n");
 			return 2;
 		}
 	}
@@ -549,11 +582,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!dir || units == 0) {
-		fprintf(stderr, "store-bench: --dir DIR (micro-ceph's) is needed for the io part\n");
+		fprintf(stderr,
+		        "store-bench: --dir DIR (micro-ceph's) is needed for the io part\n");
 		return 2;
 	}
 	if (sscanf(clusters, "%63[^,],%63[^,],%63[^,],%63s", names[0], names[1], names[2],
-		   names[3]) != 4) {
+	           names[3]) != 4) {
 		fprintf(stderr, "store-bench: --clusters wants four names\n");
 		return 2;
 	}

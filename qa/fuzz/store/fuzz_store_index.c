@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libFuzzer target for the index merge (rados-scfs/store/index.c): what n
  * clusters list for one unit, entry by entry, as the store takes it in —
@@ -83,16 +84,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (kind == 0 || kind == 3) {
-			record_index_key(RECORD_KEY_COMMIT, version, key);
-			if (commit_encode(&fuzz_store->id, FUZZ_NAME, version, version * 3, fuzz_pub,
-			                  fuzz_priv, fuzz_pub, val, sizeof(val), &val_len) < 0)
+			store_record_index_key(RECORD_KEY_COMMIT, version, key);
+			if (store_commit_encode(&fuzz_store->id, FUZZ_NAME, version, version * 3,
+			                        fuzz_pub, fuzz_priv, fuzz_pub, val, sizeof(val),
+			                        &val_len) < 0)
 				abort();
 			if (kind == 3)
 				val[len % val_len] ^= 0x40;
 			r = store_index_take_entry(FUZZ_NAME, key, 18, (const char *)val, val_len,
 			                           &list, cluster, 0, &bad);
 		} else if (kind == 1) {
-			record_index_key(RECORD_KEY_PENDING, version, key);
+			store_record_index_key(RECORD_KEY_PENDING, version, key);
 			r = store_index_take_entry(FUZZ_NAME, key, 18, "", 0, &list, cluster, 0,
 			                           &bad);
 		} else {
@@ -101,9 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!raw)
 				abort();
 			memcpy(raw, data + pos, len);
-			r = store_index_take_entry(FUZZ_NAME, raw, len < 18 ? len : 18,
-			                           raw + (len < 18 ? len : 18),
-			                           len < 18 ? 0 : len - 18, &list, cluster, 0, &bad);
+			r = store_index_take_entry(
+			    FUZZ_NAME, raw, len < 18 ? len : 18, raw + (len < 18 ? len : 18),
+			    len < 18 ? 0 : len - 18, &list, cluster, 0, &bad);
 			free(raw);
 		}
 		pos += len;
@@ -121,8 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (e->kind != RECORD_KEY_COMMIT || e->version >= below || !e->verified ||
 		    (list.dropped & (1u << e->cluster)))
 			abort();
-		if (commit_parse(e->commit, e->commit_len, &c) < 0 ||
-		    commit_verify(&fuzz_store->id, e->commit, &c, fuzz_pub, 1) < 0 ||
+		if (store_commit_parse(e->commit, e->commit_len, &c) < 0 ||
+		    store_commit_verify(&fuzz_store->id, e->commit, &c, fuzz_pub, 1) < 0 ||
 		    c.version != e->version || c.data_len != e->data_len)
 			abort();
 		below = e->version;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The store against four real micro Ceph clusters (n=4, f=1), for both
  * protocols: round trips, one cluster down, two clusters down (the failed
@@ -44,9 +45,9 @@ struct suite {
 	struct testbed tb;
 	bool started;
 	uint8_t priv[32], pub[32];
-	struct store *store[3];   /* indexed by protocol: [1] A, [2] CA */
-	rados_t admin[N];         /* the tests' own view of each cluster */
-	rados_ioctx_t io[3][N];   /* per protocol namespace */
+	struct store *store[3]; /* indexed by protocol: [1] A, [2] CA */
+	rados_t admin[N];       /* the tests' own view of each cluster */
+	rados_ioctx_t io[3][N]; /* per protocol namespace */
 	bool killed[N], frozen[N];
 	unsigned seq;
 };
@@ -77,9 +78,10 @@ static int open_store_limit(struct suite *s, int protocol, size_t max_unit, stru
 	int r;
 
 	for (int i = 0; i < N; i++) {
-		specs[i] = (struct store_cluster_spec){
-			.cluster = s->tb.names[i], .pool = POOL, .rados_ns = ns_of(protocol),
-			.conf_dir = s->tb.dir};
+		specs[i] = (struct store_cluster_spec){.cluster = s->tb.names[i],
+		                                       .pool = POOL,
+		                                       .rados_ns = ns_of(protocol),
+		                                       .conf_dir = s->tb.dir};
 	}
 	opts.n = N;
 	opts.f = F;
@@ -110,8 +112,8 @@ static int group_setup(void **state)
 	s->started = true;
 	sc_ed25519_keygen(s->priv, s->pub);
 	for (int i = 0; i < N; i++) {
-		struct sc_cluster_opts o = {.cluster = s->tb.names[i], .conf_dir = s->tb.dir,
-					    .op_timeout = 30};
+		struct sc_cluster_opts o = {
+		    .cluster = s->tb.names[i], .conf_dir = s->tb.dir, .op_timeout = 30};
 		struct sc_err err;
 		if (sc_cluster_connect(&o, &s->admin[i], &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
@@ -247,9 +249,10 @@ static void versions_and_delete(int protocol)
 	assert_int_equal(store_unit_write(st, name, "one", 3, &r1, &REP), 0);
 	assert_int_equal(store_unit_write(st, name, "two!", 4, &r2, &REP), 0);
 	assert_true(r2.version > r1.version);
-	assert_int_equal(store_unit_write_version(st, name, r2.version + 10, "ten", 3, &r3, &REP), 0);
-	assert_int_equal(store_unit_write_version(st, name, r2.version + 10, "again", 5, NULL, &REP),
-			 -EEXIST);
+	assert_int_equal(store_unit_write_version(st, name, r2.version + 10, "ten", 3, &r3, &REP),
+	                 0);
+	assert_int_equal(
+	    store_unit_write_version(st, name, r2.version + 10, "again", 5, NULL, &REP), -EEXIST);
 	assert_int_equal(store_unit_versions(st, name, &v, &count, &REP), 0);
 	assert_int_equal(count, 3);
 	assert_int_equal(v[0].version, r1.version);
@@ -266,21 +269,23 @@ static void versions_and_delete(int protocol)
 	store_buffer_free(out, out_len);
 	/* Delete removes the version on every cluster. */
 	assert_int_equal(store_unit_delete(st, name, r1.version, &REP), 0);
-	assert_int_equal(store_unit_read(st, name, r1.version, 0, &out, &out_len, NULL, &REP), -ENOENT);
+	assert_int_equal(store_unit_read(st, name, r1.version, 0, &out, &out_len, NULL, &REP),
+	                 -ENOENT);
 	assert_int_equal(store_flush(st, 30), 0);
-	record_object_name(name, r1.version, oid, sizeof(oid));
+	store_record_object_name(name, r1.version, oid, sizeof(oid));
 	for (int i = 0; i < N; i++)
 		assert_int_equal(rados_stat(S->io[protocol][i], oid, &size, &mtime), -ENOENT);
 	assert_int_equal(store_unit_versions(st, name, &v, &count, &REP), 0);
 	assert_int_equal(count, 2);
 	assert_int_equal(v[0].version, r2.version);
 	free(v);
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
+	assert_int_equal(
+	    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
 	assert_memory_equal(out, "ten", 3);
 	store_buffer_free(out, out_len);
 	assert_int_equal(store_unit_read(st, "t.never.written", STORE_VERSION_LATEST, 0, &out,
-					 &out_len, NULL, &REP),
-			 -ENOENT);
+	                                 &out_len, NULL, &REP),
+	                 -ENOENT);
 }
 
 static void test_versions_list_and_delete_a(void **state)
@@ -392,7 +397,8 @@ static void test_one_cluster_down_writes_and_reads_succeed(void **state)
 		} while (sc_now_monotonic() < until);
 		assert_int_equal(cs.condition, STORE_CLUSTER_DOWN);
 		assert_non_null(strstr(cs.reason, "no answer"));
-		assert_int_equal(store_cluster_state(S->store[p], (unsigned)(down + 1) % N, &cs), 0);
+		assert_int_equal(store_cluster_state(S->store[p], (unsigned)(down + 1) % N, &cs),
+		                 0);
 		assert_int_not_equal(cs.condition, STORE_CLUSTER_DOWN);
 	}
 	/* A probe hears three answers within its own short timeout and names the fourth. */
@@ -449,7 +455,8 @@ static void two_down(int protocol)
 
 	/* The file system names its versions: the fragments reach two clusters only. */
 	t0 = sc_now_monotonic();
-	r = store_unit_write_version(st, name, good.version + 1, failed, sizeof(failed), &ref, &REP);
+	r = store_unit_write_version(st, name, good.version + 1, failed, sizeof(failed), &ref,
+	                             &REP);
 	assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT + 2);
 	assert_true(r == -ETIMEDOUT || r == -EIO);
 	rep = REP;
@@ -479,11 +486,12 @@ static void two_down(int protocol)
 	assert_memory_equal(out, data, sizeof(data));
 	store_buffer_free(out, out_len);
 	assert_int_equal(store_unit_read(st, name, good.version + 1, 0, &out, &out_len, NULL, &REP),
-			 -ENOENT);
+	                 -ENOENT);
 	/* And the next write goes past the failed version's leftovers. */
 	assert_int_equal(store_unit_write(st, name, "after", 5, &ref, &REP), 0);
 	assert_true(ref.version > good.version + 1);
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
+	assert_int_equal(
+	    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
 	assert_int_equal(out_len, 5);
 	store_buffer_free(out, out_len);
 }
@@ -515,10 +523,10 @@ static void put_garbage(int protocol, int i, const char *oid, bool record)
 	fclose(f);
 	if (record)
 		r = testbed_run(&S->tb, i, "rados -p %s -N %s setxattr %s %s 'garbage record' ",
-				POOL, ns_of(protocol), oid, "scfs.rec");
+		                POOL, ns_of(protocol), oid, "scfs.rec");
 	else
 		r = testbed_run(&S->tb, i, "rados -p %s -N %s put %s %s", POOL, ns_of(protocol),
-				oid, path);
+		                oid, path);
 	assert_int_equal(r, 0);
 }
 
@@ -539,13 +547,13 @@ static void bad_data(int protocol, bool record)
 		unit_name(name, sizeof(name), record ? "badrec" : "badfrag");
 		assert_int_equal(store_unit_write(st, name, data, sizeof(data), &ref, &REP), 0);
 		assert_int_equal(store_flush(st, 30), 0);
-		record_object_name(name, ref.version, oid, sizeof(oid));
+		store_record_object_name(name, ref.version, oid, sizeof(oid));
 		put_garbage(protocol, bad, oid, record);
 
 		/* The normal read: right bytes; if it met the bad copy, it names it. */
-		assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len,
-						 NULL, &REP),
-				 0);
+		assert_int_equal(
+		    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP),
+		    0);
 		assert_int_equal(out_len, sizeof(data));
 		assert_memory_equal(out, data, sizeof(data));
 		store_buffer_free(out, out_len);
@@ -554,8 +562,8 @@ static void bad_data(int protocol, bool record)
 
 		/* Checking every copy (fsck) always names exactly the bad cluster. */
 		assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out,
-						     &out_len, &REP),
-				 0);
+		                                     &out_len, &REP),
+		                 0);
 		assert_int_equal(out_len, sizeof(data));
 		assert_memory_equal(out, data, sizeof(data));
 		store_buffer_free(out, out_len);
@@ -618,28 +626,27 @@ static void bad_later_piece(int protocol, int bad, bool grow)
 	unit_name(name, sizeof(name), grow ? "grown" : "midbad");
 	assert_int_equal(store_unit_write(st, name, data, len, &ref, &REP), 0);
 	assert_int_equal(store_flush(st, 30), 0);
-	record_object_name(name, ref.version, oid, sizeof(oid));
+	store_record_object_name(name, ref.version, oid, sizeof(oid));
 	assert_int_equal(rados_read(S->io[protocol][bad], oid, (char *)saved, 4, frag_len / 8 * 5),
-			 4);
+	                 4);
 	if (grow)
-		assert_int_equal(rados_append(S->io[protocol][bad], oid, (const char *)junk,
-					      sizeof(junk)),
-				 0);
+		assert_int_equal(
+		    rados_append(S->io[protocol][bad], oid, (const char *)junk, sizeof(junk)), 0);
 	else
-		assert_int_equal(rados_write(S->io[protocol][bad], oid, (const char *)junk, 4,
-					     frag_len / 8 * 5),
-				 0);
+		assert_int_equal(
+		    rados_write(S->io[protocol][bad], oid, (const char *)junk, 4, frag_len / 8 * 5),
+		    0);
 
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
 	assert_int_equal(out_len, len);
 	assert_memory_equal(out, data, len);
 	store_buffer_free(out, out_len);
 	rep = REP;
 	assert_int_equal(rep.bad_clusters & ~(1u << bad), 0);
 
-	assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len, &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len, &REP), 0);
 	assert_int_equal(out_len, len);
 	assert_memory_equal(out, data, len);
 	store_buffer_free(out, out_len);
@@ -654,10 +661,10 @@ static void bad_later_piece(int protocol, int bad, bool grow)
 		assert_int_equal(rados_trunc(S->io[protocol][bad], oid, frag_len), 0);
 	else
 		assert_int_equal(rados_write(S->io[protocol][bad], oid, (const char *)saved, 4,
-					     frag_len / 8 * 5),
-				 0);
-	assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len, &REP),
-			 0);
+		                             frag_len / 8 * 5),
+		                 0);
+	assert_int_equal(
+	    store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len, &REP), 0);
 	assert_memory_equal(out, data, len);
 	store_buffer_free(out, out_len);
 	rep = REP;
@@ -683,7 +690,7 @@ static void test_fragment_bad_in_a_later_piece_is_named_ca(void **state)
 
 /* Does any object of cluster I (data, xattrs, omap) in PROTOCOL's namespace hold NEEDLE? */
 static bool cluster_contains(int protocol, int i, const void *needle, size_t needle_len,
-			     unsigned *objects)
+                             unsigned *objects)
 {
 	rados_ioctx_t io = S->io[protocol][i];
 	rados_list_ctx_t list;
@@ -739,7 +746,8 @@ static void test_ca_no_cluster_holds_the_plaintext(void **state)
 	(void)state;
 	assert_non_null(data);
 	for (size_t i = 0; i < CHUNK; i += sizeof(MARKER) - 1)
-		memcpy(data + i, MARKER, CHUNK - i < sizeof(MARKER) - 1 ? CHUNK - i : sizeof(MARKER) - 1);
+		memcpy(data + i, MARKER,
+		       CHUNK - i < sizeof(MARKER) - 1 ? CHUNK - i : sizeof(MARKER) - 1);
 	for (int p = 1; p <= 2; p++) {
 		unit_name(name, sizeof(name), "marker");
 		assert_int_equal(store_unit_write(S->store[p], name, data, CHUNK, NULL, &REP), 0);
@@ -747,27 +755,27 @@ static void test_ca_no_cluster_holds_the_plaintext(void **state)
 	}
 	for (int i = 0; i < N; i++) {
 		objects = 0;
-		assert_false(cluster_contains(STORE_PROTOCOL_CA, i, MARKER, sizeof(MARKER) - 1,
-					      &objects));
+		assert_false(
+		    cluster_contains(STORE_PROTOCOL_CA, i, MARKER, sizeof(MARKER) - 1, &objects));
 		assert_true(objects > 0);
 		/* The same search finds the marker in protocol A's copies: it does look. */
 		objects = 0;
-		assert_true(cluster_contains(STORE_PROTOCOL_A, i, MARKER, sizeof(MARKER) - 1,
-					     &objects));
+		assert_true(
+		    cluster_contains(STORE_PROTOCOL_A, i, MARKER, sizeof(MARKER) - 1, &objects));
 	}
 	free(data);
 }
 
 /* Cluster I's record and fragment of NAME vVERSION, read with the tests' own client. */
 static void fetch(int i, const char *name, uint64_t version, uint8_t *rec, size_t *rec_len,
-		  uint8_t *frag, size_t frag_cap, size_t *frag_len)
+                  uint8_t *frag, size_t frag_cap, size_t *frag_len)
 {
 	char oid[300];
 	int r;
 
-	record_object_name(name, version, oid, sizeof(oid));
-	r = rados_getxattr(S->io[STORE_PROTOCOL_CA][i], oid, "scfs.rec",
-			   (char *)rec, RECORD_MAX_LEN);
+	store_record_object_name(name, version, oid, sizeof(oid));
+	r = rados_getxattr(S->io[STORE_PROTOCOL_CA][i], oid, "scfs.rec", (char *)rec,
+	                   RECORD_MAX_LEN);
 	assert_true(r > 0);
 	*rec_len = (size_t)r;
 	r = rados_read(S->io[STORE_PROTOCOL_CA][i], oid, (char *)frag, frag_cap, 0);
@@ -792,16 +800,15 @@ static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
 	assert_non_null(plain);
 	fill(data, sizeof(data), 33);
 	unit_name(name, sizeof(name), "share");
-	assert_int_equal(store_unit_write(S->store[STORE_PROTOCOL_CA], name, data, sizeof(data),
-					  &ref, &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_write(S->store[STORE_PROTOCOL_CA], name, data, sizeof(data), &ref, &REP), 0);
 	assert_int_equal(store_flush(S->store[STORE_PROTOCOL_CA], 30), 0);
 	/* Clusters 0 and 1 hold the two systematic fragments: the whole ciphertext. */
 	fetch(0, name, ref.version, rec0, &rec_len[0], frags, sizeof(data), &frag_len[0]);
 	fetch(1, name, ref.version, rec1, &rec_len[1], frags + frag_len[0], sizeof(data),
 	      &frag_len[1]);
-	assert_int_equal(record_parse(rec0, rec_len[0], &r0), 0);
-	assert_int_equal(record_parse(rec1, rec_len[1], &r1), 0);
+	assert_int_equal(store_record_parse(rec0, rec_len[0], &r0), 0);
+	assert_int_equal(store_record_parse(rec1, rec_len[1], &r1), 0);
 	memcpy(aad, "scfs.du2", 8);
 	sc_put_be64(aad + 8, ref.version);
 	aad[16] = 5;
@@ -810,18 +817,17 @@ static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
 	aad_len = 22 + strlen(name);
 
 	/* Cluster 0 alone: all the ciphertext, its share, and nothing more. */
-	assert_int_equal(secret_combine(idx, r0.share, 1, key), 0);
-	assert_int_equal(sc_aes256gcm_open(key, r0.c.iv, aad, aad_len, frags,
-					   sizeof(data), r0.c.tag, plain),
-			 -EBADMSG);
+	assert_int_equal(store_secret_combine(idx, r0.share, 1, key), 0);
+	assert_int_equal(
+	    sc_aes256gcm_open(key, r0.c.iv, aad, aad_len, frags, sizeof(data), r0.c.tag, plain),
+	    -EBADMSG);
 	assert_memory_not_equal(plain, data, 64);
 	/* Two shares do rebuild it: the check above is not vacuous. */
 	memcpy(shares, r0.share, 32);
 	memcpy(shares + 32, r1.share, 32);
-	assert_int_equal(secret_combine(idx, shares, 2, key), 0);
-	assert_int_equal(sc_aes256gcm_open(key, r0.c.iv, aad, aad_len, frags,
-					   sizeof(data), r0.c.tag, plain),
-			 0);
+	assert_int_equal(store_secret_combine(idx, shares, 2, key), 0);
+	assert_int_equal(
+	    sc_aes256gcm_open(key, r0.c.iv, aad, aad_len, frags, sizeof(data), r0.c.tag, plain), 0);
 	assert_memory_equal(plain, data, sizeof(data));
 	sc_wipe(key, sizeof(key));
 	free(frags);
@@ -854,14 +860,14 @@ static void storage_overhead(int protocol, double expect)
 		char oid[300];
 		assert_int_equal(store_unit_versions(st, name[u], &v, &n, &REP), 0);
 		assert_int_equal(n, 1);
-		record_object_name(name[u], v[0].version, oid, sizeof(oid));
+		store_record_object_name(name[u], v[0].version, oid, sizeof(oid));
 		free(v);
 		for (int i = 0; i < N; i++) {
 			uint64_t size;
 			time_t mtime;
 			char rec[RECORD_MAX_LEN];
-			int r = rados_getxattr(S->io[protocol][i], oid, "scfs.rec",
-					       rec, sizeof(rec));
+			int r =
+			    rados_getxattr(S->io[protocol][i], oid, "scfs.rec", rec, sizeof(rec));
 			assert_int_equal(rados_stat(S->io[protocol][i], oid, &size, &mtime), 0);
 			assert_true(r > 0);
 			stored += size + (uint64_t)r; /* fragment and its record */
@@ -921,8 +927,8 @@ static void test_open_rejects_n_below_3f_plus_1(void **state)
 
 	(void)state;
 	for (int i = 0; i < N; i++)
-		specs[i] = (struct store_cluster_spec){.cluster = S->tb.names[i], .pool = POOL,
-						       .conf_dir = S->tb.dir};
+		specs[i] = (struct store_cluster_spec){
+		    .cluster = S->tb.names[i], .pool = POOL, .conf_dir = S->tb.dir};
 	opts.n = N;
 	opts.f = 2;
 	opts.protocol = STORE_PROTOCOL_CA;
@@ -943,9 +949,9 @@ static int index_keys_for(int protocol, int i, const char *name, uint64_t versio
 	size_t kl, vl;
 	int prval, count = 0;
 
-	record_index_name(name, oid, sizeof(oid));
-	record_index_key(RECORD_KEY_PENDING, version, key_p);
-	record_index_key(RECORD_KEY_COMMIT, version, key_v);
+	store_record_index_name(name, oid, sizeof(oid));
+	store_record_index_key(RECORD_KEY_PENDING, version, key_p);
+	store_record_index_key(RECORD_KEY_COMMIT, version, key_v);
 	op = rados_create_read_op();
 	rados_read_op_omap_get_vals2(op, "", "", 100000, &it, &more, &prval);
 	if (rados_read_op_operate(op, S->io[protocol][i], oid, 0) == 0) {
@@ -971,9 +977,8 @@ static void anchored(int protocol)
 	unit_name(name, sizeof(name), "anchored");
 	fill(data, sizeof(data), 51);
 	assert_int_equal(store_unit_write(st, name, "first", 5, &r1, &REP), 0);
-	assert_int_equal(store_unit_write_anchored(st, name, r1.version + 4, data, sizeof(data),
-						   &ra, &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_write_anchored(st, name, r1.version + 4, data, sizeof(data), &ra, &REP), 0);
 	assert_int_equal(REP.result, 0);
 	assert_int_equal(ra.version, r1.version + 4);
 	assert_int_equal(ra.data_len, sizeof(data));
@@ -983,9 +988,8 @@ static void anchored(int protocol)
 	assert_memory_equal(out, data, sizeof(data));
 	store_buffer_free(out, out_len);
 	/* No commit, no index entry anywhere: latest and the listing know only v1. */
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &got,
-					 &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &got, &REP), 0);
 	assert_int_equal(got.version, r1.version);
 	assert_int_equal(got.data_len, 5);
 	assert_memory_equal(out, "first", 5);
@@ -999,7 +1003,7 @@ static void anchored(int protocol)
 		assert_int_equal(index_keys_for(protocol, i, name, ra.version), 0);
 	/* The same version again is another unit there: -EEXIST, and nothing changed. */
 	assert_int_equal(store_unit_write_anchored(st, name, ra.version, "other", 5, NULL, &REP),
-			 -EEXIST);
+	                 -EEXIST);
 	assert_int_equal(store_unit_read_ref(st, name, &ra, 0, &out, &out_len, &REP), 0);
 	assert_memory_equal(out, data, sizeof(data));
 	store_buffer_free(out, out_len);
@@ -1032,7 +1036,7 @@ static void test_read_ref_of_deleted_version_is_enoent(void **state)
 		assert_int_equal(store_unit_write(st, name, "bytes", 5, &ref, &REP), 0);
 		assert_int_equal(store_unit_delete(st, name, ref.version, &REP), 0);
 		assert_int_equal(store_unit_read_ref(st, name, &ref, 0, &out, &out_len, &REP),
-				 -ENOENT);
+		                 -ENOENT);
 		assert_int_equal(REP.result, -ENOENT);
 		assert_int_equal(REP.bad_clusters, 0);
 		assert_null(out);
@@ -1060,15 +1064,15 @@ static void test_reader_with_smaller_limit_reads_and_blames_nobody(void **state)
 		assert_int_equal(store_unit_write(S->store[p], name, data, CHUNK, &ref, &REP), 0);
 		assert_int_equal(open_store_limit(S, p, 64 << 10, &small), 0);
 		assert_int_equal(store_unit_read_ref(small, name, &ref, STORE_READ_VERIFY_ALL, &out,
-						     &out_len, &REP),
-				 0);
+		                                     &out_len, &REP),
+		                 0);
 		assert_int_equal(REP.bad_clusters, 0);
 		assert_int_equal(out_len, CHUNK);
 		assert_memory_equal(out, data, CHUNK);
 		store_buffer_free(out, out_len);
 		assert_int_equal(store_unit_read(small, name, STORE_VERSION_LATEST, 0, &out,
-						 &out_len, NULL, &REP),
-				 0);
+		                                 &out_len, NULL, &REP),
+		                 0);
 		assert_int_equal(REP.bad_clusters, 0);
 		assert_memory_equal(out, data, CHUNK);
 		store_buffer_free(out, out_len);
@@ -1093,7 +1097,7 @@ static void *report_worker(void *arg)
 		void *out;
 		size_t out_len;
 		int r = store_unit_read(t->st, t->name, STORE_VERSION_LATEST, 0, &out, &out_len,
-					NULL, &rep);
+		                        NULL, &rep);
 		if (r == 0)
 			store_buffer_free(out, out_len);
 		if (r != t->expect || rep.result != r ||
@@ -1137,30 +1141,29 @@ static void clusters_trusted_again(struct store *st)
 	unit_name(name, sizeof(name), "clear");
 	assert_int_equal(store_unit_write(st, name, "ok", 2, &ref, &REP), 0);
 	assert_int_equal(store_flush(st, 30), 0);
-	assert_int_equal(store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len,
-					     &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len, &REP), 0);
 	store_buffer_free(out, out_len);
 }
 
 /* Sets omap KEY (18 bytes) of NAME's index on cluster I to VAL. */
 static void index_plant(int protocol, int i, const char *name, const char *key, const void *val,
-			size_t val_len)
+                        size_t val_len)
 {
 	char oid[300];
 	const char *keys[1] = {key}, *vals[1] = {val};
 	size_t kl[1] = {18}, vl[1] = {val_len};
 	rados_write_op_t op = rados_create_write_op();
 
-	record_index_name(name, oid, sizeof(oid));
+	store_record_index_name(name, oid, sizeof(oid));
 	rados_write_op_omap_set2(op, keys, vals, kl, vl, 1);
 	assert_int_equal(rados_write_op_operate(op, S->io[protocol][i], oid, NULL, 0), 0);
 	rados_release_write_op(op);
 }
 
 /* Cluster I's commit entry of NAME vVERSION (the omap value), into VAL. */
-static size_t index_commit_of(int protocol, int i, const char *name, uint64_t version,
-			      uint8_t *val, size_t cap)
+static size_t index_commit_of(int protocol, int i, const char *name, uint64_t version, uint8_t *val,
+                              size_t cap)
 {
 	char oid[300], key[19], *k, *v;
 	const char *keys[1] = {key};
@@ -1169,8 +1172,8 @@ static size_t index_commit_of(int protocol, int i, const char *name, uint64_t ve
 	int prval;
 	rados_read_op_t op = rados_create_read_op();
 
-	record_index_name(name, oid, sizeof(oid));
-	record_index_key(RECORD_KEY_COMMIT, version, key);
+	store_record_index_name(name, oid, sizeof(oid));
+	store_record_index_key(RECORD_KEY_COMMIT, version, key);
 	rados_read_op_omap_get_vals_by_keys2(op, keys, 1, lens, &it, &prval);
 	assert_int_equal(rados_read_op_operate(op, S->io[protocol][i], oid, 0), 0);
 	if (rados_omap_get_next2(it, &k, &v, &kl, &vl) == 0 && k && vl <= cap) {
@@ -1197,15 +1200,14 @@ static void test_huge_pending_key_on_one_cluster_does_not_steer_versions(void **
 	(void)state;
 	unit_name(name, sizeof(name), "steer");
 	assert_int_equal(store_unit_write(st, name, "one", 3, &r1, &REP), 0);
-	record_index_key(RECORD_KEY_PENDING, UINT64_MAX - 1, key);
+	store_record_index_key(RECORD_KEY_PENDING, UINT64_MAX - 1, key);
 	index_plant(STORE_PROTOCOL_CA, 0, name, key, "", 0);
 	assert_int_equal(store_unit_write(st, name, "two", 3, &r2, &REP), 0);
 	assert_int_equal(r2.version, r1.version + 1);
 	assert_int_equal(store_unit_write(st, name, "three", 5, &r3, &REP), 0);
 	assert_int_equal(r3.version, r2.version + 1);
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL,
-					 &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
 	assert_int_equal(out_len, 5);
 	assert_memory_equal(out, "three", 5);
 	store_buffer_free(out, out_len);
@@ -1234,9 +1236,8 @@ static void test_index_longer_than_one_osd_listing_reads_the_newest(void **state
 		report_if_failed(st, r, "write");
 		assert_int_equal(r, 0);
 	}
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &ref,
-					 &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &ref, &REP), 0);
 	assert_int_equal(ref.version, versions);
 	assert_int_equal(out_len, strlen("version 1100"));
 	assert_memory_equal(out, "version 1100", out_len);
@@ -1274,10 +1275,11 @@ static void test_huge_junk_listing_is_dropped_within_the_deadline(void **state)
 	(void)state;
 	unit_name(name, sizeof(name), "junk");
 	assert_int_equal(store_unit_write(st, name, "real", 4, &r1, &REP), 0);
-	assert_int_equal(testbed_run(&S->tb, 0, "ceph config set osd "
-					       "osd_max_omap_entries_per_request 1000000"),
-			 0);
-	record_index_name(name, oid, sizeof(oid));
+	assert_int_equal(testbed_run(&S->tb, 0,
+	                             "ceph config set osd "
+	                             "osd_max_omap_entries_per_request 1000000"),
+	                 0);
+	store_record_index_name(name, oid, sizeof(oid));
 	for (unsigned b = 0; b < junk / batch; b++) {
 		static char keys[1000][19];
 		static uint8_t vals[1000][COMMIT_MAX_LEN];
@@ -1286,27 +1288,25 @@ static void test_huge_junk_listing_is_dropped_within_the_deadline(void **state)
 		rados_write_op_t op = rados_create_write_op();
 		for (unsigned j = 0; j < batch; j++) {
 			uint64_t ver = 1000000 + (uint64_t)b * batch + j;
-			record_index_key(RECORD_KEY_COMMIT, ver, keys[j]);
-			assert_int_equal(commit_encode(&(struct record_id){(const uint8_t *)"fs-ca",
-									   5},
-						       name, ver, 4, r1.digest, S->priv, S->pub,
-						       vals[j], COMMIT_MAX_LEN, &vl[j]),
-					 0);
+			store_record_index_key(RECORD_KEY_COMMIT, ver, keys[j]);
+			assert_int_equal(
+			    store_commit_encode(&(struct record_id){(const uint8_t *)"fs-ca", 5},
+			                        name, ver, 4, r1.digest, S->priv, S->pub, vals[j],
+			                        COMMIT_MAX_LEN, &vl[j]),
+			    0);
 			vals[j][vl[j] - 1] ^= 1; /* the signature no longer verifies */
 			kp[j] = keys[j];
 			vp[j] = (const char *)vals[j];
 			kl[j] = 18;
 		}
 		rados_write_op_omap_set2(op, kp, vp, kl, vl, batch);
-		assert_int_equal(rados_write_op_operate(op, S->io[STORE_PROTOCOL_CA][0], oid, NULL,
-							0),
-				 0);
+		assert_int_equal(
+		    rados_write_op_operate(op, S->io[STORE_PROTOCOL_CA][0], oid, NULL, 0), 0);
 		rados_release_write_op(op);
 	}
 	t0 = sc_now_monotonic();
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL,
-					 &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
 	assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT);
 	assert_int_equal(out_len, 4);
 	assert_memory_equal(out, "real", 4);
@@ -1320,9 +1320,10 @@ static void test_huge_junk_listing_is_dropped_within_the_deadline(void **state)
 	free(v);
 	assert_int_equal(REP.bad_clusters, 1u);
 	assert_non_null(strstr(REP.msg, S->tb.names[0]));
-	assert_int_equal(testbed_run(&S->tb, 0, "ceph config rm osd "
-					       "osd_max_omap_entries_per_request"),
-			 0);
+	assert_int_equal(testbed_run(&S->tb, 0,
+	                             "ceph config rm osd "
+	                             "osd_max_omap_entries_per_request"),
+	                 0);
 	clusters_trusted_again(st);
 }
 
@@ -1352,11 +1353,11 @@ static void test_replayed_deleted_commit_falls_back_to_the_newest_readable(void 
 		assert_true(liar >= 0);
 		assert_int_equal(store_unit_delete(st, name, r2.version, &REP), 0);
 		assert_int_equal(store_flush(st, 30), 0);
-		record_index_key(RECORD_KEY_COMMIT, r2.version, key);
+		store_record_index_key(RECORD_KEY_COMMIT, r2.version, key);
 		index_plant(p, liar, name, key, commit, len);
-		assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len,
-						 &got, &REP),
-				 0);
+		assert_int_equal(
+		    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, &got, &REP),
+		    0);
 		assert_int_equal(got.version, r1.version);
 		assert_int_equal(out_len, 3);
 		assert_memory_equal(out, "old", 3);
@@ -1389,12 +1390,12 @@ static void test_hung_cluster_does_not_block_submission(void **state)
 		snprintf(src, sizeof(src), "%s/%s.conf", S->tb.dir, S->tb.names[i]);
 		snprintf(dst, sizeof(dst), "%s/%s.conf", dir, S->tb.names[i]);
 		snprintf(cmd, sizeof(cmd),
-			 "cp %s %s && printf 'objecter_inflight_op_bytes = 4194304\\n' >> %s && "
-			 "ln -sf %s/%s.client.admin.keyring %s/",
-			 src, dst, dst, S->tb.dir, S->tb.names[i], dir);
+		         "cp %s %s && printf 'objecter_inflight_op_bytes = 4194304\\n' >> %s && "
+		         "ln -sf %s/%s.client.admin.keyring %s/",
+		         src, dst, dst, S->tb.dir, S->tb.names[i], dir);
 		assert_int_equal(system(cmd), 0);
-		specs[i] = (struct store_cluster_spec){.cluster = S->tb.names[i], .pool = POOL,
-						       .rados_ns = "fs-a", .conf_dir = dir};
+		specs[i] = (struct store_cluster_spec){
+		    .cluster = S->tb.names[i], .pool = POOL, .rados_ns = "fs-a", .conf_dir = dir};
 	}
 	opts.n = N;
 	opts.f = F;
@@ -1439,29 +1440,28 @@ static void test_collision_moves_to_a_fresh_version(void **state)
 	unit_name(name, sizeof(name), "collide");
 	assert_int_equal(store_unit_write(st, name, "one", 3, &r1, &REP), 0);
 	/* What a writer that reached only cluster 0 leaves: fragment, record, pending key. */
-	assert_int_equal(store_unit_write_anchored(st, name, r1.version + 1, "lost", 4, &left,
-						   &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_write_anchored(st, name, r1.version + 1, "lost", 4, &left, &REP), 0);
 	assert_int_equal(store_flush(st, 30), 0);
-	record_object_name(name, left.version, oid, sizeof(oid));
+	store_record_object_name(name, left.version, oid, sizeof(oid));
 	for (int i = 1; i < N; i++)
 		assert_int_equal(rados_remove(S->io[STORE_PROTOCOL_CA][i], oid), 0);
-	record_index_key(RECORD_KEY_PENDING, left.version, key);
+	store_record_index_key(RECORD_KEY_PENDING, left.version, key);
 	index_plant(STORE_PROTOCOL_CA, 0, name, key, "", 0);
 
 	assert_int_equal(store_unit_write(st, name, "two", 3, &got, &REP), 0);
 	assert_int_equal(got.version, left.version + 1);
 	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, STORE_READ_VERIFY_ALL,
-					 &out, &out_len, NULL, &REP),
-			 0);
+	                                 &out, &out_len, NULL, &REP),
+	                 0);
 	assert_memory_equal(out, "two", 3);
 	store_buffer_free(out, out_len);
 	assert_int_equal(REP.bad_clusters, 0);
 	/* A caller-chosen version that a cluster holds differently: -EEXIST, not committed. */
 	assert_int_equal(store_unit_write_version(st, name, left.version, "mine", 4, NULL, &REP),
-			 -EEXIST);
+	                 -EEXIST);
 	assert_int_equal(store_unit_read(st, name, left.version, 0, &out, &out_len, NULL, &REP),
-			 -ENOENT);
+	                 -ENOENT);
 }
 
 /*
@@ -1479,8 +1479,10 @@ static void test_records_of_another_store_are_not_believed(void **state)
 
 	(void)state;
 	for (int i = 0; i < N; i++)
-		specs[i] = (struct store_cluster_spec){.cluster = S->tb.names[i], .pool = POOL,
-						       .rados_ns = "fs-ca", .conf_dir = S->tb.dir};
+		specs[i] = (struct store_cluster_spec){.cluster = S->tb.names[i],
+		                                       .pool = POOL,
+		                                       .rados_ns = "fs-ca",
+		                                       .conf_dir = S->tb.dir};
 	opts.n = N;
 	opts.f = F;
 	opts.protocol = STORE_PROTOCOL_CA;
@@ -1492,9 +1494,9 @@ static void test_records_of_another_store_are_not_believed(void **state)
 	unit_name(name, sizeof(name), "foreign");
 	assert_int_equal(store_unit_write(other, name, "theirs", 6, NULL, &REP), 0);
 	store_close(other);
-	assert_int_equal(store_unit_read(S->store[STORE_PROTOCOL_CA], name, STORE_VERSION_LATEST,
-					 0, &out, &out_len, NULL, &REP),
-			 -ENOENT);
+	assert_int_equal(store_unit_read(S->store[STORE_PROTOCOL_CA], name, STORE_VERSION_LATEST, 0,
+	                                 &out, &out_len, NULL, &REP),
+	                 -ENOENT);
 	assert_int_not_equal(REP.bad_clusters, 0);
 	clusters_trusted_again(S->store[STORE_PROTOCOL_CA]);
 }
@@ -1581,14 +1583,13 @@ static void misplaced_record(int protocol, int bad, bool other_version)
 	assert_int_equal(store_unit_write_version(st, b, 7, db, sizeof(db), &rb, &REP), 0);
 	assert_int_equal(store_flush(st, 30), 0);
 	if (other_version)
-		record_object_name(b, 6, from, sizeof(from));
+		store_record_object_name(b, 6, from, sizeof(from));
 	else
-		record_object_name(a, 7, from, sizeof(from));
-	record_object_name(b, 7, to, sizeof(to));
+		store_record_object_name(a, 7, from, sizeof(from));
+	store_record_object_name(b, 7, to, sizeof(to));
 	object_copy(protocol, bad, from, to);
-	assert_int_equal(store_unit_read_ref(st, b, &rb, STORE_READ_VERIFY_ALL, &out, &out_len,
-					     &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_read_ref(st, b, &rb, STORE_READ_VERIFY_ALL, &out, &out_len, &REP), 0);
 	assert_int_equal(out_len, sizeof(db));
 	assert_memory_equal(out, db, sizeof(db));
 	store_buffer_free(out, out_len);
@@ -1632,7 +1633,7 @@ static void test_commit_of_another_unit_drops_the_listing(void **state)
 		if ((len = index_commit_of(STORE_PROTOCOL_CA, i, a, 9, commit, sizeof(commit))))
 			bad = i;
 	assert_true(bad >= 0);
-	record_index_key(RECORD_KEY_COMMIT, 9, key);
+	store_record_index_key(RECORD_KEY_COMMIT, 9, key);
 	index_plant(STORE_PROTOCOL_CA, bad, b, key, commit, len);
 	/* A listing waits for every cluster: the liar is always among the answers. */
 	assert_int_equal(store_unit_versions(st, b, &v, &count, &REP), 0);
@@ -1641,9 +1642,8 @@ static void test_commit_of_another_unit_drops_the_listing(void **state)
 	free(v);
 	assert_int_equal(REP.bad_clusters, 1u << bad);
 	assert_non_null(strstr(REP.msg, "dropped"));
-	assert_int_equal(store_unit_read(st, b, STORE_VERSION_LATEST, 0, &out, &out_len, NULL,
-					 &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_read(st, b, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
 	assert_memory_equal(out, "unit b", 6);
 	store_buffer_free(out, out_len);
 	assert_int_equal(REP.bad_clusters & ~(1u << bad), 0);
@@ -1688,7 +1688,7 @@ static void *race_worker(void *arg)
 	struct racer *w = arg;
 
 	w->r = store_unit_write_version(w->st, w->name, w->version, w->data, sizeof(w->data), NULL,
-					&w->rep);
+	                                &w->rep);
 	return NULL;
 }
 
@@ -1698,7 +1698,7 @@ static void test_two_writers_racing_for_one_version(void **state)
 	for (int round = 0; round < 6; round++) {
 		int p = 1 + round % 2;
 		struct racer w[2] = {{.st = S->store[p], .version = 5},
-				     {.st = S->store[p], .version = 5}};
+		                     {.st = S->store[p], .version = 5}};
 		pthread_t th[2];
 		char name[64];
 		void *out;
@@ -1719,7 +1719,7 @@ static void test_two_writers_racing_for_one_version(void **state)
 		}
 		assert_true(wins <= 1);
 		r = store_unit_read(S->store[p], name, STORE_VERSION_LATEST, STORE_READ_VERIFY_ALL,
-				    &out, &out_len, NULL, &REP);
+		                    &out, &out_len, NULL, &REP);
 		if (wins == 1) {
 			int i = w[0].r == 0 ? 0 : 1;
 			assert_int_equal(r, 0);
@@ -1749,23 +1749,21 @@ static void test_writer_killed_between_phases_stays_invisible(void **state)
 	unit_name(name, sizeof(name), "killed");
 	assert_int_equal(store_unit_write(st, name, "before", 6, &r1, &REP), 0);
 	/* Phase 1 of v+1 everywhere, with its pending keys; no phase 2. */
-	assert_int_equal(store_unit_write_anchored(st, name, r1.version + 1, "half", 4, &dead,
-						   &REP),
-			 0);
-	record_index_key(RECORD_KEY_PENDING, dead.version, key);
+	assert_int_equal(
+	    store_unit_write_anchored(st, name, r1.version + 1, "half", 4, &dead, &REP), 0);
+	store_record_index_key(RECORD_KEY_PENDING, dead.version, key);
 	for (int i = 0; i < N; i++)
 		index_plant(STORE_PROTOCOL_CA, i, name, key, "", 0);
-	assert_int_equal(store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL,
-					 &REP),
-			 0);
+	assert_int_equal(
+	    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
 	assert_memory_equal(out, "before", 6);
 	store_buffer_free(out, out_len);
 	assert_int_equal(store_unit_read(st, name, dead.version, 0, &out, &out_len, NULL, &REP),
-			 -ENOENT);
+	                 -ENOENT);
 	assert_int_equal(store_unit_write(st, name, "after", 5, &next, &REP), 0);
 	assert_int_equal(next.version, dead.version + 1);
 	assert_int_equal(store_unit_write_version(st, name, dead.version, "x", 1, NULL, &REP),
-			 -EEXIST);
+	                 -EEXIST);
 }
 
 /*
@@ -1817,52 +1815,52 @@ static void test_close_with_operations_in_flight_is_safe(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_open_rejects_n_below_3f_plus_1),
-		cmocka_unit_test(test_probe_measures_every_cluster_before_any_operation),
-		cmocka_unit_test(test_round_trips_all_sizes_a),
-		cmocka_unit_test(test_round_trips_all_sizes_ca),
-		cmocka_unit_test(test_versions_list_and_delete_a),
-		cmocka_unit_test(test_versions_list_and_delete_ca),
-		cmocka_unit_test(test_garbage_fragment_is_named_and_skipped_a),
-		cmocka_unit_test(test_garbage_fragment_is_named_and_skipped_ca),
-		cmocka_unit_test(test_garbage_record_is_named_and_skipped_a),
-		cmocka_unit_test(test_garbage_record_is_named_and_skipped_ca),
-		cmocka_unit_test(test_fragment_bad_in_a_later_piece_is_named_a),
-		cmocka_unit_test(test_fragment_bad_in_a_later_piece_is_named_ca),
-		cmocka_unit_test(test_anchored_write_is_found_by_ref_only_a),
-		cmocka_unit_test(test_anchored_write_is_found_by_ref_only_ca),
-		cmocka_unit_test(test_read_ref_of_deleted_version_is_enoent),
-		cmocka_unit_test(test_reader_with_smaller_limit_reads_and_blames_nobody),
-		cmocka_unit_test(test_reports_are_per_call_across_threads),
-		cmocka_unit_test(test_huge_pending_key_on_one_cluster_does_not_steer_versions),
-		cmocka_unit_test(test_index_longer_than_one_osd_listing_reads_the_newest),
-		cmocka_unit_test(test_huge_junk_listing_is_dropped_within_the_deadline),
-		cmocka_unit_test(test_replayed_deleted_commit_falls_back_to_the_newest_readable),
-		cmocka_unit_test(test_collision_moves_to_a_fresh_version),
-		cmocka_unit_test(test_records_of_another_store_are_not_believed),
-		cmocka_unit_test(test_record_of_another_unit_or_version_is_named),
-		cmocka_unit_test(test_commit_of_another_unit_drops_the_listing),
-		cmocka_unit_test(test_malformed_index_key_drops_the_listing),
-		cmocka_unit_test(test_two_writers_racing_for_one_version),
-		cmocka_unit_test(test_writer_killed_between_phases_stays_invisible),
-		cmocka_unit_test(test_ca_no_cluster_holds_the_plaintext),
-		cmocka_unit_test(test_ca_one_share_alone_does_not_rebuild_the_key),
-		cmocka_unit_test(test_bytes_stored_per_byte_written_a),
-		cmocka_unit_test(test_bytes_stored_per_byte_written_ca),
-		cmocka_unit_test_teardown(test_one_cluster_down_writes_and_reads_succeed,
-					  clusters_restore),
-		cmocka_unit_test_teardown(test_frozen_cluster_does_not_hold_operations,
-					  clusters_restore),
-		cmocka_unit_test_teardown(test_hung_cluster_does_not_block_submission,
-					  clusters_restore),
-		cmocka_unit_test_teardown(test_close_with_operations_in_flight_is_safe,
-					  clusters_restore),
-		cmocka_unit_test_teardown(test_cluster_stalling_fragment_reads_loses_fastest_place,
-					  clusters_restore),
-		cmocka_unit_test_teardown(test_two_clusters_down_write_fails_and_stays_invisible_a,
-					  clusters_restore),
-		cmocka_unit_test_teardown(test_two_clusters_down_write_fails_and_stays_invisible_ca,
-					  clusters_restore),
+	    cmocka_unit_test(test_open_rejects_n_below_3f_plus_1),
+	    cmocka_unit_test(test_probe_measures_every_cluster_before_any_operation),
+	    cmocka_unit_test(test_round_trips_all_sizes_a),
+	    cmocka_unit_test(test_round_trips_all_sizes_ca),
+	    cmocka_unit_test(test_versions_list_and_delete_a),
+	    cmocka_unit_test(test_versions_list_and_delete_ca),
+	    cmocka_unit_test(test_garbage_fragment_is_named_and_skipped_a),
+	    cmocka_unit_test(test_garbage_fragment_is_named_and_skipped_ca),
+	    cmocka_unit_test(test_garbage_record_is_named_and_skipped_a),
+	    cmocka_unit_test(test_garbage_record_is_named_and_skipped_ca),
+	    cmocka_unit_test(test_fragment_bad_in_a_later_piece_is_named_a),
+	    cmocka_unit_test(test_fragment_bad_in_a_later_piece_is_named_ca),
+	    cmocka_unit_test(test_anchored_write_is_found_by_ref_only_a),
+	    cmocka_unit_test(test_anchored_write_is_found_by_ref_only_ca),
+	    cmocka_unit_test(test_read_ref_of_deleted_version_is_enoent),
+	    cmocka_unit_test(test_reader_with_smaller_limit_reads_and_blames_nobody),
+	    cmocka_unit_test(test_reports_are_per_call_across_threads),
+	    cmocka_unit_test(test_huge_pending_key_on_one_cluster_does_not_steer_versions),
+	    cmocka_unit_test(test_index_longer_than_one_osd_listing_reads_the_newest),
+	    cmocka_unit_test(test_huge_junk_listing_is_dropped_within_the_deadline),
+	    cmocka_unit_test(test_replayed_deleted_commit_falls_back_to_the_newest_readable),
+	    cmocka_unit_test(test_collision_moves_to_a_fresh_version),
+	    cmocka_unit_test(test_records_of_another_store_are_not_believed),
+	    cmocka_unit_test(test_record_of_another_unit_or_version_is_named),
+	    cmocka_unit_test(test_commit_of_another_unit_drops_the_listing),
+	    cmocka_unit_test(test_malformed_index_key_drops_the_listing),
+	    cmocka_unit_test(test_two_writers_racing_for_one_version),
+	    cmocka_unit_test(test_writer_killed_between_phases_stays_invisible),
+	    cmocka_unit_test(test_ca_no_cluster_holds_the_plaintext),
+	    cmocka_unit_test(test_ca_one_share_alone_does_not_rebuild_the_key),
+	    cmocka_unit_test(test_bytes_stored_per_byte_written_a),
+	    cmocka_unit_test(test_bytes_stored_per_byte_written_ca),
+	    cmocka_unit_test_teardown(test_one_cluster_down_writes_and_reads_succeed,
+	                              clusters_restore),
+	    cmocka_unit_test_teardown(test_frozen_cluster_does_not_hold_operations,
+	                              clusters_restore),
+	    cmocka_unit_test_teardown(test_hung_cluster_does_not_block_submission,
+	                              clusters_restore),
+	    cmocka_unit_test_teardown(test_close_with_operations_in_flight_is_safe,
+	                              clusters_restore),
+	    cmocka_unit_test_teardown(test_cluster_stalling_fragment_reads_loses_fastest_place,
+	                              clusters_restore),
+	    cmocka_unit_test_teardown(test_two_clusters_down_write_fails_and_stays_invisible_a,
+	                              clusters_restore),
+	    cmocka_unit_test_teardown(test_two_clusters_down_write_fails_and_stays_invisible_ca,
+	                              clusters_restore),
 	};
 
 	if (getenv("STORE_TEST_FILTER"))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The rados-scfs store: DepSky-A and DepSky-CA data units over the RADOS
  * pools of n independent Ceph clusters. See docs/store.md for the guarantees
@@ -24,12 +25,12 @@
 #include "common/err.h"
 
 #define STORE_MAX_CLUSTERS 16
-#define STORE_NAME_MAX 200          /* bytes of a unit name */
+#define STORE_NAME_MAX 200 /* bytes of a unit name */
 #define STORE_DIGEST_LEN 32
-#define STORE_KEY_LEN 32            /* Ed25519 seed / public key */
+#define STORE_KEY_LEN 32 /* Ed25519 seed / public key */
 #define STORE_VERSION_LATEST UINT64_MAX
 #define STORE_DEFAULT_MAX_UNIT (4u << 20)
-#define STORE_ID_MAX 64             /* bytes of a store identity */
+#define STORE_ID_MAX 64 /* bytes of a store identity */
 
 enum store_protocol {
 	STORE_PROTOCOL_A = 1,  /* the whole unit in every cluster */
@@ -38,7 +39,7 @@ enum store_protocol {
 
 /* Where one cluster's share of the store lives. Strings are copied by store_open. */
 struct store_cluster_spec {
-	const char *cluster;   /* Ceph cluster name: CONF_DIR/NAME.conf */
+	const char *cluster; /* Ceph cluster name: CONF_DIR/NAME.conf */
 	const char *pool;
 	const char *rados_ns;  /* RADOS namespace, one per file system; NULL for none */
 	const char *conf_dir;  /* NULL means /etc/ceph */
@@ -50,7 +51,7 @@ struct store_cluster_spec {
 struct store_opts {
 	unsigned n, f;
 	enum store_protocol protocol;
-	bool crash_only;        /* accept n >= 2f+1 (no Byzantine clusters) */
+	bool crash_only; /* accept n >= 2f+1 (no Byzantine clusters) */
 	/* The writer's Ed25519 seed; NULL opens the store read-only. */
 	const uint8_t *writer_key;
 	/* Public keys whose records are believed; the writer's own is added. */
@@ -87,17 +88,18 @@ struct store_cluster_state {
 	char name[64];
 	enum store_cluster_condition condition;
 	bool connected;
-	double latency_ms;     /* EWMA of answered operations */
-	int last_error;        /* negative errno of its last failure, 0 if none */
-	char reason[192];      /* what happened last, "timed out after 5 s", "fragment digest mismatch" */
+	double latency_ms; /* EWMA of answered operations */
+	int last_error;    /* negative errno of its last failure, 0 if none */
+	char
+	    reason[192]; /* what happened last, "timed out after 5 s", "fragment digest mismatch" */
 	uint64_t ops_ok, ops_failed, bad_data;
 };
 
 /* One entry of store_unit_versions. */
 struct store_version_info {
 	uint64_t version;
-	bool committed;        /* a writer-signed commit was found */
-	unsigned clusters;     /* how many answering clusters list it */
+	bool committed;                   /* a writer-signed commit was found */
+	unsigned clusters;                /* how many answering clusters list it */
 	uint8_t digest[STORE_DIGEST_LEN]; /* when committed */
 };
 
@@ -176,8 +178,7 @@ int store_unit_write_anchored(struct store *store, const char *name, uint64_t ve
  * names the version read. -ENOENT when no committed version exists.
  */
 int store_unit_read(struct store *store, const char *name, uint64_t version, unsigned flags,
-                    void **buf, size_t *len, struct store_unit_ref *ref,
-                    struct store_report *rep);
+                    void **buf, size_t *len, struct store_unit_ref *ref, struct store_report *rep);
 /* Reads exactly the version REF names (an inode anchor): one round trip. */
 int store_unit_read_ref(struct store *store, const char *name, const struct store_unit_ref *ref,
                         unsigned flags, void **buf, size_t *len, struct store_report *rep);
