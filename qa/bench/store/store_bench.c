@@ -286,6 +286,7 @@ struct write_round {
 	size_t per_cluster;
 	const char *prefix;
 	struct store_unit_ref *refs;
+	bool anchored;        /* store_unit_write_anchored: the file system's path */
 	pthread_mutex_t lock; /* guards next and failed */
 	unsigned next, last;
 	bool failed;
@@ -308,8 +309,10 @@ static void *write_round_thread(void *arg)
 		snprintf(name, sizeof(name), "%s.%u", wr->prefix, u);
 		if (!wr->st) {
 			raw_write(wr->raw, name, wr->data, wr->per_cluster);
-		} else if (store_unit_write_version(wr->st, name, 1, wr->data, UNIT, &wr->refs[u],
-		                                    &rep) < 0) {
+		} else if ((wr->anchored ? store_unit_write_anchored(wr->st, name, 1, wr->data,
+		                                                     UNIT, &wr->refs[u], &rep)
+		                         : store_unit_write_version(wr->st, name, 1, wr->data, UNIT,
+		                                                    &wr->refs[u], &rep)) < 0) {
 			fprintf(stderr, "store-bench: %s\n", rep.msg);
 			pthread_mutex_lock(&wr->lock);
 			wr->failed = true;
@@ -346,20 +349,21 @@ static double write_round_run(struct write_round *wr, unsigned first, unsigned l
  */
 static void write_compare(struct store *st, struct raw *raw, const uint8_t *data,
                           size_t per_cluster, int protocol, unsigned units, unsigned writers,
-                          struct store_unit_ref *refs)
+                          bool anchored, struct store_unit_ref *refs)
 {
 	char store_prefix[32], raw_prefix[32];
 	struct write_round sw = {.st = st,
 	                         .data = data,
 	                         .per_cluster = per_cluster,
 	                         .prefix = store_prefix,
-	                         .refs = refs};
+	                         .refs = refs,
+	                         .anchored = anchored};
 	struct write_round rw = {
 	    .raw = raw, .data = data, .per_cluster = per_cluster, .prefix = raw_prefix};
 	unsigned batch = 2 * writers;
 	double w = 0, r = 0;
 
-	snprintf(store_prefix, sizeof(store_prefix), "bench.w%u", writers);
+	snprintf(store_prefix, sizeof(store_prefix), "bench.%s%u", anchored ? "a" : "w", writers);
 	snprintf(raw_prefix, sizeof(raw_prefix), "raw.%d.w%u", protocol, writers);
 	pthread_mutex_init(&sw.lock, NULL);
 	pthread_mutex_init(&rw.lock, NULL);
@@ -368,11 +372,12 @@ static void write_compare(struct store *st, struct raw *raw, const uint8_t *data
 		w += write_round_run(&sw, u, end, writers);
 		r += write_round_run(&rw, u, end, writers);
 	}
-	printf("io   %-2s write %.0f MB/s  raw %.0f MB/s  ratio %.2f   (%u writer%s, %u units of "
-	       "4 MiB, %zu bytes per cluster each)\n",
+	printf("io   %-2s write %.0f MB/s  raw %.0f MB/s  ratio %.2f   (%s, %u writer%s, %u units "
+	       "of 4 MiB, %zu bytes per cluster each)\n",
 	       store_protocol_name((enum store_protocol)protocol), mbps((double)units * UNIT, w),
-	       mbps((double)units * UNIT, r), r / w, writers, writers > 1 ? "s" : "", units,
-	       per_cluster);
+	       mbps((double)units * UNIT, r), r / w,
+	       anchored ? "anchored: 1 round trip" : "committed: 2 round trips", writers,
+	       writers > 1 ? "s" : "", units, per_cluster);
 	/* The clusters share this machine's cores: what each side cost them all. */
 	printf("io   %-2s       cores busy: store %.2f, raw %.2f; CPU ms per unit: store %.1f, "
 	       "raw %.1f\n",
@@ -383,12 +388,12 @@ static void write_compare(struct store *st, struct raw *raw, const uint8_t *data
 }
 
 static void write_cleanup(struct store *st, struct raw *raw, int protocol, unsigned units,
-                          unsigned writers)
+                          unsigned writers, bool anchored)
 {
 	char name[64];
 
 	for (unsigned u = 0; u < units; u++) {
-		snprintf(name, sizeof(name), "bench.w%u.%u", writers, u);
+		snprintf(name, sizeof(name), "bench.%s%u.%u", anchored ? "a" : "w", writers, u);
 		store_unit_delete(st, name, 1, NULL);
 		snprintf(name, sizeof(name), "raw.%d.w%u.%u", protocol, writers, u);
 		for (int i = 0; i < N; i++)
@@ -499,15 +504,19 @@ static void bench_io(const char *dir, char names[N][64], const char *pool, unsig
 		raw_write(&raw, "warm", data, per_cluster);
 
 		/* One writer: what one file's sequential chunk uploads see. */
-		write_compare(st, &raw, data, per_cluster, p, units, 1, refs);
+		write_compare(st, &raw, data, per_cluster, p, units, 1, false, refs);
 		store_flush(st, 60);
 		read_compare(st, &raw, p, units, refs, back, per_cluster, readers, read_seconds);
-		write_cleanup(st, &raw, p, units, 1);
+		write_cleanup(st, &raw, p, units, 1, false);
+		/* The file system's own path: anchored writes, no commit round. */
+		write_compare(st, &raw, data, per_cluster, p, units, 1, true, refs);
+		store_flush(st, 60);
+		write_cleanup(st, &raw, p, units, 1, true);
 		/* Several writers: the file system uploads several chunks at once. */
 		if (writers > 1) {
-			write_compare(st, &raw, data, per_cluster, p, units, writers, refs);
+			write_compare(st, &raw, data, per_cluster, p, units, writers, true, refs);
 			store_flush(st, 60);
-			write_cleanup(st, &raw, p, units, writers);
+			write_cleanup(st, &raw, p, units, writers, true);
 		}
 		store_unit_delete(st, "warm", 1, NULL);
 		store_close(st);
