@@ -14,6 +14,13 @@
  * a whole pass after the whole fragment arrived; pieces of two fragments
  * that are ready together are hashed side by side (digest.h).
  *
+ * CA reads without STORE_READ_VERIFY_ALL verify fragments lazily: the GCM
+ * tag, under a key that no f clusters know, authenticates the whole
+ * ciphertext, so a fragment counts once its length is right, and only when
+ * the tag fails are the fragments used hashed, to name the cluster that
+ * served bad bytes and ask another (read_blame_fragments). Protocol A (no
+ * tag) and VERIFY_ALL hash every fragment as it arrives.
+ *
  * Invariants: nothing a cluster returns is believed before record.c parsed
  * it and its signature and digest checked out; a cluster that fails a check
  * is marked "bad data" and named in the report; the caller gets the exact
@@ -43,7 +50,8 @@ struct read_state {
 	uint64_t data_len;               /* the committed length */
 	bool len_mismatch;               /* the verified record says another length */
 	bool all;                        /* STORE_READ_VERIFY_ALL */
-	unsigned need;                   /* good fragments and shares needed: 1 (A) or k */
+	bool lazy;     /* CA without VERIFY_ALL: fragment digests only when the GCM tag fails */
+	unsigned need; /* good fragments and shares needed: 1 (A) or k */
 	double deadline, hedge_at;
 	unsigned order[STORE_MAX_CLUSTERS]; /* clusters by preference */
 	char oid[OID_MAX];
@@ -120,8 +128,9 @@ static void read_check_frag(struct store *store, struct read_state *rs, struct o
 		rs->frag_dead[i] = true;
 		return;
 	}
-	if (memcmp(rs->frag_digest[i], rs->c.digests + (size_t)i * RECORD_DIGEST_LEN,
-	           RECORD_DIGEST_LEN) != 0) {
+	/* Lazy: the GCM tag checks the fragments; read_result_ca hashes them if it fails. */
+	if (!rs->lazy && memcmp(rs->frag_digest[i], rs->c.digests + (size_t)i * RECORD_DIGEST_LEN,
+	                        RECORD_DIGEST_LEN) != 0) {
 		store_op_fail(store, log, i, STORE_CLUSTER_BAD_DATA, -EBADMSG,
 		              "fragment digest mismatch for %s v%llu", rs->name,
 		              (unsigned long long)rs->version);
@@ -272,7 +281,7 @@ static void read_take(struct store *store, struct read_state *rs, struct op_log 
 static void read_frag_complete(struct store *store, struct read_state *rs, struct op_log *log,
                                unsigned i)
 {
-	if (store_digest_multi_end_stream(&rs->dm, i, rs->frag_digest[i]) < 0) {
+	if (!rs->lazy && store_digest_multi_end_stream(&rs->dm, i, rs->frag_digest[i]) < 0) {
 		read_frag_fail(store, rs, log, i, -1, -EIO, "cannot hash the fragment of");
 		return;
 	}
@@ -316,8 +325,9 @@ static void read_hash_ready(struct store *store, struct read_state *rs, struct o
 		for (unsigned j = 0; j < count; j++)
 			data[j] =
 			    rs->frags[streams[j]] + (size_t)rs->hashed[streams[j]] * rs->piece_len;
-		if (count && store_digest_multi_update_streams(&rs->dm, streams, count, data,
-		                                               rs->piece_len) < 0)
+		if (count && !rs->lazy &&
+		    store_digest_multi_update_streams(&rs->dm, streams, count, data,
+		                                      rs->piece_len) < 0)
 			for (unsigned j = 0; j < count; j++)
 				read_frag_fail(store, rs, log, streams[j], -1, -EIO,
 				               "cannot hash the fragment of");
@@ -325,7 +335,7 @@ static void read_hash_ready(struct store *store, struct read_state *rs, struct o
 			unsigned i = alone[j];
 			size_t got = rs->piece_got[i][rs->hashed[i]];
 			const uint8_t *d = rs->frags[i] + (size_t)rs->hashed[i] * rs->piece_len;
-			if (got > 0 &&
+			if (got > 0 && !rs->lazy &&
 			    store_digest_multi_update_streams(&rs->dm, &i, 1, &d, got) < 0) {
 				read_frag_fail(store, rs, log, i, -1, -EIO,
 				               "cannot hash the fragment of");
@@ -463,8 +473,39 @@ static int read_result_a(struct store *store, struct read_state *rs, void **buf,
 	return -EIO;
 }
 
-static int read_result_ca(struct store *store, struct read_state *rs, const char *name,
-                          uint64_t version, void **buf, size_t *len)
+/*
+ * The GCM tag refused what the fragments FRAGS (of a lazy read) decode to:
+ * now their digests say which cluster served bad bytes. -EAGAIN when one
+ * did (it is named, and the read asks another), -EIO when all match (then
+ * the writer erred).
+ */
+static int read_blame_fragments(struct store *store, struct read_state *rs, struct op_log *log,
+                                uint8_t *const *frags)
+{
+	bool blamed = false;
+
+	for (unsigned i = 0; i < store->n; i++) {
+		uint8_t d[RECORD_DIGEST_LEN];
+		if (!frags[i])
+			continue;
+		if (sc_sha256(frags[i], (size_t)rs->c.frag_len, d) < 0)
+			return -EIO;
+		if (memcmp(d, rs->c.digests + (size_t)i * RECORD_DIGEST_LEN, RECORD_DIGEST_LEN) ==
+		    0)
+			continue;
+		store_op_fail(store, log, i, STORE_CLUSTER_BAD_DATA, -EBADMSG,
+		              "fragment digest mismatch for %s v%llu", rs->name,
+		              (unsigned long long)rs->version);
+		rs->frag_ok[i] = false;
+		rs->frag_dead[i] = true;
+		rs->good_frags--;
+		blamed = true;
+	}
+	return blamed ? -EAGAIN : -EIO;
+}
+
+static int read_result_ca(struct store *store, struct read_state *rs, struct op_log *log,
+                          const char *name, uint64_t version, void **buf, size_t *len)
 {
 	unsigned share_index[STORE_MAX_CLUSTERS], count = 0;
 	uint8_t shares[STORE_MAX_CLUSTERS][RECORD_SHARE_LEN];
@@ -488,9 +529,14 @@ static int read_result_ca(struct store *store, struct read_state *rs, const char
 	                       rs->c.iv, rs->c.tag, share_index, &shares[0][0], count, aad, aad_len,
 	                       &plain);
 	sc_wipe(shares, sizeof(shares));
+	if (r < 0 && rs->lazy)
+		return read_blame_fragments(store, rs, log, frags);
 	if (r < 0)
 		return -EIO; /* shares and fragments were all signed and checked: the writer erred
 		              */
+	for (unsigned i = 0; i < store->n; i++)
+		if (frags[i] && !(log->bad & (1u << i)))
+			store_cluster_good(store, i);
 	*buf = plain;
 	*len = (size_t)rs->c.data_len;
 	return 0;
@@ -518,6 +564,7 @@ static int read_begin(struct store *store, const char *name, uint64_t version,
 	memcpy(rs->want, want, RECORD_DIGEST_LEN);
 	rs->data_len = data_len;
 	rs->all = flags & STORE_READ_VERIFY_ALL;
+	rs->lazy = store->protocol == RECORD_PROTOCOL_CA && !rs->all;
 	rs->need = store->protocol == RECORD_PROTOCOL_A ? 1 : store->k;
 	rs->deadline = deadline;
 	read_pieces_plan(rs, read_frag_max(store, data_len));
@@ -579,6 +626,7 @@ static int read_finish(struct store *store, struct read_state *rs, struct op_log
 	struct aio_io *io;
 	int r;
 
+again:
 	for (;;) {
 		double now = sc_now_monotonic();
 		bool hedge = false;
@@ -621,13 +669,23 @@ static int read_finish(struct store *store, struct read_state *rs, struct op_log
 			r = -EIO;
 		goto out;
 	}
-	for (unsigned i = 0; i < store->n; i++)
-		if (rs->frag_ok[i] && !(log->bad & (1u << i)))
-			store_cluster_good(store, i);
-	if (store->protocol == RECORD_PROTOCOL_A)
+	if (store->protocol == RECORD_PROTOCOL_A) {
+		for (unsigned i = 0; i < store->n; i++)
+			if (rs->frag_ok[i] && !(log->bad & (1u << i)))
+				store_cluster_good(store, i);
 		r = read_result_a(store, rs, buf, len);
-	else
-		r = read_result_ca(store, rs, rs->name, rs->version, buf, len);
+	} else {
+		r = read_result_ca(store, rs, log, rs->name, rs->version, buf, len);
+		if (r == -EAGAIN) {
+			/* A lazily taken fragment was bad: ask another cluster and go on. */
+			read_fall_back(store, rs, log, false);
+			goto again;
+		}
+		if (r == 0 && rs->all)
+			for (unsigned i = 0; i < store->n; i++)
+				if (rs->frag_ok[i] && !(log->bad & (1u << i)))
+					store_cluster_good(store, i);
+	}
 out:
 	read_abandon(
 	    rs); /* frees the fragment buffers not handed over, now or at the last answer */
