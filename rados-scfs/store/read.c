@@ -40,8 +40,10 @@
 #include "unit.h"
 
 #define READ_PIECES 4
+#ifndef READ_PIECE_MIN               /* the piece fuzzer makes them small */
 #define READ_PIECE_MIN (256u << 10)  /* below this a piece is not worth its op */
 #define READ_PIECE_ALIGN (64u << 10) /* a multiple of DIGEST_BLOCK */
+#endif
 
 struct read_state {
 	const char *name;
@@ -893,3 +895,94 @@ void store_buffer_free(void *buf, size_t len)
 	(void)len;
 	free(buf);
 }
+
+#ifdef STORE_FUZZ_HOOKS
+/*
+ * qa/fuzz/store/fuzz_store_pieces.c: the piece assembly of one read without
+ * clusters. Input: [flags:1][data_len:2] then arrivals
+ * [cluster:1][piece:1][got:2][corrupt:1]. Every cluster's fragment buffer
+ * starts as its true fragment (a pattern whose digest the fake common part
+ * holds); an arrival says how many bytes a piece brought and may corrupt
+ * one of them. Whatever arrives in whatever order, a fragment that counts
+ * must be whole, of the committed length and, unless lazy, exactly the
+ * true bytes.
+ */
+int store_read_fuzz_pieces(struct store *store, const uint8_t *data, size_t size);
+int store_read_fuzz_pieces(struct store *store, const uint8_t *data, size_t size)
+{
+	static uint8_t digests[STORE_MAX_CLUSTERS][RECORD_DIGEST_LEN];
+	struct op_log log = {.what = "fuzz"};
+	struct read_state *rs;
+	size_t pos = 3, frag_len;
+	unsigned good = 0;
+
+	if (size < 3)
+		return 0;
+	rs = calloc(1, sizeof(*rs));
+	if (!rs)
+		abort();
+	rs->name = "fuzz";
+	rs->version = 1;
+	rs->data_len = ((uint64_t)data[1] << 8 | data[2]) * 7;
+	rs->lazy = data[0] & 1;
+	rs->all = !rs->lazy;
+	rs->need = store->k;
+	read_pieces_plan(rs, read_frag_max(store, rs->data_len));
+	frag_len = (size_t)((rs->data_len + store->k - 1) / store->k);
+	if (store_digest_multi_begin(&rs->dm, store->n, false) < 0)
+		abort();
+	rs->c.frag_len = frag_len;
+	rs->c.digests = &digests[0][0];
+	for (unsigned i = 0; i < store->n; i++) {
+		rs->frags[i] = malloc(rs->frag_max + 1);
+		if (!rs->frags[i])
+			abort();
+		for (size_t j = 0; j < rs->frag_max; j++)
+			rs->frags[i][j] = (uint8_t)(i * 31 + j * 7);
+		if (sc_sha256(rs->frags[i], frag_len, digests[i]) < 0)
+			abort();
+		rs->asked_data[i] = true;
+	}
+	/* flags bit 1: the record comes only after the fragments (frag_waiting). */
+	rs->have_common = !(data[0] & 2);
+	while (pos + 5 <= size) {
+		unsigned i = data[pos] % store->n, p = data[pos + 1] % (rs->pieces + 1);
+		size_t got = (size_t)data[pos + 2] << 8 | data[pos + 3], want;
+		uint8_t corrupt = data[pos + 4];
+		pos += 5;
+		if (p >= rs->pieces || (rs->arrived[i] & (1u << p)))
+			continue;
+		want = read_piece_size(rs, p);
+		got = got % (want + 2); /* librados never reports more than asked; say so anyway */
+		if (corrupt && got > 0 && got <= want)
+			rs->frags[i][(size_t)p * rs->piece_len + corrupt % got] ^= 0x5a;
+		rs->arrived[i] |= 1u << p;
+		rs->piece_got[i][p] = got;
+		read_hash_ready(store, rs, &log);
+	}
+	if (!rs->have_common) {
+		rs->have_common = true;
+		for (unsigned j = 0; j < store->n; j++)
+			if (rs->frag_waiting[j])
+				read_check_frag(store, rs, &log, j);
+	}
+	for (unsigned i = 0; i < store->n; i++) {
+		uint8_t d[RECORD_DIGEST_LEN];
+		if (!rs->frag_ok[i])
+			continue;
+		good++;
+		if (rs->frag_dead[i] || rs->frag_got[i] != frag_len || rs->hashed[i] != rs->pieces)
+			abort();
+		if (!rs->lazy && (sc_sha256(rs->frags[i], frag_len, d) < 0 ||
+		                  memcmp(d, digests[i], RECORD_DIGEST_LEN) != 0))
+			abort(); /* a fragment with other bytes counted as good */
+	}
+	if (good != rs->good_frags)
+		abort();
+	for (unsigned i = 0; i < store->n; i++)
+		free(rs->frags[i]);
+	store_digest_multi_abort(&rs->dm);
+	free(rs);
+	return 0;
+}
+#endif
