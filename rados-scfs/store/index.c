@@ -269,6 +269,7 @@ static int index_answer(struct store *store, const char *name, struct op_log *lo
                         uint64_t version, struct index_cursor *cur)
 {
 	uint64_t bad = 0;
+	size_t before = list->count;
 	int nv = 0, np = 0;
 
 	cur->done = true;
@@ -296,6 +297,24 @@ static int index_answer(struct store *store, const char *name, struct op_log *lo
 		return 0;
 	}
 	cur->keys += (unsigned)(nv + np);
+	/*
+	 * A full listing goes page by page: the newest commit of each page is
+	 * verified at once, so a cluster that lists junk is dropped on its
+	 * first page instead of being read to its end.
+	 */
+	if (mode == INDEX_ALL && nv > 0) {
+		for (size_t i = before; i < list->count; i++) {
+			if (list->e[i].kind != RECORD_KEY_COMMIT)
+				continue;
+			if (!entry_verify(store, list, log, i)) {
+				store_index_drop(store, log, list, io->cluster,
+				                 "commit entry does not verify",
+				                 (unsigned long long)list->e[i].version);
+				return 0;
+			}
+			break;
+		}
+	}
 	cur->want_commits = cur->want_commits && io->omap_more && nv > 0;
 	cur->want_pending = cur->want_pending && io->omap2_more && np > 0;
 	if (mode == INDEX_ALL && (cur->want_commits || cur->want_pending)) {
@@ -303,9 +322,8 @@ static int index_answer(struct store *store, const char *name, struct op_log *lo
 			list->truncated = true;
 		else
 			cur->done = false;
-	} else if (mode == INDEX_NEWEST && (cur->want_commits || cur->want_pending)) {
-		/* Newest first: what was not listed is older than all that was. */
 	}
+	/* INDEX_NEWEST: newest first, so what was not listed is older than all that was. */
 	return 0;
 }
 

@@ -1304,22 +1304,47 @@ static void test_huge_junk_listing_is_dropped_within_the_deadline(void **state)
 		    rados_write_op_operate(op, S->io[STORE_PROTOCOL_CA][0], oid, NULL, 0), 0);
 		rados_release_write_op(op);
 	}
-	t0 = sc_now_monotonic();
-	assert_int_equal(
-	    store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &out_len, NULL, &REP), 0);
-	assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT);
-	assert_int_equal(out_len, 4);
-	assert_memory_equal(out, "real", 4);
-	store_buffer_free(out, out_len);
-	assert_int_equal(REP.bad_clusters & ~1u, 0);
-	t0 = sc_now_monotonic();
-	assert_int_equal(store_unit_versions(st, name, &v, &count, &REP), 0);
-	assert_true(sc_now_monotonic() - t0 < OP_TIMEOUT);
-	assert_int_equal(count, 1);
-	assert_int_equal(v[0].version, r1.version);
-	free(v);
-	assert_int_equal(REP.bad_clusters, 1u);
-	assert_non_null(strstr(REP.msg, S->tb.names[0]));
+	/*
+	 * A reader with a one-second deadline: ending within it, with the right
+	 * answer, needs the listing bounded and verified lazily (before issue
+	 * 11 the store took up to 65536 entries from that cluster, verified
+	 * each and merged them quadratically).
+	 */
+	{
+		struct store_cluster_spec specs[N];
+		struct store_opts opts = {.n = N,
+		                          .f = F,
+		                          .protocol = STORE_PROTOCOL_CA,
+		                          .writer_key = S->priv,
+		                          .op_timeout = 1.0,
+		                          .store_id = "fs-ca",
+		                          .store_id_len = 5};
+		struct store *quick;
+		for (int i = 0; i < N; i++)
+			specs[i] = (struct store_cluster_spec){.cluster = S->tb.names[i],
+			                                       .pool = POOL,
+			                                       .rados_ns = "fs-ca",
+			                                       .conf_dir = S->tb.dir};
+		assert_int_equal(store_open(&opts, specs, &quick, NULL), 0);
+		t0 = sc_now_monotonic();
+		assert_int_equal(store_unit_read(quick, name, STORE_VERSION_LATEST, 0, &out,
+		                                 &out_len, NULL, &REP),
+		                 0);
+		assert_true(sc_now_monotonic() - t0 < 1.0 + 0.5);
+		assert_int_equal(out_len, 4);
+		assert_memory_equal(out, "real", 4);
+		store_buffer_free(out, out_len);
+		assert_int_equal(REP.bad_clusters & ~1u, 0);
+		t0 = sc_now_monotonic();
+		assert_int_equal(store_unit_versions(quick, name, &v, &count, &REP), 0);
+		assert_true(sc_now_monotonic() - t0 < 1.0 + 0.5);
+		assert_int_equal(count, 1);
+		assert_int_equal(v[0].version, r1.version);
+		free(v);
+		assert_int_equal(REP.bad_clusters, 1u);
+		assert_non_null(strstr(REP.msg, S->tb.names[0]));
+		store_close(quick);
+	}
 	assert_int_equal(testbed_run(&S->tb, 0,
 	                             "ceph config rm osd "
 	                             "osd_max_omap_entries_per_request"),
