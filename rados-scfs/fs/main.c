@@ -226,6 +226,18 @@ static int load_config(struct mount_opts *o, struct sc_config **cfg, bool have[6
 	return 0;
 }
 
+/* PATH made absolute against the working directory (the daemon runs in /). */
+static const char *absolute(const char *path, char **keep)
+{
+	char cwd[4096];
+
+	if (!path || path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	if (asprintf(keep, "%s/%s", cwd, path) < 0)
+		return path;
+	return *keep;
+}
+
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
 static void notify_systemd(const char *state)
 {
@@ -507,6 +519,7 @@ int main(int argc, char **argv)
 	struct mount_opts o = {.fs = "scfs", .pool = "scfs", .timeout = 10,
 			       .default_permissions = true};
 	bool have[6] = {0};
+	char *owned[5] = {NULL};
 	struct sc_config *cfg = NULL;
 	const char *pos[2];
 	struct stat st;
@@ -596,8 +609,21 @@ int main(int argc, char **argv)
 		return fail("mountpoint %s: %s", o.mountpoint, strerror(errno)), 1;
 	if (!S_ISDIR(st.st_mode))
 		return fail("mountpoint %s: not a directory", o.mountpoint), 1;
+	{
+		/* Linux would stack a second mount on top: refuse a busy mountpoint. */
+		struct stat up;
+		char parent[4200];
+		snprintf(parent, sizeof(parent), "%s/..", o.mountpoint);
+		if (stat(parent, &up) == 0 && (up.st_dev != st.st_dev || up.st_ino == st.st_ino))
+			return fail("mountpoint %s is a mount point already (busy)", o.mountpoint), 1;
+	}
 	if (access(o.key, R_OK) < 0)
 		return fail("%s: %s", o.key, strerror(errno)), 1;
+	o.mountpoint = absolute(o.mountpoint, &owned[0]);
+	o.key = absolute(o.key, &owned[1]);
+	o.conf_dir = absolute(o.conf_dir, &owned[2]);
+	o.cache_dir = absolute(o.cache_dir, &owned[3]);
+	o.log_file = absolute(o.log_file, &owned[4]);
 	sc_log_open(PROGRAM, o.log_file, o.debug ? o.debug : SC_LOG_WARN);
 
 	if (!o.foreground) {
@@ -620,6 +646,8 @@ int main(int argc, char **argv)
 	tell_parent(1);
 	sc_config_close(cfg);
 	free(o.cluster_list);
+	for (unsigned i = 0; i < SC_ARRAY_SIZE(owned); i++)
+		free(owned[i]);
 	sc_log_close();
 	return rc;
 }

@@ -22,7 +22,7 @@
 #include <rados/librados.h>
 
 #include "common/err.h"
-#include "record.h"
+#include "metarecord.h"
 
 #define META_SB_OBJECT "scfs.sb"
 #define META_LEASE_OBJECT "scfs.lease"

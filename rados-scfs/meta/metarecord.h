@@ -10,8 +10,8 @@
  * never looked at before its writer's signature has been checked.
  * Pure functions: no I/O, no global state; safe from any thread.
  */
-#ifndef SCFS_META_RECORD_H
-#define SCFS_META_RECORD_H
+#ifndef SCFS_META_METARECORD_H
+#define SCFS_META_METARECORD_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,11 +1,11 @@
 /*
- * Codecs of the metadata formats (record.h, docs/fs-format.md). Every read
+ * Codecs of the metadata formats (metarecord.h, docs/fs-format.md). Every read
  * of untrusted bytes goes through struct rd, which checks the length before
  * it moves; every write through struct wr into a buffer sized beforehand.
  * A parse either fills its output completely or returns -EBADMSG and leaves
  * nothing allocated.
  */
-#include "record.h"
+#include "metarecord.h"
 
 #include <errno.h>
 #include <stdio.h>
