@@ -11,6 +11,7 @@
  * lookup are gone, then its object and chunks are removed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1119,6 +1120,20 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&fs->lock);
 		fuse_reply_err(req, r);
 		return;
+	}
+	/* FUSE_CAP_ATOMIC_O_TRUNC: the kernel sends O_TRUNC here, not as a setattr. */
+	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY && n->rec.size > 0) {
+		r = node_truncate(fs, n, 0);
+		if (r == 0) {
+			n->rec.mtime = n->rec.ctime = now_time();
+			r = node_sync(fs, n);
+		}
+		if (r < 0) {
+			r = errno_of(fs, r);
+			pthread_mutex_unlock(&fs->lock);
+			fuse_reply_err(req, r);
+			return;
+		}
 	}
 	n->opens++;
 	fi->keep_cache = fs->ro ? 0 : 1;

@@ -27,7 +27,7 @@ A=(--clusters "$(IFS=,; echo "${CL[*]}")" --conf-dir "$dir" --timeout 5)
 do_mount() { "$MOUNT" "${A[@]}" --fs rt -k "$dir/w.pem" -o "cache_dir=$dir/cache,cache_size=${CACHE:-64M}" "$mnt"; }
 stat_of() { awk -v k="$1" '$1 == k {print $2}' "$mnt/.statistics.txt"; }
 
-"$MICRO_CEPH" start --dir "$dir" --pool scfs "${CL[@]}" >/dev/null
+"$MICRO_CEPH" start --dir "$dir" --mgr --pool scfs "${CL[@]}" >/dev/null
 "$ADMIN" keygen "$dir/w.pem" >/dev/null
 "$ADMIN" "${A[@]}" mkfs --fs rt -k "$dir/w.pem" >/dev/null
 mkdir "$mnt"
