@@ -47,6 +47,15 @@ static int fail(const char *fmt, ...)
 	return 1;
 }
 
+void admin_fs_usage(FILE *out)
+{
+	fprintf(out,
+		"  mkfs [--fs NAME] [--protocol CA|A] [-f F] [--chunk-size 4M] -k KEY\n"
+		"                          make a file system: a signed superblock per cluster\n"
+		"  df [--fs NAME]          each cluster's space and the room left for files\n"
+		"  unlock [--fs NAME]      break the read-write lease of a dead mount\n");
+}
+
 static bool is_fs_command(const char *cmd)
 {
 	return strcmp(cmd, "mkfs") == 0 || strcmp(cmd, "df") == 0 || strcmp(cmd, "unlock") == 0;

@@ -13,7 +13,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "secret.h"
+#include "secret.h" /* store_internal_dep: Shamir, see "fs asks" in notes */
 
 static void root_inode(uint64_t ino, uint32_t chunk_size, struct meta_inode *out)
 {
@@ -93,7 +93,7 @@ int meta_mkfs(struct meta *m, const struct meta_mkfs_params *p, struct meta_supe
 	if (p->protocol == 2) {
 		r = sc_random_bytes(mkey, sizeof(mkey));
 		if (r == 0)
-			r = secret_split(mkey, n, p->f + 1, shares);
+			r = store_secret_split(mkey, n, p->f + 1, shares);
 		if (r < 0)
 			goto out;
 		for (unsigned i = 0; i < n; i++)
@@ -283,7 +283,7 @@ int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
 			r = -EBADMSG;
 			goto out;
 		}
-		r = secret_combine(idx, shares, nshares, mkey);
+		r = store_secret_combine(idx, shares, nshares, mkey);
 		if (r == 0)
 			r = meta_keys_derive(keys, mkey);
 	} else {
