@@ -675,25 +675,34 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 			return -ENOMEM;
 		}
 	}
-	r = put_record(fs, n);
-	if (r < 0) {
-		node_free(n);
-		return r;
-	}
 	d.type = dtype_of(mode);
 	d.ino = n->ino;
 	d.name_len = (uint16_t)len;
 	memcpy(d.name, name, len);
-	r = meta_dentry_put(fs->meta, p->ino, &d, NULL);
+	/* The new inode, its entry and the parent's times (and link count) in one round. */
+	p->rec.mtime = p->rec.ctime = now;
+	if (S_ISDIR(mode))
+		p->rec.nlink++;
+	{
+		const struct meta_inode *recs[2] = {&n->rec, &p->rec};
+		fs->stats[FS_ST_META_PUT] += 3;
+		r = meta_put_parallel(fs->meta, recs, 2, p->ino, &d, NULL);
+	}
 	if (r < 0) {
+		/* The parent's record on the clusters may be either; ours says what we tried. */
+		p->meta_dirty = true;
+		if (S_ISDIR(mode))
+			p->rec.nlink--;
+		d.deleted = true;
+		meta_dentry_put(fs->meta, p->ino, &d, NULL);
 		meta_inode_remove(fs->meta, n->ino, NULL);
 		node_free(n);
 		return r;
 	}
+	p->meta_dirty = false;
 	node_insert(fs, n);
-	r = parent_touch(fs, p, S_ISDIR(mode) ? 1 : 0);
 	*out = n;
-	return r;
+	return 0;
 }
 
 static void reply_made(fuse_req_t req, struct fs *fs, int r, struct fs_node *n)
@@ -795,27 +804,41 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	free(target);
 }
 
-/* Removes NAME from DIR (a tombstone) and drops a link of its inode. */
-static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struct fs_node *n)
+/*
+ * Removes NAME from P (a tombstone), drops a link of N and updates P, in one
+ * round. N's record is written only while something still refers to it.
+ */
+static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struct fs_node *n,
+		       int dir_links)
 {
 	struct meta_dentry tomb = {.deleted = true};
+	const struct meta_inode *recs[2];
+	unsigned count = 0;
 	int r;
 
 	tomb.name_len = (uint16_t)strlen(name);
 	memcpy(tomb.name, name, tomb.name_len);
-	r = meta_dentry_put(fs->meta, p->ino, &tomb, NULL);
-	if (r < 0)
-		return r;
-	if (S_ISDIR(n->rec.mode)) {
+	if (S_ISDIR(n->rec.mode))
 		n->rec.nlink = 0;
-	} else if (n->rec.nlink > 0) {
+	else if (n->rec.nlink > 0)
 		n->rec.nlink--;
-	}
 	n->rec.ctime = now_time();
 	n->meta_dirty = true;
+	p->rec.mtime = p->rec.ctime = n->rec.ctime;
+	p->rec.nlink = (uint32_t)((int)p->rec.nlink + dir_links);
+	recs[count++] = &p->rec;
 	if (n->rec.nlink > 0 || n->opens > 0)
-		r = put_record(fs, n);
-	return r;
+		recs[count++] = &n->rec;
+	fs->stats[FS_ST_META_PUT] += count + 1;
+	r = meta_put_parallel(fs->meta, recs, count, p->ino, &tomb, NULL);
+	if (r < 0) {
+		p->meta_dirty = true;
+		return r;
+	}
+	p->meta_dirty = false;
+	if (count == 2)
+		n->meta_dirty = false;
+	return 0;
 }
 
 static void op_unlink_or_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
@@ -847,9 +870,7 @@ static void op_unlink_or_rmdir(fuse_req_t req, fuse_ino_t parent, const char *na
 			r = -ENOTEMPTY;
 	}
 	if (r == 0)
-		r = remove_name(fs, p, name, n);
-	if (r == 0)
-		r = parent_touch(fs, p, dir ? -1 : 0);
+		r = remove_name(fs, p, name, n, dir ? -1 : 0);
 	if (r == 0)
 		node_maybe_release(fs, n);
 	r = errno_of(fs, r);

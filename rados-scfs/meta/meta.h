@@ -92,6 +92,14 @@ int meta_dentry_get(struct meta *m, uint64_t dir, const char *name, size_t len,
 /* Writes entry D (d->deleted: a tombstone) into DIR. */
 int meta_dentry_put(struct meta *m, uint64_t dir, const struct meta_dentry *d,
 		    struct meta_report *rep);
+/*
+ * Writes COUNT inode records and, if D is not NULL, entry D of DIR, all in
+ * one parallel round: the cost of one register write. 0 when every one is on
+ * n-f clusters; otherwise the first error (some may be stored).
+ */
+#define META_PARALLEL_MAX 4
+int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, unsigned count,
+		      uint64_t dir, const struct meta_dentry *d, struct meta_report *rep);
 /* Every live entry of DIR, read in batches; *OUT free(). */
 int meta_dir_list(struct meta *m, uint64_t dir, struct meta_dentry **out, size_t *count,
 		  struct meta_report *rep);

@@ -72,16 +72,14 @@ static void entry_key(const uint8_t tag[META_TAG_LEN], char out[3 + 2 * META_TAG
 	sc_hex_encode(tag, META_TAG_LEN, out + 2);
 }
 
-/* Sends VALUE under KEY of OID to the clusters in MASK; waits for NEED. */
-static int put_value(struct meta *m, const char *oid, const char *key, const uint8_t *value,
-		     size_t len, uint32_t mask, unsigned need, struct meta_report *rep,
-		     bool *cancelled)
+/* Sends VALUE under KEY of OID to the clusters in MASK, without waiting. */
+static struct round *put_submit(struct meta *m, const char *oid, const char *key,
+				const uint8_t *value, size_t len, uint32_t mask)
 {
 	struct round *rd = round_new();
-	unsigned ok = 0;
 
 	if (!rd)
-		return -ENOMEM;
+		return NULL;
 	for (unsigned i = 0; i < m->opts.n; i++) {
 		struct round_slot *s;
 		rados_write_op_t op;
@@ -101,11 +99,18 @@ static int put_value(struct meta *m, const char *oid, const char *key, const uin
 		rados_write_op_omap_set(op, &key, (const char *const *)&value, &len, 1);
 		round_submit_write(s, m, oid, op);
 	}
-	if (need == 0) {
-		round_put(rd);
-		return 0;
-	}
-	round_wait(rd, need, deadline_of(m));
+	return rd;
+}
+
+/* Waits for NEED stores of a put_submit round (by DEADLINE) and drops it. */
+static int put_collect(struct round *rd, unsigned need, double deadline, struct meta_report *rep,
+		       bool *cancelled)
+{
+	unsigned ok = 0;
+
+	if (!rd)
+		return -ENOMEM;
+	round_wait(rd, need, deadline);
 	pthread_mutex_lock(&rd->lock);
 	for (unsigned j = 0; j < rd->count; j++) {
 		struct round_slot *s = &rd->s[j];
@@ -119,6 +124,19 @@ static int put_value(struct meta *m, const char *oid, const char *key, const uin
 	pthread_mutex_unlock(&rd->lock);
 	round_put(rd);
 	return ok >= need ? 0 : -ETIMEDOUT;
+}
+
+static int put_value(struct meta *m, const char *oid, const char *key, const uint8_t *value,
+		     size_t len, uint32_t mask, unsigned need, struct meta_report *rep,
+		     bool *cancelled)
+{
+	struct round *rd = put_submit(m, oid, key, value, len, mask);
+
+	if (need == 0) {
+		round_put(rd);
+		return rd ? 0 : -ENOMEM;
+	}
+	return put_collect(rd, need, deadline_of(m), rep, cancelled);
 }
 
 /*
@@ -564,5 +582,62 @@ int meta_dir_nonempty(struct meta *m, uint64_t dir, bool *nonempty, struct meta_
 		if (!all[i].d.deleted)
 			*nonempty = true;
 	free(all);
+	return 0;
+}
+
+int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, unsigned count,
+		      uint64_t dir, const struct meta_dentry *d, struct meta_report *rep)
+{
+	struct round *rd[META_PARALLEL_MAX + 1] = {NULL};
+	bool cancelled[META_PARALLEL_MAX + 1] = {false};
+	double deadline = deadline_of(m);
+	unsigned total = count + (d ? 1 : 0);
+	int r = 0, res[META_PARALLEL_MAX + 1];
+
+	if (count > META_PARALLEL_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < total; i++) {
+		struct meta_ts ts = {meta_next_counter(m), m->keys.writer_id};
+		uint8_t *body, *value, tag[META_TAG_LEN];
+		size_t blen, vlen;
+		char oid[24], key[3 + 2 * META_TAG_LEN];
+		bool is_entry = i == count;
+		struct meta_dentry tomb = {.deleted = true};
+		if (is_entry) {
+			r = meta_name_tag(&m->keys, dir, d->name, d->name_len, tag);
+			if (r == 0)
+				r = meta_dentry_encode(d->deleted ? &tomb : d, &body, &blen);
+			meta_ino_oid(dir, oid);
+			entry_key(tag, key);
+		} else {
+			r = meta_inode_encode(inodes[i], &body, &blen);
+			meta_ino_oid(inodes[i]->ino, oid);
+			snprintf(key, sizeof(key), "%s", INODE_KEY);
+		}
+		if (r < 0)
+			break;
+		r = meta_value_seal(&m->keys, is_entry ? META_KIND_DENTRY : META_KIND_INODE, &ts,
+				    is_entry ? dir : inodes[i]->ino, is_entry ? tag : NULL, body, blen,
+				    &value, &vlen);
+		free(body);
+		if (r < 0)
+			break;
+		rd[i] = put_submit(m, oid, key, value, vlen, ~0u);
+		free(value);
+	}
+	for (unsigned i = 0; i < total; i++)
+		res[i] = rd[i] ? put_collect(rd[i], quorum(m), deadline, rep, &cancelled[i]) : -ENOMEM;
+	if (r < 0)
+		return r;
+	/* Anything refused as older, or short of a quorum: once more, one at a time. */
+	for (unsigned i = 0; i < total; i++) {
+		if (res[i] == 0)
+			continue;
+		if (!cancelled[i])
+			return res[i];
+		r = i == count ? meta_dentry_put(m, dir, d, rep) : meta_inode_put(m, inodes[i], rep);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }

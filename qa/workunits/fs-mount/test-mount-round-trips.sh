@@ -139,6 +139,38 @@ check "after a remount: tree, symlink, metadata" bash -c "[ \$(cat '$mnt/other/d
 check "after a remount: the unlinked file is gone" test ! -e "$mnt/open-unlinked"
 check "ls lists every name once" bash -c "[ \$(ls -a '$mnt' | sort | uniq -d | wc -l) = 0 ] && ls '$mnt' | grep -qx '$NAME'"
 
+# A cluster that serves a garbage inode record: reads stay right, the
+# record is written back there.
+ino=$(printf %016x "$(stat -c %i "$mnt/big")")
+umount "$mnt"
+rados -c "$dir/${CL[0]}.conf" -p scfs -N rt setomapval "i.$ino" inode "garbage-record-from-a-lying-cluster"
+rm -rf "$dir/cache"
+do_mount
+check "a garbage inode record on one cluster: the file reads back right" cmp -s "$dir/big" "$mnt/big"
+check "... and the good record was written back to that cluster" bash -c "rados -c '$dir/${CL[0]}.conf' -p scfs -N rt getomapval 'i.$ino' inode '$dir/val' >/dev/null && head -c 32 '$dir/val' | grep -qx '[0-9a-f]\{32\}'"
+
+# One cluster frozen (SIGSTOP): every operation still completes.
+"$MICRO_CEPH" freeze --dir "$dir" "${CL[2]}" >/dev/null
+check "with one cluster frozen: read, write, list, rename, unlink" bash -c "echo 3 > /proc/sys/vm/drop_caches; cmp -s '$dir/text' '$mnt/hard' && cp '$dir/text' '$mnt/frozen' && cmp -s '$dir/text' '$mnt/frozen' && ls '$mnt' | grep -qx frozen && mv '$mnt/frozen' '$mnt/frozen2' && rm '$mnt/frozen2'"
+"$MICRO_CEPH" thaw --dir "$dir" "${CL[2]}" >/dev/null
+
+# kill -9 while copying: every file whose close returned is intact after a remount.
+mkdir "$mnt/copies"
+: >"$dir/closed"
+( for i in $(seq 200); do cp "$dir/text" "$mnt/copies/f$i" 2>/dev/null && echo "f$i" >>"$dir/closed" || break; done ) &
+copier=$!
+sleep 3
+kill -9 "$(pgrep -f "rados-scfs.*$mnt\$" | head -1)"
+wait "$copier" || true
+umount -l "$mnt" 2>/dev/null || true
+"$ADMIN" "${A[@]}" unlock --fs rt >/dev/null
+rm -rf "$dir/cache"
+do_mount
+bad_copies=0
+while read -r f; do cmp -s "$dir/text" "$mnt/copies/$f" || { echo "closed file $f differs"; bad_copies=$((bad_copies + 1)); }; done <"$dir/closed"
+check "after kill -9 and unlock: all $(wc -l <"$dir/closed") files whose close returned are intact" test "$bad_copies" = 0
+check "... and every file there is whole or empty, never torn" bash -c "for f in '$mnt'/copies/*; do [ ! -s \"\$f\" ] || cmp -s '$dir/text' \"\$f\" || exit 1; done"
+
 # One cluster stopped: reads and writes go on.
 "$MICRO_CEPH" stop --dir "$dir" "${CL[3]}" >/dev/null
 check "with one cluster stopped a file reads back (uncached)" bash -c "echo 3 > /proc/sys/vm/drop_caches; cmp -s '$dir/text' '$mnt/hard'"
