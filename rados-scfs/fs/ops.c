@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "acl.h"
 #include "fs.h"
 
 #ifndef RENAME_NOREPLACE
@@ -414,6 +415,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
 		conn->want &= ~FUSE_CAP_EXPORT_SUPPORT;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* The kernel enforces ACLs and keeps them in step with the mode; new
+	 * inodes get the umask or the parent's default ACL here (make_node). */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -621,6 +626,70 @@ static int parent_touch(struct fs *fs, struct fs_node *p, int dir_links)
 	return put_record(fs, p);
 }
 
+static const struct meta_xattr *xattr_find(const struct meta_inode *rec, const char *name)
+{
+	for (uint32_t i = 0; i < rec->xattr_count; i++)
+		if (strcmp(rec->xattrs[i].name, name) == 0)
+			return &rec->xattrs[i];
+	return NULL;
+}
+
+static int xattr_add(struct meta_inode *rec, const char *name, const void *value, size_t len)
+{
+	struct meta_xattr *x = realloc(rec->xattrs, (rec->xattr_count + 1) * sizeof(*x));
+
+	if (!x)
+		return -ENOMEM;
+	rec->xattrs = x;
+	x = &x[rec->xattr_count];
+	x->name = strdup(name);
+	x->value = len ? malloc(len) : NULL;
+	x->value_len = (uint32_t)len;
+	if (!x->name || (len && !x->value)) {
+		free(x->name);
+		free(x->value);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(x->value, value, len);
+	rec->xattr_count++;
+	return 0;
+}
+
+/*
+ * A new inode's permission bits and ACLs: the parent's default ACL if it has
+ * one (and directories inherit that default), else the caller's umask.
+ * Symlinks keep 0777.
+ */
+static int inherit_acl(struct fs_node *p, struct fs_node *n, uint32_t *mode, mode_t umask)
+{
+	const struct meta_xattr *def = xattr_find(&p->rec, FS_ACL_DEFAULT);
+	mode_t m = *mode;
+	void *acl;
+	size_t len;
+	int r;
+
+	if (S_ISLNK(m))
+		return 0;
+	if (!def) {
+		*mode = (uint32_t)(m & ~(umask & 0777));
+		return 0;
+	}
+	r = fs_acl_inherit(def->value, def->value_len, &m, &acl, &len);
+	if (r < 0)
+		return r == -EINVAL ? 0 : r; /* a malformed default ACL: the mode alone */
+	*mode = (uint32_t)m;
+	if (acl) {
+		r = xattr_add(&n->rec, FS_ACL_ACCESS, acl, len);
+		free(acl);
+		if (r < 0)
+			return r;
+	}
+	if (S_ISDIR(m))
+		return xattr_add(&n->rec, FS_ACL_DEFAULT, def->value, def->value_len);
+	return 0;
+}
+
 /* mknod, mkdir, symlink and create: a new inode named NAME in PARENT. */
 static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *name,
 		     uint32_t mode, dev_t rdev, const char *target, struct fs_node **out)
@@ -655,6 +724,11 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
+	r = inherit_acl(p, n, &mode, ctx->umask);
+	if (r < 0) {
+		node_free(n);
+		return r;
+	}
 	n->ino = meta_new_ino();
 	n->rec.ino = n->ino;
 	n->rec.mode = mode;

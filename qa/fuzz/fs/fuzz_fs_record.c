@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for every parser of metadata a cluster returns
  * (rados-scfs/meta/metarecord.c): meta_value_open (register values, both
- * protocols), meta_inode_parse, meta_dentry_parse and meta_sb_parse. The
+ * protocols), meta_inode_parse, meta_dentry_parse and meta_sb_parse; and
+ * the POSIX ACL reader (rados-scfs/fs/acl.c). The
  * first input byte picks the parser. A parse that succeeds must hand back a
  * consistent result, and encoding it again must parse to the same.
  */
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "common/crypto.h"
+#include "acl.h"
 #include "metarecord.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -60,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		return 0;
 	memcpy(copy, data + 1, size - 1);
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0:
 	case 1:
 		if (meta_value_open(&keys[data[0] % 2], copy, size - 1, META_KIND_INODE, 0x1234, NULL,
@@ -86,6 +88,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (meta_sb_parse(copy, size - 1, &sb) == 0 && (sb.n == 0 || sb.index >= sb.n))
 			abort();
 		break;
+	case 6: {
+		mode_t mode = 0100666;
+		void *acl;
+		size_t alen;
+		if (fs_acl_inherit(copy, size - 1, &mode, &acl, &alen) == 0) {
+			if (acl && alen != size - 1)
+				abort();
+			free(acl);
+		}
+		break;
+	}
 	}
 	free(copy);
 	return 0;

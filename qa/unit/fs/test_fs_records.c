@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "acl.h"
 #include "cache.h"
 #include "common/crypto.h"
 #include "metarecord.h"
@@ -397,6 +398,44 @@ static void test_cache_evicts_clean_and_refuses_when_dirty(void **state)
 	rmdir(dir);
 }
 
+static void test_acl_inheritance_masks_by_mode(void **state)
+{
+	/* version 2; user_obj rwx, user 1000 rwx, group_obj r-x, mask rwx, other r-- */
+	static const uint8_t def[] = {2, 0, 0, 0, 0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
+				      0x02, 0, 7, 0, 0xe8, 3, 0, 0, 0x04, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,
+				      0x10, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, 0x20, 0, 4, 0, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t plain[] = {2, 0, 0, 0, 0x01, 0, 7, 0, 0, 0, 0, 0, 0x04, 0, 5, 0, 0, 0, 0, 0,
+					0x20, 0, 5, 0, 0, 0, 0, 0};
+	mode_t mode = S_IFREG | 0666;
+	uint8_t *acl;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(fs_acl_inherit(def, sizeof(def), &mode, (void **)&acl, &len), 0);
+	assert_int_equal(mode, S_IFREG | 0664);
+	assert_non_null(acl);
+	assert_int_equal(len, sizeof(def));
+	assert_int_equal(acl[4 + 3 * 8 + 2], 6); /* the mask lost x with the mode */
+	assert_int_equal(acl[4 + 0 * 8 + 2], 6); /* user_obj too */
+	free(acl);
+	/* A default ACL the mode expresses: no access ACL, only the mode. */
+	mode = S_IFDIR | 0777;
+	assert_int_equal(fs_acl_inherit(plain, sizeof(plain), &mode, (void **)&acl, &len), 0);
+	assert_null(acl);
+	assert_int_equal(mode, S_IFDIR | 0755);
+	/* Malformed: wrong version, odd length, unknown tag. */
+	assert_int_equal(fs_acl_inherit(def, sizeof(def) - 1, &mode, (void **)&acl, &len), -EINVAL);
+	{
+		uint8_t bad[sizeof(def)];
+		memcpy(bad, def, sizeof(def));
+		bad[0] = 3;
+		assert_int_equal(fs_acl_inherit(bad, sizeof(bad), &mode, (void **)&acl, &len), -EINVAL);
+		memcpy(bad, def, sizeof(def));
+		bad[4] = 0x40;
+		assert_int_equal(fs_acl_inherit(bad, sizeof(bad), &mode, (void **)&acl, &len), -EINVAL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(test_name_tags),
 	    cmocka_unit_test(test_superblock),
 	    cmocka_unit_test(test_cache_evicts_clean_and_refuses_when_dirty),
+	    cmocka_unit_test(test_acl_inheritance_masks_by_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
