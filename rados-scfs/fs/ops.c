@@ -1463,6 +1463,41 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_open(req, fi);
 }
 
+/* Reads the inodes of entries FROM..TO-1 the mount does not hold, in one round. */
+static void nodes_prefetch(struct fs *fs, const struct dir_handle *h, size_t from, size_t to)
+{
+	uint64_t inos[64];
+	struct meta_inode recs[64];
+	int res[64];
+	unsigned count = 0;
+
+	for (size_t i = from; i < to && i < h->count && count < 64; i++) {
+		bool dup = false;
+		if (*node_slot(fs, h->e[i].ino))
+			continue;
+		for (unsigned j = 0; j < count; j++)
+			dup = dup || inos[j] == h->e[i].ino;
+		if (!dup)
+			inos[count++] = h->e[i].ino;
+	}
+	if (count == 0 || meta_inode_get_many(fs->meta, inos, count, recs, res, NULL) < 0)
+		return;
+	fs->stats[FS_ST_META_GET] += count;
+	for (unsigned j = 0; j < count; j++) {
+		struct fs_node *n;
+		if (res[j] < 0)
+			continue;
+		n = calloc(1, sizeof(*n));
+		if (!n) {
+			meta_inode_free(&recs[j]);
+			continue;
+		}
+		n->ino = inos[j];
+		n->rec = recs[j];
+		node_insert(fs, n);
+	}
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
@@ -1479,6 +1514,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	pthread_mutex_lock(&fs->lock);
 	r = node_get(fs, from_kernel(fs, ino), &dir);
+	if (r == 0 && plus) {
+		/* About 100 bytes an entry: the inodes this reply will carry, in one round. */
+		size_t from = off > 2 ? (size_t)off - 2 : 0;
+		nodes_prefetch(fs, h, from, from + size / 96 + 1);
+	}
 	/* Offsets: 0 ".", 1 "..", 2+i entry i; each entry carries the next one's. */
 	for (off_t i = off; r == 0 && i < (off_t)h->count + 2; i++) {
 		struct fuse_entry_param e = {0};

@@ -83,6 +83,9 @@ int meta_sb_read(struct meta *m, unsigned i, uint8_t **buf, size_t *len);
 /* Registers. ERR-free: 0 or -errno; REP (may be NULL) names the clusters. */
 int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *out,
 		   struct meta_report *rep);
+/* COUNT inode reads in one parallel round; RESULTS[i] is read i's 0 or -errno. */
+int meta_inode_get_many(struct meta *m, const uint64_t *inos, unsigned count,
+			struct meta_inode *out, int *results, struct meta_report *rep);
 int meta_inode_put(struct meta *m, const struct meta_inode *ino, struct meta_report *rep);
 /* Removes the inode's object (record and entries) from every cluster. */
 int meta_inode_remove(struct meta *m, uint64_t ino, struct meta_report *rep);

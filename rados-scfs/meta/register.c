@@ -140,27 +140,20 @@ static int put_value(struct meta *m, const char *oid, const char *key, const uin
 }
 
 /*
- * Reads KEY of OID everywhere; the first n-f answers decide. *BODY (free())
+ * Reading a register (get_submit, then get_collect): KEY of OID from every
+ * cluster; the first n-f answers decide. *BODY (free())
  * is the opened body of the highest verified value; -ENOENT when none of
  * them holds the key. Clusters that answered with nothing, something older
  * or something false get the best value written back, without waiting.
  */
-static int get_value(struct meta *m, const char *oid, const char *key, enum meta_kind kind,
-		     uint64_t obj_ino, const uint8_t *tag, uint8_t **body, size_t *body_len,
-		     struct meta_report *rep)
+/* Asks every connected cluster for KEY of OID, without waiting. */
+static struct round *get_submit(struct meta *m, const char *oid, const char **keyp,
+				struct meta_report *rep)
 {
 	struct round *rd = round_new();
-	uint8_t *best = NULL, *best_body = NULL;
-	size_t best_len = 0, best_body_len = 0;
-	struct meta_ts best_ts = {0, 0}, have[META_MAX_CLUSTERS];
-	bool answered_by[META_MAX_CLUSTERS] = {0}, holds[META_MAX_CLUSTERS] = {0};
-	uint32_t behind = 0;
-	unsigned answered = 0;
-	int r = 0;
 
-	*body = NULL;
 	if (!rd)
-		return -ENOMEM;
+		return NULL;
 	for (unsigned i = 0; i < m->opts.n; i++) {
 		struct round_slot *s;
 		rados_read_op_t op;
@@ -176,10 +169,29 @@ static int get_value(struct meta *m, const char *oid, const char *key, enum meta
 				rados_release_read_op(op);
 			continue;
 		}
-		rados_read_op_omap_get_vals_by_keys(op, &key, 1, &s->iter, &s->prval);
+		rados_read_op_omap_get_vals_by_keys(op, keyp, 1, &s->iter, &s->prval);
 		round_submit_read(s, m, oid, op);
 	}
-	round_wait(rd, quorum(m), deadline_of(m));
+	return rd;
+}
+
+/* The rest of a read: wait for n-f answers by DEADLINE, pick, write back. */
+static int get_collect(struct meta *m, struct round *rd, const char *oid, const char *key,
+		       enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag, double deadline,
+		       uint8_t **body, size_t *body_len, struct meta_report *rep)
+{
+	uint8_t *best = NULL, *best_body = NULL;
+	size_t best_len = 0, best_body_len = 0;
+	struct meta_ts best_ts = {0, 0}, have[META_MAX_CLUSTERS];
+	bool answered_by[META_MAX_CLUSTERS] = {0}, holds[META_MAX_CLUSTERS] = {0};
+	uint32_t behind = 0;
+	unsigned answered = 0;
+	int r = 0;
+
+	*body = NULL;
+	if (!rd)
+		return -ENOMEM;
+	round_wait(rd, quorum(m), deadline);
 	pthread_mutex_lock(&rd->lock);
 	for (unsigned j = 0; j < rd->count; j++) {
 		struct round_slot *s = &rd->s[j];
@@ -246,6 +258,16 @@ static int get_value(struct meta *m, const char *oid, const char *key, enum meta
 	*body = best_body;
 	*body_len = best_body_len;
 	return 0;
+}
+
+static int get_value(struct meta *m, const char *oid, const char *key, enum meta_kind kind,
+		     uint64_t obj_ino, const uint8_t *tag, uint8_t **body, size_t *body_len,
+		     struct meta_report *rep)
+{
+	struct round *rd = get_submit(m, oid, &key, rep);
+
+	return get_collect(m, rd, oid, key, kind, obj_ino, tag, deadline_of(m), body, body_len,
+			   rep);
 }
 
 /*
@@ -639,5 +661,44 @@ int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, un
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+int meta_inode_get_many(struct meta *m, const uint64_t *inos, unsigned count,
+			struct meta_inode *out, int *results, struct meta_report *rep)
+{
+	static const char *key = INODE_KEY;
+	struct round **rd;
+	double deadline = deadline_of(m);
+
+	rd = calloc(count ? count : 1, sizeof(*rd));
+	if (!rd)
+		return -ENOMEM;
+	for (unsigned i = 0; i < count; i++) {
+		char oid[24];
+		meta_ino_oid(inos[i], oid);
+		rd[i] = get_submit(m, oid, &key, rep);
+	}
+	for (unsigned i = 0; i < count; i++) {
+		char oid[24];
+		uint8_t *body;
+		size_t len;
+		int r;
+		meta_ino_oid(inos[i], oid);
+		r = get_collect(m, rd[i], oid, INODE_KEY, META_KIND_INODE, inos[i], NULL, deadline,
+				&body, &len, rep);
+		if (r == 0) {
+			r = meta_inode_parse(body, len, &out[i]);
+			free(body);
+			if (r == 0 && out[i].ino != inos[i]) {
+				meta_inode_free(&out[i]);
+				r = -EBADMSG;
+			}
+			if (r == -EBADMSG)
+				r = -EIO;
+		}
+		results[i] = r;
+	}
+	free(rd);
 	return 0;
 }

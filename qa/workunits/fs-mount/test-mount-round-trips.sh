@@ -130,9 +130,17 @@ check "chmod and chown round trip" bash -c "chmod 640 '$mnt/xa' && chown 123:456
 touch -d '2001-02-03 04:05:06' "$mnt/xa"
 check "utimens sets mtime" test "$(stat -c %Y "$mnt/xa")" = "$(date -d '2001-02-03 04:05:06' +%s)"
 
+mkdir "$mnt/many"
+$PY -c "
+import sys
+for i in range(2000):
+    open(sys.argv[1] + '/many/file-%05d' % i, 'w').write(str(i))
+" "$mnt"
+
 umount "$mnt"
 rm -rf "$dir/cache"
 do_mount
+check "a directory of 2000 files lists each once with its size (ls -l after a remount)" bash -c "[ \$(ls -l '$mnt/many' | grep -c ' file-') = 2000 ] && [ \$(ls '$mnt/many' | sort -u | wc -l) = 2000 ] && [ \$(cat '$mnt/many/file-01234') = 1234 ]"
 check "after a remount with an empty cache: the big file" cmp -s "$dir/big" "$mnt/big"
 check "after a remount: the named file and its hard link" bash -c "cmp -s '$dir/text' '$mnt/$NAME' && [ \$(stat -c %h '$mnt/hard') = 2 ]"
 check "after a remount: tree, symlink, metadata" bash -c "[ \$(cat '$mnt/other/d2/d3/f') = inner ] && [ \$(readlink '$mnt/longsym') = '$long' ] && [ \$(stat -c %a:%u:%g '$mnt/xa') = 640:123:456 ]"
