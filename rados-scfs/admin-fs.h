@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* True when the command word of ARGV is mkfs, df or unlock. */
+/* True when the command word of ARGV is mkfs, df, unlock, fsck or repair. */
 bool admin_fs_is_command(int argc, char **argv);
 /* Their lines of scfs-admin --help. */
 void admin_fs_usage(FILE *out);

@@ -133,3 +133,23 @@ int fs_chunk_delete(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_r
 	unit_name(ino, ref->index, name);
 	return store_unit_delete(c->store, name, ref->version, NULL);
 }
+
+int fs_chunk_verify(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
+		    uint32_t *bad, uint32_t *failed)
+{
+	struct store_unit_ref sref = {.version = ref->version, .data_len = ref->data_len};
+	struct store_report rep = {0};
+	char name[32];
+	void *data = NULL;
+	size_t dlen = 0;
+	int r;
+
+	memcpy(sref.digest, ref->digest, META_DIGEST_LEN);
+	unit_name(ino, ref->index, name);
+	r = store_unit_read_ref(c->store, name, &sref, STORE_READ_VERIFY_ALL, &data, &dlen, &rep);
+	if (r == 0)
+		store_buffer_free(data, dlen);
+	*bad = rep.bad_clusters;
+	*failed = rep.failed_clusters;
+	return r;
+}

@@ -111,6 +111,15 @@ int meta_dir_nonempty(struct meta *m, uint64_t dir, bool *nonempty, struct meta_
 
 /* The next timestamp counter of this mount: also a fresh chunk version. */
 uint64_t meta_new_counter(struct meta *m);
+/*
+ * fsck: reads inode INO's record (NAME NULL) or its entry NAME from every
+ * cluster, waiting for all of them (or the deadline). REP: failed = did not
+ * answer, bad = served a record that fails verification, stale = misses it
+ * or holds an older one. REPAIR writes the newest record where it is stale
+ * or bad.
+ */
+int meta_audit(struct meta *m, uint64_t ino, const char *name, bool repair,
+	       struct meta_report *rep);
 /* A fresh random inode number (never 0, 1 or 2). */
 uint64_t meta_new_ino(void);
 

@@ -176,9 +176,10 @@ static struct round *get_submit(struct meta *m, const char *oid, const char **ke
 }
 
 /* The rest of a read: wait for n-f answers by DEADLINE, pick, write back. */
-static int get_collect(struct meta *m, struct round *rd, const char *oid, const char *key,
-		       enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag, double deadline,
-		       uint8_t **body, size_t *body_len, struct meta_report *rep)
+static int get_collect_how(struct meta *m, struct round *rd, const char *oid, const char *key,
+			   enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag,
+			   double deadline, unsigned need, bool write_back, uint8_t **body,
+			   size_t *body_len, struct meta_report *rep)
 {
 	uint8_t *best = NULL, *best_body = NULL;
 	size_t best_len = 0, best_body_len = 0;
@@ -191,7 +192,7 @@ static int get_collect(struct meta *m, struct round *rd, const char *oid, const 
 	*body = NULL;
 	if (!rd)
 		return -ENOMEM;
-	round_wait(rd, quorum(m), deadline);
+	round_wait(rd, need, deadline);
 	pthread_mutex_lock(&rd->lock);
 	for (unsigned j = 0; j < rd->count; j++) {
 		struct round_slot *s = &rd->s[j];
@@ -251,13 +252,22 @@ static int get_collect(struct meta *m, struct round *rd, const char *oid, const 
 	if (behind) {
 		if (rep)
 			rep->stale |= behind;
-		put_value(m, oid, key, best, best_len, behind, 0, NULL, NULL);
+		if (write_back)
+			put_value(m, oid, key, best, best_len, behind, 0, NULL, NULL);
 	}
 	meta_counter_seen(m, best_ts.counter);
 	free(best);
 	*body = best_body;
 	*body_len = best_body_len;
 	return 0;
+}
+
+static int get_collect(struct meta *m, struct round *rd, const char *oid, const char *key,
+		       enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag, double deadline,
+		       uint8_t **body, size_t *body_len, struct meta_report *rep)
+{
+	return get_collect_how(m, rd, oid, key, kind, obj_ino, tag, deadline, quorum(m), true, body,
+			       body_len, rep);
 }
 
 static int get_value(struct meta *m, const char *oid, const char *key, enum meta_kind kind,
@@ -701,4 +711,30 @@ int meta_inode_get_many(struct meta *m, const uint64_t *inos, unsigned count,
 	}
 	free(rd);
 	return 0;
+}
+
+int meta_audit(struct meta *m, uint64_t ino, const char *name, bool repair,
+	       struct meta_report *rep)
+{
+	char oid[24], key[3 + 2 * META_TAG_LEN];
+	const char *kp = key;
+	uint8_t tag[META_TAG_LEN], *body;
+	size_t len;
+	int r;
+
+	meta_ino_oid(ino, oid);
+	if (name) {
+		r = meta_name_tag(&m->keys, ino, name, strlen(name), tag);
+		if (r < 0)
+			return r;
+		entry_key(tag, key);
+	} else {
+		snprintf(key, sizeof(key), "%s", INODE_KEY);
+	}
+	r = get_collect_how(m, get_submit(m, oid, &kp, rep), oid, key,
+			    name ? META_KIND_DENTRY : META_KIND_INODE, ino, name ? tag : NULL,
+			    deadline_of(m), m->opts.n, repair, &body, &len, rep);
+	if (r == 0)
+		free(body);
+	return r;
 }

@@ -152,6 +152,7 @@ check "ls lists every name once" bash -c "[ \$(ls -a '$mnt' | sort | uniq -d | w
 ino=$(printf %016x "$(stat -c %i "$mnt/big")")
 umount "$mnt"
 rados -c "$dir/${CL[0]}.conf" -p scfs -N rt setomapval "i.$ino" inode "garbage-record-from-a-lying-cluster"
+check "fsck names the cluster holding the garbage record and exits 1" bash -c "! '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck' 2>&1; grep -q 'cluster ${CL[0]}: holds a bad record of inode i.$ino' '$dir/fsck'"
 rm -rf "$dir/cache"
 do_mount
 check "a garbage inode record on one cluster: the file reads back right" cmp -s "$dir/big" "$mnt/big"
@@ -189,6 +190,8 @@ check "with one cluster stopped the file system mounts" do_mount
 check "... and shows what was written during the outage" bash -c "cmp -s '$dir/text' '$mnt/during-outage' && [ -d '$mnt/dir-during-outage' ]"
 umount "$mnt"
 "$MICRO_CEPH" restart --dir "$dir" "${CL[3]}" >/dev/null
+check "fsck lists what the restarted cluster missed" bash -c "! '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck' 2>&1; grep -q 'cluster ${CL[3]}: misses or holds an old' '$dir/fsck'"
+check "repair rewrites it, and fsck is clean afterwards (metadata)" bash -c "'$ADMIN' ${A[*]} repair --fs rt -k '$dir/w.pem' >/dev/null 2>&1; '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck2' 2>&1; ! grep -q 'misses or holds an old\|holds a bad record' '$dir/fsck2'"
 
 # The cache limit: three chunks written out of order with room for two.
 CACHE=8M do_mount
