@@ -53,14 +53,14 @@ static int fail(const char *fmt, ...)
 void admin_fs_usage(FILE *out)
 {
 	fprintf(out,
-		"  mkfs [--fs NAME] [--protocol CA|A] [-f F] [--chunk-size 4M] -k KEY\n"
-		"                          make a file system: a signed superblock per cluster\n"
-		"  df [--fs NAME]          each cluster's space and the room left for files\n"
-		"  unlock [--fs NAME]      break the read-write lease of a dead mount\n"
-		"  fsck [--fs NAME] -k KEY walk the file system; name what each cluster misses\n"
-		"                          or holds wrongly (metadata and chunks); exit 1 if any\n"
-		"  repair [--fs NAME] -k KEY  the same, rewriting metadata where it is missing,\n"
-		"                          old or bad\n");
+	        "  mkfs [--fs NAME] [--protocol CA|A] [-f F] [--chunk-size 4M] -k KEY\n"
+	        "                          make a file system: a signed superblock per cluster\n"
+	        "  df [--fs NAME]          each cluster's space and the room left for files\n"
+	        "  unlock [--fs NAME]      break the read-write lease of a dead mount\n"
+	        "  fsck [--fs NAME] -k KEY walk the file system; name what each cluster misses\n"
+	        "                          or holds wrongly (metadata and chunks); exit 1 if any\n"
+	        "  repair [--fs NAME] -k KEY  the same, rewriting metadata where it is missing,\n"
+	        "                          old or bad\n");
 }
 
 static bool is_fs_command(const char *cmd)
@@ -71,9 +71,9 @@ static bool is_fs_command(const char *cmd)
 
 /* Every option of either half that takes an argument, to find the command word. */
 static const char *const with_argument[] = {
-    "--clusters", "--fs", "--protocol", "--faults", "-f", "--chunk-size", "--key", "-k",
-    "--id", "--conf-dir", "--pool", "--timeout", "--namespace", "--trust", "--version",
-    "--format", NULL,
+    "--clusters",  "--fs",    "--protocol", "--faults",   "-f",     "--chunk-size",
+    "--key",       "-k",      "--id",       "--conf-dir", "--pool", "--timeout",
+    "--namespace", "--trust", "--version",  "--format",   NULL,
 };
 
 bool admin_fs_is_command(int argc, char **argv)
@@ -126,7 +126,8 @@ static int cmd_mkfs(struct fsadmin *a)
 	int r;
 
 	if (!a->key_path)
-		return fail("mkfs: give the writer key with -k FILE (scfs-admin keygen FILE makes one)");
+		return fail(
+		    "mkfs: give the writer key with -k FILE (scfs-admin keygen FILE makes one)");
 	if (a->n == 0)
 		return fail("--clusters is required (e.g. --clusters dc1,dc2,dc3,dc4)");
 	f = a->f < 0 ? (a->n - 1) / 3 : (unsigned)a->f;
@@ -137,7 +138,7 @@ static int cmd_mkfs(struct fsadmin *a)
 	r = sc_keyfile_private_load(a->key_path, SC_KEY_ED25519, key);
 	if (r < 0)
 		return fail("%s: %s", a->key_path,
-			    r == -EINVAL ? "not an Ed25519 private key in PEM" : strerror(-r));
+		            r == -EINVAL ? "not an Ed25519 private key in PEM" : strerror(-r));
 	p.f = f;
 	p.chunk_size = (uint32_t)a->chunk_size;
 	p.priv = key;
@@ -178,7 +179,7 @@ static int cmd_df(struct fsadmin *a)
 	if (!have_sb) {
 		meta_close(m);
 		return fail("df: unknown file system '%s': no cluster holds a valid superblock",
-			    a->fs);
+		            a->fs);
 	}
 	printf("%-12s %14s %14s\n", "CLUSTER", "SIZE_KB", "AVAIL_KB");
 	for (unsigned i = 0; i < meta_n(m); i++) {
@@ -194,9 +195,10 @@ static int cmd_df(struct fsadmin *a)
 		       (unsigned long long)avail);
 	}
 	if (min_avail != UINT64_MAX)
-		printf("file system %s: %s n=%u f=%u, room for about %llu KiB of files\n", sb.name,
-		       sb.protocol == 2 ? "CA" : "A", sb.n, sb.f,
-		       (unsigned long long)(sb.protocol == 2 ? min_avail * (sb.f + 1u) : min_avail));
+		printf(
+		    "file system %s: %s n=%u f=%u, room for about %llu KiB of files\n", sb.name,
+		    sb.protocol == 2 ? "CA" : "A", sb.n, sb.f,
+		    (unsigned long long)(sb.protocol == 2 ? min_avail * (sb.f + 1u) : min_avail));
 	meta_close(m);
 	return rc;
 }
@@ -219,7 +221,6 @@ static int cmd_unlock(struct fsadmin *a)
 	return 0;
 }
 
-
 /* ---- fsck and repair ---- */
 struct walk {
 	struct fsadmin *a;
@@ -235,7 +236,7 @@ struct walk {
 
 /* One line per cluster in MASK; FIXED: repair rewrote it (metadata only, for now). */
 static void name_clusters(struct walk *w, uint32_t mask, const char *what, const char *where,
-			  bool fixed)
+                          bool fixed)
 {
 	for (unsigned i = 0; i < meta_n(w->m); i++) {
 		if (!(mask & (1u << i)))
@@ -249,7 +250,8 @@ static void name_clusters(struct walk *w, uint32_t mask, const char *what, const
 static void report_audit(struct walk *w, const struct meta_report *rep, const char *where)
 {
 	name_clusters(w, rep->bad & ~rep->failed, "holds a bad record of", where, true);
-	name_clusters(w, rep->stale & ~rep->bad & ~rep->failed, "misses or holds an old", where, true);
+	name_clusters(w, rep->stale & ~rep->bad & ~rep->failed, "misses or holds an old", where,
+	              true);
 	name_clusters(w, rep->failed, "does not answer for", where, false);
 }
 
@@ -304,8 +306,9 @@ static void check_inode(struct walk *w, uint64_t ino)
 	for (uint32_t i = 0; i < rec.chunk_count; i++) {
 		uint32_t bad = 0, failed = 0;
 		char cw[96];
-		snprintf(cw, sizeof(cw), "chunk c.%016llx.%08x version %llu", (unsigned long long)ino,
-			 rec.chunks[i].index, (unsigned long long)rec.chunks[i].version);
+		snprintf(cw, sizeof(cw), "chunk c.%016llx.%08x version %llu",
+		         (unsigned long long)ino, rec.chunks[i].index,
+		         (unsigned long long)rec.chunks[i].version);
 		r = fs_chunk_verify(w->chunks, ino, &rec.chunks[i], &bad, &failed);
 		w->chunk_count++;
 		name_clusters(w, bad, "serves bad", cw, false);
@@ -327,14 +330,16 @@ static void check_dir(struct walk *w, uint64_t dir)
 	int r = meta_dir_list(w->m, dir, &e, &count, NULL);
 
 	if (r < 0) {
-		printf("directory i.%016llx: cannot list: %s\n", (unsigned long long)dir, strerror(-r));
+		printf("directory i.%016llx: cannot list: %s\n", (unsigned long long)dir,
+		       strerror(-r));
 		w->problems++;
 		return;
 	}
 	for (size_t i = 0; i < count; i++) {
 		struct meta_report rep = {0};
 		char where[96];
-		snprintf(where, sizeof(where), "an entry of directory i.%016llx", (unsigned long long)dir);
+		snprintf(where, sizeof(where), "an entry of directory i.%016llx",
+		         (unsigned long long)dir);
 		meta_audit(w->m, dir, e[i].name, w->repair, &rep);
 		report_audit(w, &rep, where);
 		w->entries++;
@@ -360,12 +365,12 @@ static int cmd_fsck(struct fsadmin *a, bool repair)
 	r = sc_keyfile_private_load(a->key_path, SC_KEY_ED25519, priv);
 	if (r < 0)
 		return fail("%s: %s", a->key_path,
-			    r == -EINVAL ? "not an Ed25519 private key in PEM" : strerror(-r));
+		            r == -EINVAL ? "not an Ed25519 private key in PEM" : strerror(-r));
 	sc_ed25519_public(priv, pub);
 	if (open_meta(a, &w.m) < 0)
 		goto out;
 	r = meta_mount_check(w.m, a->fs, repair ? priv : NULL, pub, &sb, &keys, msg, sizeof(msg),
-			     note, sizeof(note));
+	                     note, sizeof(note));
 	if (r < 0) {
 		fail("%s", msg);
 		goto out;
@@ -377,12 +382,19 @@ static int cmd_fsck(struct fsadmin *a, bool repair)
 	sc_wipe(&keys, sizeof(keys));
 	for (unsigned i = 0; i < a->n; i++)
 		names[i] = a->specs[i].cluster;
-	co = (struct fs_chunks_opts){.n = a->n, .f = sb.f, .protocol = sb.protocol,
-				     .clusters = names, .conf_dir = a->conf_dir,
-				     .client_id = a->id, .pool = a->pool, .rados_ns = a->fs,
-				     .trusted = (const uint8_t(*)[META_KEY_LEN])sb.writers,
-				     .trusted_count = sb.writer_count, .fs_id = sb.fs_id,
-				     .chunk_size = sb.chunk_size, .timeout = a->timeout};
+	co = (struct fs_chunks_opts){.n = a->n,
+	                             .f = sb.f,
+	                             .protocol = sb.protocol,
+	                             .clusters = names,
+	                             .conf_dir = a->conf_dir,
+	                             .client_id = a->id,
+	                             .pool = a->pool,
+	                             .rados_ns = a->fs,
+	                             .trusted = (const uint8_t(*)[META_KEY_LEN])sb.writers,
+	                             .trusted_count = sb.writer_count,
+	                             .fs_id = sb.fs_id,
+	                             .chunk_size = sb.chunk_size,
+	                             .timeout = a->timeout};
 	r = fs_chunks_open(&co, &w.chunks, msg, sizeof(msg));
 	if (r < 0) {
 		fail("data store: %s", msg[0] ? msg : strerror(-r));
@@ -424,8 +436,16 @@ static int parse_clusters(struct fsadmin *a, const char *list)
 
 int admin_fs_main(int argc, char **argv)
 {
-	enum { OPT_CLUSTERS = 256, OPT_FS, OPT_PROTOCOL, OPT_CHUNK, OPT_ID, OPT_CONF_DIR,
-	       OPT_POOL, OPT_TIMEOUT };
+	enum {
+		OPT_CLUSTERS = 256,
+		OPT_FS,
+		OPT_PROTOCOL,
+		OPT_CHUNK,
+		OPT_ID,
+		OPT_CONF_DIR,
+		OPT_POOL,
+		OPT_TIMEOUT
+	};
 	static const struct option options[] = {
 	    {"clusters", required_argument, NULL, OPT_CLUSTERS},
 	    {"fs", required_argument, NULL, OPT_FS},
@@ -439,8 +459,12 @@ int admin_fs_main(int argc, char **argv)
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {NULL, 0, NULL, 0},
 	};
-	struct fsadmin a = {.f = -1, .protocol = 2, .chunk_size = 4u << 20, .fs = "scfs",
-			    .pool = "scfs", .timeout = 10};
+	struct fsadmin a = {.f = -1,
+	                    .protocol = 2,
+	                    .chunk_size = 4u << 20,
+	                    .fs = "scfs",
+	                    .pool = "scfs",
+	                    .timeout = 10};
 	const char *cmd = NULL;
 	char *end;
 	int c, rc;
@@ -457,14 +481,15 @@ int admin_fs_main(int argc, char **argv)
 		case OPT_CLUSTERS:
 			if (parse_clusters(&a, optarg) < 0)
 				return fail("--clusters: give 1-%d names like dc1,dc2,dc3,dc4",
-					    META_MAX_CLUSTERS);
+				            META_MAX_CLUSTERS);
 			break;
 		case OPT_FS:
 			if (!optarg[0] || strlen(optarg) > META_FSNAME_MAX ||
-			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-				strlen(optarg))
-				return fail("--fs: '%s' is not a file system name (1-64 of A-Z a-z 0-9 _ . -)",
-					    optarg);
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012"
+			                   "3456789_.-") != strlen(optarg))
+				return fail("--fs: '%s' is not a file system name (1-64 of A-Z a-z "
+				            "0-9 _ . -)",
+				            optarg);
 			a.fs = optarg;
 			break;
 		case OPT_PROTOCOL:

@@ -15,7 +15,10 @@
 #define TAG_OTHER 0x20
 #define ENTRY_LEN 8
 
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
 
 static void put_le16(uint8_t *p, uint16_t v)
 {

@@ -27,7 +27,7 @@ static void unit_name(uint64_t ino, uint32_t index, char out[32])
 }
 
 int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char *err,
-		   size_t err_len)
+                   size_t err_len)
 {
 	struct store_cluster_spec specs[STORE_MAX_CLUSTERS];
 	struct store_opts so = {0};
@@ -44,10 +44,10 @@ int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char 
 		return -ENOMEM;
 	for (unsigned i = 0; i < o->n; i++)
 		specs[i] = (struct store_cluster_spec){.cluster = o->clusters[i],
-						       .pool = o->pool,
-						       .rados_ns = o->rados_ns,
-						       .conf_dir = o->conf_dir,
-						       .client_id = o->client_id};
+		                                       .pool = o->pool,
+		                                       .rados_ns = o->rados_ns,
+		                                       .conf_dir = o->conf_dir,
+		                                       .client_id = o->client_id};
 	so.n = o->n;
 	so.f = o->f;
 	so.protocol = o->protocol == 1 ? STORE_PROTOCOL_A : STORE_PROTOCOL_CA;
@@ -81,7 +81,7 @@ void fs_chunks_close(struct fs_chunks *c)
 }
 
 int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t version,
-		   const void *data, size_t len, struct meta_chunk_ref *ref)
+                   const void *data, size_t len, struct meta_chunk_ref *ref)
 {
 	struct store_unit_ref sref;
 	char name[32];
@@ -99,7 +99,7 @@ int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t v
 }
 
 int fs_chunk_read(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref, void *buf,
-		  size_t *len)
+                  size_t *len)
 {
 	struct store_unit_ref sref = {.version = ref->version, .data_len = ref->data_len};
 	struct store_report rep = {0};
@@ -135,7 +135,7 @@ int fs_chunk_delete(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_r
 }
 
 int fs_chunk_verify(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
-		    uint32_t *bad, uint32_t *failed)
+                    uint32_t *bad, uint32_t *failed)
 {
 	struct store_unit_ref sref = {.version = ref->version, .data_len = ref->data_len};
 	struct store_report rep = {0};

@@ -50,7 +50,10 @@ struct dir_handle {
 	size_t count;
 };
 
-static struct fs *FS(fuse_req_t req) { return fuse_req_userdata(req); }
+static struct fs *FS(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
 
 static uint64_t to_kernel(const struct fs *fs, uint64_t ino)
 {
@@ -153,7 +156,7 @@ static int put_record(struct fs *fs, struct fs_node *n)
 	r = meta_inode_put(fs->meta, &n->rec, NULL);
 	if (r < 0) {
 		sc_log_error("inode %016llx: record write failed: %s", (unsigned long long)n->ino,
-			     strerror(-r));
+		             strerror(-r));
 		return r == -ENOSPC || r == -EFBIG ? r : -EIO;
 	}
 	n->meta_dirty = false;
@@ -203,7 +206,7 @@ static int ref_set(struct fs_node *n, const struct meta_chunk_ref *ref)
 	while (at < rec->chunk_count && rec->chunks[at].index < ref->index)
 		at++;
 	memmove(&rec->chunks[at + 1], &rec->chunks[at],
-		(rec->chunk_count - at) * sizeof(*rec->chunks));
+	        (rec->chunk_count - at) * sizeof(*rec->chunks));
 	rec->chunks[at] = *ref;
 	rec->chunk_count++;
 	return 0;
@@ -258,7 +261,7 @@ static int chunk_load(struct fs *fs, struct fs_node *n, uint32_t index, struct f
 		if (r < 0) {
 			fs_cache_drop(fs->cache, e);
 			sc_log_error("inode %016llx chunk %u: read failed: %s",
-				     (unsigned long long)n->ino, index, strerror(-r));
+			             (unsigned long long)n->ino, index, strerror(-r));
 			return r == -ENOSPC ? r : -EIO;
 		}
 		fs->stats[FS_ST_CHUNK_DOWN]++;
@@ -291,11 +294,11 @@ static int chunk_upload(struct fs *fs, struct fs_node *n, struct fs_centry *e)
 		return -EIO;
 	}
 	r = fs_chunk_write(fs->chunks, n->ino, e->index, meta_new_counter(fs->meta), buf,
-			   (size_t)got, &ref);
+	                   (size_t)got, &ref);
 	free(buf);
 	if (r < 0) {
-		sc_log_error("inode %016llx chunk %u: upload failed: %s", (unsigned long long)n->ino,
-			     e->index, strerror(-r));
+		sc_log_error("inode %016llx chunk %u: upload failed: %s",
+		             (unsigned long long)n->ino, e->index, strerror(-r));
 		return -EIO;
 	}
 	fs->stats[FS_ST_CHUNK_UP]++;
@@ -552,7 +555,7 @@ static int node_truncate(struct fs *fs, struct fs_node *n, uint64_t size)
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-		       struct fuse_file_info *fi)
+                       struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct meta_time now = now_time();
@@ -592,11 +595,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
 		n->rec.atime = now;
 	else if (to_set & FUSE_SET_ATTR_ATIME)
-		n->rec.atime = (struct meta_time){attr->st_atim.tv_sec, (uint32_t)attr->st_atim.tv_nsec};
+		n->rec.atime =
+		    (struct meta_time){attr->st_atim.tv_sec, (uint32_t)attr->st_atim.tv_nsec};
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		n->rec.mtime = now;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
-		n->rec.mtime = (struct meta_time){attr->st_mtim.tv_sec, (uint32_t)attr->st_mtim.tv_nsec};
+		n->rec.mtime =
+		    (struct meta_time){attr->st_mtim.tv_sec, (uint32_t)attr->st_mtim.tv_nsec};
 	n->rec.ctime = now;
 	n->meta_dirty = true;
 	r = node_sync(fs, n);
@@ -692,7 +697,7 @@ static int inherit_acl(struct fs_node *p, struct fs_node *n, uint32_t *mode, mod
 
 /* mknod, mkdir, symlink and create: a new inode named NAME in PARENT. */
 static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *name,
-		     uint32_t mode, dev_t rdev, const char *target, struct fs_node **out)
+                     uint32_t mode, dev_t rdev, const char *target, struct fs_node **out)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct meta_time now = now_time();
@@ -828,7 +833,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
+                      struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fuse_entry_param e = {0};
@@ -883,7 +888,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
  * round. N's record is written only while something still refers to it.
  */
 static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struct fs_node *n,
-		       int dir_links)
+                       int dir_links)
 {
 	struct meta_dentry tomb = {.deleted = true};
 	const struct meta_inode *recs[2];
@@ -995,7 +1000,7 @@ static int put_entry(struct fs *fs, uint64_t dir, const char *name, struct fs_no
 }
 
 static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		     const char *newname, unsigned flags)
+                     const char *newname, unsigned flags)
 {
 	struct meta_dentry sd, td;
 	struct fs_node *sp, *tp, *s, *t = NULL;
@@ -1092,7 +1097,8 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 			tp->rec.nlink++;
 		}
 	}
-	if ((flags & RENAME_EXCHANGE) && S_ISDIR(t->rec.mode) && !S_ISDIR(s->rec.mode) && sp != tp) {
+	if ((flags & RENAME_EXCHANGE) && S_ISDIR(t->rec.mode) && !S_ISDIR(s->rec.mode) &&
+	    sp != tp) {
 		sp->rec.nlink++;
 		tp->rec.nlink--;
 	}
@@ -1109,7 +1115,7 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		      const char *newname, unsigned int flags)
+                      const char *newname, unsigned int flags)
 {
 	struct fs *fs = FS(req);
 	int r;
@@ -1156,10 +1162,10 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 static int stats_text(struct fs *fs, char **out, size_t *len)
 {
 	static const char *const names[FS_ST_COUNT] = {
-	    "lookup", "getattr", "setattr", "create", "mkdir", "mknod", "symlink", "link",
-	    "unlink", "rmdir", "rename", "open", "read", "write", "flush", "fsync",
-	    "readdir", "xattr", "statfs", "chunk_upload", "chunk_download", "meta_put", "meta_get",
-	    "errors"};
+	    "lookup",  "getattr",      "setattr",        "create",   "mkdir",    "mknod",
+	    "symlink", "link",         "unlink",         "rmdir",    "rename",   "open",
+	    "read",    "write",        "flush",          "fsync",    "readdir",  "xattr",
+	    "statfs",  "chunk_upload", "chunk_download", "meta_put", "meta_get", "errors"};
 	size_t cap = 4096, l = 0;
 	char *b = malloc(cap);
 	uint64_t used, dirty, limit;
@@ -1169,16 +1175,16 @@ static int stats_text(struct fs *fs, char **out, size_t *len)
 	l += (size_t)snprintf(b + l, cap - l, "# rados-scfs %s: operation counts\n", fs->name);
 	for (int i = 0; i < FS_ST_COUNT; i++)
 		l += (size_t)snprintf(b + l, cap - l, "%s %llu\n", names[i],
-				      (unsigned long long)fs->stats[i]);
+		                      (unsigned long long)fs->stats[i]);
 	fs_cache_usage(fs->cache, &used, &dirty, &limit);
-	l += (size_t)snprintf(b + l, cap - l,
-			      "bytes_read %llu\nbytes_written %llu\nbytes_uploaded %llu\n"
-			      "bytes_downloaded %llu\ncache_used %llu\ncache_dirty %llu\n"
-			      "cache_limit %llu\n",
-			      (unsigned long long)fs->bytes_read, (unsigned long long)fs->bytes_written,
-			      (unsigned long long)fs->bytes_up, (unsigned long long)fs->bytes_down,
-			      (unsigned long long)used, (unsigned long long)dirty,
-			      (unsigned long long)limit);
+	l += (size_t)snprintf(
+	    b + l, cap - l,
+	    "bytes_read %llu\nbytes_written %llu\nbytes_uploaded %llu\n"
+	    "bytes_downloaded %llu\ncache_used %llu\ncache_dirty %llu\n"
+	    "cache_limit %llu\n",
+	    (unsigned long long)fs->bytes_read, (unsigned long long)fs->bytes_written,
+	    (unsigned long long)fs->bytes_up, (unsigned long long)fs->bytes_down,
+	    (unsigned long long)used, (unsigned long long)dirty, (unsigned long long)limit);
 	*out = b;
 	*len = l < cap ? l : cap - 1;
 	return 0;
@@ -1237,7 +1243,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+                    struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fs_node *n;
@@ -1248,9 +1254,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (ino == FS_STATS_INO) {
 		const char *text = (const char *)(uintptr_t)fi->fh;
 		size_t len = strlen(text);
-		fuse_reply_buf(req, (size_t)off < len ? text + off : NULL,
-			       (size_t)off < len ? (len - (size_t)off < size ? len - (size_t)off : size)
-						 : 0);
+		fuse_reply_buf(
+		    req, (size_t)off < len ? text + off : NULL,
+		    (size_t)off < len ? (len - (size_t)off < size ? len - (size_t)off : size) : 0);
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
@@ -1303,7 +1309,7 @@ out:
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-		     struct fuse_file_info *fi)
+                     struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fs_node *n;
@@ -1499,7 +1505,7 @@ static void nodes_prefetch(struct fs *fs, const struct dir_handle *h, size_t fro
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi, bool plus)
+                       struct fuse_file_info *fi, bool plus)
 {
 	struct fs *fs = FS(req);
 	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
@@ -1527,7 +1533,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size_t used;
 		if (i < 2) {
 			name = i == 0 ? "." : "..";
-			e.attr.st_ino = i == 0 ? ino : to_kernel(fs, dir->rec.parent ? dir->rec.parent : fs->root);
+			e.attr.st_ino =
+			    i == 0 ? ino
+			           : to_kernel(fs, dir->rec.parent ? dir->rec.parent : fs->root);
 			e.attr.st_mode = S_IFDIR;
 		} else {
 			const struct meta_dentry *d = &h->e[i - 2];
@@ -1569,13 +1577,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+                       struct fuse_file_info *fi)
 {
 	do_readdir(req, ino, size, off, fi, false);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			   struct fuse_file_info *fi)
+                           struct fuse_file_info *fi)
 {
 	do_readdir(req, ino, size, off, fi, true);
 }
@@ -1634,7 +1642,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- extended attributes, kept in the inode record ---- */
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-			size_t size, int flags)
+                        size_t size, int flags)
 {
 	struct fs *fs = FS(req);
 	struct fs_node *n;
@@ -1808,7 +1816,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 }
 
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-			 struct fuse_file_info *fi)
+                         struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fs_node *n;

@@ -74,7 +74,7 @@ static void entry_key(const uint8_t tag[META_TAG_LEN], char out[3 + 2 * META_TAG
 
 /* Sends VALUE under KEY of OID to the clusters in MASK, without waiting. */
 static struct round *put_submit(struct meta *m, const char *oid, const char *key,
-				const uint8_t *value, size_t len, uint32_t mask)
+                                const uint8_t *value, size_t len, uint32_t mask)
 {
 	struct round *rd = round_new();
 
@@ -95,7 +95,7 @@ static struct round *put_submit(struct meta *m, const char *oid, const char *key
 		rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
 		/* Stored < new: a missing key is the empty value, below any. */
 		rados_write_op_omap_cmp(op, key, LIBRADOS_CMPXATTR_OP_LT, (const char *)value, len,
-					&s->prval);
+		                        &s->prval);
 		rados_write_op_omap_set(op, &key, (const char *const *)&value, &len, 1);
 		round_submit_write(s, m, oid, op);
 	}
@@ -104,7 +104,7 @@ static struct round *put_submit(struct meta *m, const char *oid, const char *key
 
 /* Waits for NEED stores of a put_submit round (by DEADLINE) and drops it. */
 static int put_collect(struct round *rd, unsigned need, double deadline, struct meta_report *rep,
-		       bool *cancelled)
+                       bool *cancelled)
 {
 	unsigned ok = 0;
 
@@ -127,8 +127,8 @@ static int put_collect(struct round *rd, unsigned need, double deadline, struct 
 }
 
 static int put_value(struct meta *m, const char *oid, const char *key, const uint8_t *value,
-		     size_t len, uint32_t mask, unsigned need, struct meta_report *rep,
-		     bool *cancelled)
+                     size_t len, uint32_t mask, unsigned need, struct meta_report *rep,
+                     bool *cancelled)
 {
 	struct round *rd = put_submit(m, oid, key, value, len, mask);
 
@@ -148,7 +148,7 @@ static int put_value(struct meta *m, const char *oid, const char *key, const uin
  */
 /* Asks every connected cluster for KEY of OID, without waiting. */
 static struct round *get_submit(struct meta *m, const char *oid, const char **keyp,
-				struct meta_report *rep)
+                                struct meta_report *rep)
 {
 	struct round *rd = round_new();
 
@@ -177,9 +177,9 @@ static struct round *get_submit(struct meta *m, const char *oid, const char **ke
 
 /* The rest of a read: wait for n-f answers by DEADLINE, pick, write back. */
 static int get_collect_how(struct meta *m, struct round *rd, const char *oid, const char *key,
-			   enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag,
-			   double deadline, unsigned need, bool write_back, uint8_t **body,
-			   size_t *body_len, struct meta_report *rep)
+                           enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag,
+                           double deadline, unsigned need, bool write_back, uint8_t **body,
+                           size_t *body_len, struct meta_report *rep)
 {
 	uint8_t *best = NULL, *best_body = NULL;
 	size_t best_len = 0, best_body_len = 0;
@@ -206,14 +206,15 @@ static int get_collect_how(struct meta *m, struct round *rd, const char *oid, co
 		}
 		answered++;
 		answered_by[c] = true;
-		while (s->r >= 0 && s->iter && rados_omap_get_next(s->iter, &k, &v, &vlen) == 0 && k) {
+		while (s->r >= 0 && s->iter && rados_omap_get_next(s->iter, &k, &v, &vlen) == 0 &&
+		       k) {
 			struct meta_ts ts;
 			uint8_t *b;
 			size_t bl;
 			if (strcmp(k, key) != 0)
 				continue;
-			if (meta_value_open(&m->keys, (const uint8_t *)v, vlen, kind, obj_ino, tag, &ts,
-					    &b, &bl) < 0) {
+			if (meta_value_open(&m->keys, (const uint8_t *)v, vlen, kind, obj_ino, tag,
+			                    &ts, &b, &bl) < 0) {
 				if (rep)
 					rep->bad |= 1u << c;
 				continue;
@@ -263,21 +264,21 @@ static int get_collect_how(struct meta *m, struct round *rd, const char *oid, co
 }
 
 static int get_collect(struct meta *m, struct round *rd, const char *oid, const char *key,
-		       enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag, double deadline,
-		       uint8_t **body, size_t *body_len, struct meta_report *rep)
+                       enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag, double deadline,
+                       uint8_t **body, size_t *body_len, struct meta_report *rep)
 {
 	return get_collect_how(m, rd, oid, key, kind, obj_ino, tag, deadline, quorum(m), true, body,
-			       body_len, rep);
+	                       body_len, rep);
 }
 
 static int get_value(struct meta *m, const char *oid, const char *key, enum meta_kind kind,
-		     uint64_t obj_ino, const uint8_t *tag, uint8_t **body, size_t *body_len,
-		     struct meta_report *rep)
+                     uint64_t obj_ino, const uint8_t *tag, uint8_t **body, size_t *body_len,
+                     struct meta_report *rep)
 {
 	struct round *rd = get_submit(m, oid, &key, rep);
 
 	return get_collect(m, rd, oid, key, kind, obj_ino, tag, deadline_of(m), body, body_len,
-			   rep);
+	                   rep);
 }
 
 /*
@@ -286,15 +287,16 @@ static int get_value(struct meta *m, const char *oid, const char *key, enum meta
  * read what they hold, move the counter past it, and try once more.
  */
 static int put_register(struct meta *m, const char *oid, const char *key, enum meta_kind kind,
-			uint64_t obj_ino, const uint8_t *tag, const uint8_t *body, size_t len,
-			struct meta_report *rep)
+                        uint64_t obj_ino, const uint8_t *tag, const uint8_t *body, size_t len,
+                        struct meta_report *rep)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct meta_ts ts = {meta_next_counter(m), m->keys.writer_id};
 		uint8_t *value;
 		size_t vlen;
 		bool cancelled = false;
-		int r = meta_value_seal(&m->keys, kind, &ts, obj_ino, tag, body, len, &value, &vlen);
+		int r =
+		    meta_value_seal(&m->keys, kind, &ts, obj_ino, tag, body, len, &value, &vlen);
 		if (r < 0)
 			return r;
 		r = put_value(m, oid, key, value, vlen, ~0u, quorum(m), rep, &cancelled);
@@ -378,7 +380,7 @@ int meta_inode_remove(struct meta *m, uint64_t ino, struct meta_report *rep)
 }
 
 int meta_dentry_get(struct meta *m, uint64_t dir, const char *name, size_t len,
-		    struct meta_dentry *out, struct meta_report *rep)
+                    struct meta_dentry *out, struct meta_report *rep)
 {
 	uint8_t tag[META_TAG_LEN], *body;
 	char oid[24], key[3 + 2 * META_TAG_LEN];
@@ -404,7 +406,7 @@ int meta_dentry_get(struct meta *m, uint64_t dir, const char *name, size_t len,
 }
 
 int meta_dentry_put(struct meta *m, uint64_t dir, const struct meta_dentry *d,
-		    struct meta_report *rep)
+                    struct meta_report *rep)
 {
 	uint8_t tag[META_TAG_LEN], *body;
 	char oid[24], key[3 + 2 * META_TAG_LEN];
@@ -448,7 +450,7 @@ static int listed_cmp(const void *a, const void *b)
  * holds a live entry (rmdir's emptiness check).
  */
 static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct listed **out,
-			size_t *count, struct meta_report *rep)
+                        size_t *count, struct meta_report *rep)
 {
 	char oid[24], after[META_MAX_CLUSTERS][3 + 2 * META_TAG_LEN] = {{0}};
 	bool active[META_MAX_CLUSTERS] = {0}, chosen = false;
@@ -479,8 +481,8 @@ static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct 
 					rados_release_read_op(op);
 				continue;
 			}
-			rados_read_op_omap_get_vals2(op, after[i], ENTRY_PREFIX, LIST_BATCH, &s->iter,
-						     &s->more, &s->prval);
+			rados_read_op_omap_get_vals2(op, after[i], ENTRY_PREFIX, LIST_BATCH,
+			                             &s->iter, &s->more, &s->prval);
 			round_submit_read(s, m, oid, op);
 		}
 		/* The first page picks the clusters; later pages wait for all of them. */
@@ -510,8 +512,9 @@ static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct 
 				snprintf(after[c], sizeof(after[c]), "%s", k);
 				if (strlen(k) != 2 + 2 * META_TAG_LEN ||
 				    sc_hex_decode(k + 2, tag, META_TAG_LEN) < 0 ||
-				    meta_value_open(&m->keys, (const uint8_t *)v, vlen, META_KIND_DENTRY,
-						    dir, tag, &e.ts, &b, &bl) < 0) {
+				    meta_value_open(&m->keys, (const uint8_t *)v, vlen,
+				                    META_KIND_DENTRY, dir, tag, &e.ts, &b,
+				                    &bl) < 0) {
 					if (rep)
 						rep->bad |= 1u << c;
 					continue;
@@ -578,7 +581,7 @@ static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct 
 }
 
 int meta_dir_list(struct meta *m, uint64_t dir, struct meta_dentry **out, size_t *count,
-		  struct meta_report *rep)
+                  struct meta_report *rep)
 {
 	struct listed *all;
 	size_t n, live = 0;
@@ -618,7 +621,7 @@ int meta_dir_nonempty(struct meta *m, uint64_t dir, bool *nonempty, struct meta_
 }
 
 int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, unsigned count,
-		      uint64_t dir, const struct meta_dentry *d, struct meta_report *rep)
+                      uint64_t dir, const struct meta_dentry *d, struct meta_report *rep)
 {
 	struct round *rd[META_PARALLEL_MAX + 1] = {NULL};
 	bool cancelled[META_PARALLEL_MAX + 1] = {false};
@@ -649,8 +652,8 @@ int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, un
 		if (r < 0)
 			break;
 		r = meta_value_seal(&m->keys, is_entry ? META_KIND_DENTRY : META_KIND_INODE, &ts,
-				    is_entry ? dir : inodes[i]->ino, is_entry ? tag : NULL, body, blen,
-				    &value, &vlen);
+		                    is_entry ? dir : inodes[i]->ino, is_entry ? tag : NULL, body,
+		                    blen, &value, &vlen);
 		free(body);
 		if (r < 0)
 			break;
@@ -658,7 +661,8 @@ int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, un
 		free(value);
 	}
 	for (unsigned i = 0; i < total; i++)
-		res[i] = rd[i] ? put_collect(rd[i], quorum(m), deadline, rep, &cancelled[i]) : -ENOMEM;
+		res[i] =
+		    rd[i] ? put_collect(rd[i], quorum(m), deadline, rep, &cancelled[i]) : -ENOMEM;
 	if (r < 0)
 		return r;
 	/* Anything refused as older, or short of a quorum: once more, one at a time. */
@@ -667,7 +671,8 @@ int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, un
 			continue;
 		if (!cancelled[i])
 			return res[i];
-		r = i == count ? meta_dentry_put(m, dir, d, rep) : meta_inode_put(m, inodes[i], rep);
+		r = i == count ? meta_dentry_put(m, dir, d, rep)
+		               : meta_inode_put(m, inodes[i], rep);
 		if (r < 0)
 			return r;
 	}
@@ -675,7 +680,7 @@ int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, un
 }
 
 int meta_inode_get_many(struct meta *m, const uint64_t *inos, unsigned count,
-			struct meta_inode *out, int *results, struct meta_report *rep)
+                        struct meta_inode *out, int *results, struct meta_report *rep)
 {
 	static const char *key = INODE_KEY;
 	struct round **rd;
@@ -696,7 +701,7 @@ int meta_inode_get_many(struct meta *m, const uint64_t *inos, unsigned count,
 		int r;
 		meta_ino_oid(inos[i], oid);
 		r = get_collect(m, rd[i], oid, INODE_KEY, META_KIND_INODE, inos[i], NULL, deadline,
-				&body, &len, rep);
+		                &body, &len, rep);
 		if (r == 0) {
 			r = meta_inode_parse(body, len, &out[i]);
 			free(body);
@@ -713,8 +718,7 @@ int meta_inode_get_many(struct meta *m, const uint64_t *inos, unsigned count,
 	return 0;
 }
 
-int meta_audit(struct meta *m, uint64_t ino, const char *name, bool repair,
-	       struct meta_report *rep)
+int meta_audit(struct meta *m, uint64_t ino, const char *name, bool repair, struct meta_report *rep)
 {
 	char oid[24], key[3 + 2 * META_TAG_LEN];
 	const char *kp = key;
@@ -732,8 +736,8 @@ int meta_audit(struct meta *m, uint64_t ino, const char *name, bool repair,
 		snprintf(key, sizeof(key), "%s", INODE_KEY);
 	}
 	r = get_collect_how(m, get_submit(m, oid, &kp, rep), oid, key,
-			    name ? META_KIND_DENTRY : META_KIND_INODE, ino, name ? tag : NULL,
-			    deadline_of(m), m->opts.n, repair, &body, &len, rep);
+	                    name ? META_KIND_DENTRY : META_KIND_INODE, ino, name ? tag : NULL,
+	                    deadline_of(m), m->opts.n, repair, &body, &len, rep);
 	if (r == 0)
 		free(body);
 	return r;

@@ -45,11 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t blen;
 
 	if (!ready) {
-		/* Fixed keys, so that seeds made with them (make-seeds.c) get past the signature. */
+		/* Fixed keys, so that seeds made with them (make-seeds.c) get past the signature.
+		 */
 		for (int i = 0; i < 2; i++) {
 			memset(&keys[i], 0, sizeof(keys[i]));
 			memset(keys[i].fs_id, 0x11, META_FSID_LEN);
-			meta_keys_derive(&keys[i], i ? (const uint8_t *)"0123456789abcdef0123456789abcdef" : NULL);
+			meta_keys_derive(&keys[i],
+			                 i ? (const uint8_t *)"0123456789abcdef0123456789abcdef"
+			                   : NULL);
 			keys[i].writer_count = 1;
 			memset(keys[i].priv, 0x33, META_KEY_LEN); /* make-seeds.c signs with it */
 			sc_ed25519_public(keys[i].priv, keys[i].writers[0]);
@@ -65,15 +68,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (data[0] % 7) {
 	case 0:
 	case 1:
-		if (meta_value_open(&keys[data[0] % 2], copy, size - 1, META_KIND_INODE, 0x1234, NULL,
-				    &ts, &body, &blen) == 0) {
+		if (meta_value_open(&keys[data[0] % 2], copy, size - 1, META_KIND_INODE, 0x1234,
+		                    NULL, &ts, &body, &blen) == 0) {
 			check_inode(body, blen);
 			free(body);
 		}
 		break;
 	case 2:
-		if (meta_value_open(&keys[1], copy, size - 1, META_KIND_DENTRY, 0x1234, tag, &ts, &body,
-				    &blen) == 0)
+		if (meta_value_open(&keys[1], copy, size - 1, META_KIND_DENTRY, 0x1234, tag, &ts,
+		                    &body, &blen) == 0)
 			free(body);
 		break;
 	case 3:

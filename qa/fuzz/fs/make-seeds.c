@@ -49,7 +49,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2; i++) {
 		memset(&k[i], 0, sizeof(k[i]));
 		memset(k[i].fs_id, 0x11, META_FSID_LEN);
-		meta_keys_derive(&k[i], i ? (const uint8_t *)"0123456789abcdef0123456789abcdef" : NULL);
+		meta_keys_derive(&k[i],
+		                 i ? (const uint8_t *)"0123456789abcdef0123456789abcdef" : NULL);
 		k[i].writer_count = 1;
 		memset(k[i].priv, 0x33, META_KEY_LEN);
 		k[i].has_priv = true;

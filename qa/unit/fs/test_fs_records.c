@@ -195,11 +195,10 @@ static void test_sealed_values(void **state)
 		ts.writer = k.writer_id;
 		assert_int_equal(meta_name_tag(&k, 5, "name", 4, tag), 0);
 		assert_int_equal(meta_value_seal(&k, META_KIND_DENTRY, &ts, 5, tag,
-						 (const uint8_t *)body, sizeof(body), &v, &vlen),
-				 0);
-		assert_int_equal(meta_value_open(&k, v, vlen, META_KIND_DENTRY, 5, tag, &got, &out,
-						 &olen),
-				 0);
+		                                 (const uint8_t *)body, sizeof(body), &v, &vlen),
+		                 0);
+		assert_int_equal(
+		    meta_value_open(&k, v, vlen, META_KIND_DENTRY, 5, tag, &got, &out, &olen), 0);
 		assert_int_equal(olen, sizeof(body));
 		assert_memory_equal(out, body, sizeof(body));
 		assert_int_equal(got.counter, ts.counter);
@@ -209,41 +208,45 @@ static void test_sealed_values(void **state)
 		/* Any changed byte is refused. */
 		for (size_t i = 0; i < vlen; i++) {
 			v[i] ^= 0x01;
-			assert_int_equal(meta_value_open(&k, v, vlen, META_KIND_DENTRY, 5, tag, &got,
-							 &out, &olen),
-					 -EBADMSG);
+			assert_int_equal(meta_value_open(&k, v, vlen, META_KIND_DENTRY, 5, tag,
+			                                 &got, &out, &olen),
+			                 -EBADMSG);
 			v[i] ^= 0x01;
 		}
 		/* Another inode, another name, another kind. */
-		assert_int_equal(meta_value_open(&k, v, vlen, META_KIND_DENTRY, 6, tag, &got, &out, &olen),
-				 -EBADMSG);
+		assert_int_equal(
+		    meta_value_open(&k, v, vlen, META_KIND_DENTRY, 6, tag, &got, &out, &olen),
+		    -EBADMSG);
 		tag[0] ^= 1;
-		assert_int_equal(meta_value_open(&k, v, vlen, META_KIND_DENTRY, 5, tag, &got, &out, &olen),
-				 -EBADMSG);
+		assert_int_equal(
+		    meta_value_open(&k, v, vlen, META_KIND_DENTRY, 5, tag, &got, &out, &olen),
+		    -EBADMSG);
 		tag[0] ^= 1;
-		assert_int_equal(meta_value_open(&k, v, vlen, META_KIND_INODE, 5, tag, &got, &out, &olen),
-				 -EBADMSG);
+		assert_int_equal(
+		    meta_value_open(&k, v, vlen, META_KIND_INODE, 5, tag, &got, &out, &olen),
+		    -EBADMSG);
 		/* A writer the superblock does not list. */
 		make_keys(&other, ca);
 		memcpy(other.fs_id, k.fs_id, sizeof(k.fs_id));
-		meta_keys_derive(&other, ca ? (uint8_t[32]){9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
-							   9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
-							   9, 9, 9, 9, 9, 9}
-					   : NULL);
-		assert_int_equal(meta_value_open(&other, v, vlen, META_KIND_DENTRY, 5, tag, &got, &out,
-						 &olen),
-				 -EBADMSG);
+		meta_keys_derive(&other,
+		                 ca ? (uint8_t[32]){9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+		                                    9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9}
+		                    : NULL);
+		assert_int_equal(
+		    meta_value_open(&other, v, vlen, META_KIND_DENTRY, 5, tag, &got, &out, &olen),
+		    -EBADMSG);
 		/* A cluster that raises the hex prefix to look newer (a rollback
 		 * dressed up): the prefix must equal the signed timestamp. */
 		v[0] = v[0] == 'f' ? 'e' : 'f';
-		assert_int_equal(meta_value_open(&k, v, vlen, META_KIND_DENTRY, 5, tag, &got, &out, &olen),
-				 -EBADMSG);
+		assert_int_equal(
+		    meta_value_open(&k, v, vlen, META_KIND_DENTRY, 5, tag, &got, &out, &olen),
+		    -EBADMSG);
 		free(v);
 		/* Read-only keys cannot seal. */
 		k.has_priv = false;
 		assert_int_equal(meta_value_seal(&k, META_KIND_DENTRY, &ts, 5, tag,
-						 (const uint8_t *)body, sizeof(body), &v, &vlen),
-				 -EROFS);
+		                                 (const uint8_t *)body, sizeof(body), &v, &vlen),
+		                 -EROFS);
 	}
 }
 
@@ -303,7 +306,7 @@ static void make_sb(struct meta_superblock *sb, uint8_t priv[32])
 	for (int i = 0; i < 4; i++) {
 		snprintf(sb->clusters[i].name, sizeof(sb->clusters[i].name), "dc%d", i + 1);
 		snprintf(sb->clusters[i].fsid, sizeof(sb->clusters[i].fsid),
-			 "0000000%d-aaaa-bbbb-cccc-dddddddddddd", i);
+		         "0000000%d-aaaa-bbbb-cccc-dddddddddddd", i);
 	}
 	sb->writer_count = 1;
 	sc_ed25519_keygen(priv, sb->writers[0]);
@@ -401,11 +404,12 @@ static void test_cache_evicts_clean_and_refuses_when_dirty(void **state)
 static void test_acl_inheritance_masks_by_mode(void **state)
 {
 	/* version 2; user_obj rwx, user 1000 rwx, group_obj r-x, mask rwx, other r-- */
-	static const uint8_t def[] = {2, 0, 0, 0, 0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
-				      0x02, 0, 7, 0, 0xe8, 3, 0, 0, 0x04, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,
-				      0x10, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, 0x20, 0, 4, 0, 0xff, 0xff, 0xff, 0xff};
-	static const uint8_t plain[] = {2, 0, 0, 0, 0x01, 0, 7, 0, 0, 0, 0, 0, 0x04, 0, 5, 0, 0, 0, 0, 0,
-					0x20, 0, 5, 0, 0, 0, 0, 0};
+	static const uint8_t def[] = {
+	    2, 0,    0,    0,    0x01, 0,    7,    0, 0xff, 0xff, 0xff, 0xff, 0x02, 0,    7,
+	    0, 0xe8, 3,    0,    0,    0x04, 0,    5, 0,    0xff, 0xff, 0xff, 0xff, 0x10, 0,
+	    7, 0,    0xff, 0xff, 0xff, 0xff, 0x20, 0, 4,    0,    0xff, 0xff, 0xff, 0xff};
+	static const uint8_t plain[] = {2, 0, 0, 0, 0x01, 0, 7,    0, 0, 0, 0, 0, 0x04, 0,
+	                                5, 0, 0, 0, 0,    0, 0x20, 0, 5, 0, 0, 0, 0,    0};
 	mode_t mode = S_IFREG | 0666;
 	uint8_t *acl;
 	size_t len;
@@ -429,10 +433,12 @@ static void test_acl_inheritance_masks_by_mode(void **state)
 		uint8_t bad[sizeof(def)];
 		memcpy(bad, def, sizeof(def));
 		bad[0] = 3;
-		assert_int_equal(fs_acl_inherit(bad, sizeof(bad), &mode, (void **)&acl, &len), -EINVAL);
+		assert_int_equal(fs_acl_inherit(bad, sizeof(bad), &mode, (void **)&acl, &len),
+		                 -EINVAL);
 		memcpy(bad, def, sizeof(def));
 		bad[4] = 0x40;
-		assert_int_equal(fs_acl_inherit(bad, sizeof(bad), &mode, (void **)&acl, &len), -EINVAL);
+		assert_int_equal(fs_acl_inherit(bad, sizeof(bad), &mode, (void **)&acl, &len),
+		                 -EINVAL);
 	}
 }
 
