@@ -130,6 +130,15 @@ check "chmod and chown round trip" bash -c "chmod 640 '$mnt/xa' && chown 123:456
 touch -d '2001-02-03 04:05:06' "$mnt/xa"
 check "utimens sets mtime" test "$(stat -c %Y "$mnt/xa")" = "$(date -d '2001-02-03 04:05:06' +%s)"
 
+down0=$(stat_of chunk_download)
+echo 3 >/proc/sys/vm/drop_caches
+cat "$mnt/big" >/dev/null
+check "reading a file again whose anchor is unchanged fetches nothing from the clusters" test "$(stat_of chunk_download)" = "$down0"
+head -c 300000000 /dev/urandom >"$dir/large"
+cp "$dir/large" "$mnt/large"
+echo 3 >/proc/sys/vm/drop_caches
+check "a 300 MB file, more than the 64 MiB cache, reads back byte for byte" cmp -s "$dir/large" "$mnt/large"
+rm -f "$dir/large"
 mkdir "$mnt/many"
 $PY -c "
 import sys
@@ -179,6 +188,16 @@ bad_copies=0
 while read -r f; do cmp -s "$dir/text" "$mnt/copies/$f" || { echo "closed file $f differs"; bad_copies=$((bad_copies + 1)); }; done <"$dir/closed"
 check "after kill -9 and unlock: all $(wc -l <"$dir/closed") files whose close returned are intact" test "$bad_copies" = 0
 check "... and every file there is whole or empty, never torn" bash -c "for f in '$mnt'/copies/*; do [ ! -s \"\$f\" ] || cmp -s '$dir/text' \"\$f\" || exit 1; done"
+
+# Two clusters stopped: no quorum. EIO within the deadline, then recovery.
+"$MICRO_CEPH" stop --dir "$dir" "${CL[1]}" "${CL[2]}" >/dev/null
+t0=$(date +%s)
+check "without a quorum a new file gets EIO (or ETIMEDOUT)" bash -c "cp '$dir/text' '$mnt/no-quorum' 2>&1 | grep -q 'Input/output error\|timed out'"
+check "... within twice the 5 s deadline" test $(($(date +%s) - t0)) -le 10
+"$MICRO_CEPH" restart --dir "$dir" "${CL[1]}" "${CL[2]}" >/dev/null
+ok_after=1
+for i in $(seq 30); do if cp "$dir/text" "$mnt/after-quorum" 2>/dev/null; then ok_after=0; break; fi; sleep 2; done
+check "when the clusters return the mount works again by itself" bash -c "[ $ok_after = 0 ] && cmp -s '$dir/text' '$mnt/after-quorum' && cmp -s '$dir/text' '$mnt/hard'"
 
 # One cluster stopped: reads and writes go on.
 "$MICRO_CEPH" stop --dir "$dir" "${CL[3]}" >/dev/null
