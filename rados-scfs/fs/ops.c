@@ -315,15 +315,18 @@ static int chunk_upload(struct fs *fs, struct fs_node *n, struct fs_centry *e)
 /* Uploads every dirty chunk of N, then writes its record if anything changed. */
 static int node_sync(struct fs *fs, struct fs_node *n)
 {
+	struct fs_centry *dirty[64];
+	size_t count;
 	int r;
 
 	if (fs->ro)
 		return 0;
-	for (uint32_t idx = 0; idx * (uint64_t)fs->chunk_size < n->rec.size + fs->chunk_size;
-	     idx++) {
-		struct fs_centry *e = fs_cache_find(fs->cache, n->ino, idx);
-		if (e && e->dirty) {
-			r = chunk_upload(fs, n, e);
+	/* Each upload cleans its entry: ask again until none is left. */
+	while ((count = fs_cache_dirty_of(fs->cache, n->ino, dirty, SC_ARRAY_SIZE(dirty))) > 0) {
+		if (count > SC_ARRAY_SIZE(dirty))
+			count = SC_ARRAY_SIZE(dirty);
+		for (size_t i = 0; i < count; i++) {
+			r = chunk_upload(fs, n, dirty[i]);
 			if (r < 0)
 				return r;
 		}
@@ -333,13 +336,9 @@ static int node_sync(struct fs *fs, struct fs_node *n)
 
 static bool node_has_dirty(struct fs *fs, struct fs_node *n)
 {
-	for (uint32_t idx = 0; idx * (uint64_t)fs->chunk_size < n->rec.size + fs->chunk_size;
-	     idx++) {
-		struct fs_centry *e = fs_cache_find(fs->cache, n->ino, idx);
-		if (e && e->dirty)
-			return true;
-	}
-	return false;
+	struct fs_centry *e;
+
+	return fs_cache_dirty_of(fs->cache, n->ino, &e, 1) > 0;
 }
 
 /* Forgets N when nothing refers to it; removes the inode at link count 0. */
