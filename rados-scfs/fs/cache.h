@@ -12,6 +12,7 @@
 #define SCFS_FS_CACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct fs_centry {
