@@ -37,7 +37,7 @@ struct fs_node {
 	uint64_t nlookup;
 	unsigned opens;
 	bool meta_dirty; /* the record differs from what the clusters hold */
-	uint64_t last_write_end;
+	uint64_t last_write_end, last_read_end;
 	struct meta_inode rec;
 	/* Refs replaced since the last record write: deleted after it. */
 	struct meta_chunk_ref *old;
@@ -270,6 +270,72 @@ static int chunk_load(struct fs *fs, struct fs_node *n, uint32_t index, struct f
 	}
 	*out = e;
 	return 0;
+}
+
+struct fetch_job {
+	struct fs *fs;
+	uint64_t ino;
+	struct meta_chunk_ref ref;
+	void *buf;
+	size_t len;
+	int r;
+};
+
+static void *fetch_one(void *arg)
+{
+	struct fetch_job *j = arg;
+
+	j->r = fs_chunk_read(j->fs->chunks, j->ino, &j->ref, j->buf, &j->len);
+	return NULL;
+}
+
+/*
+ * Sequential reads: fetches chunks FIRST..FIRST+COUNT-1 of N that are on the
+ * clusters but not in the cache, in parallel (one thread each; the store is
+ * thread-safe), into the cache. Failures are left to chunk_load, which
+ * tries again and reports.
+ */
+#define PREFETCH_MAX 4
+static void chunks_prefetch(struct fs *fs, struct fs_node *n, uint32_t first, unsigned count)
+{
+	struct fetch_job jobs[PREFETCH_MAX];
+	struct fs_centry *entries[PREFETCH_MAX];
+	pthread_t threads[PREFETCH_MAX];
+	unsigned k = 0;
+
+	for (uint32_t idx = first; idx < first + count && k < PREFETCH_MAX; idx++) {
+		struct meta_chunk_ref *ref = ref_find(&n->rec, idx);
+		struct fs_centry *e = fs_cache_find(fs->cache, n->ino, idx);
+		if (!ref || (e && (e->dirty || e->version == ref->version)))
+			continue;
+		if (e)
+			fs_cache_drop(fs->cache, e);
+		if (fs_cache_add(fs->cache, n->ino, idx, &entries[k]) < 0)
+			break;
+		jobs[k] = (struct fetch_job){.fs = fs, .ino = n->ino, .ref = *ref};
+		jobs[k].buf = malloc(fs->chunk_size);
+		if (!jobs[k].buf) {
+			fs_cache_drop(fs->cache, entries[k]);
+			break;
+		}
+		if (pthread_create(&threads[k], NULL, fetch_one, &jobs[k]) != 0) {
+			free(jobs[k].buf);
+			fs_cache_drop(fs->cache, entries[k]);
+			break;
+		}
+		k++;
+	}
+	for (unsigned i = 0; i < k; i++) {
+		pthread_join(threads[i], NULL);
+		if (jobs[i].r == 0 && sc_write_all(entries[i]->fd, jobs[i].buf, jobs[i].len) == 0) {
+			entries[i]->version = jobs[i].ref.version;
+			fs->stats[FS_ST_CHUNK_DOWN]++;
+			fs->bytes_down += jobs[i].len;
+		} else {
+			fs_cache_drop(fs->cache, entries[i]);
+		}
+		free(jobs[i].buf);
+	}
 }
 
 /* Uploads dirty chunk E as a new version and points the record at it. */
@@ -1272,6 +1338,15 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		r = -ENOMEM;
 		goto out;
 	}
+	if (size && (uint64_t)off == n->last_read_end) {
+		/* Sequential: this chunk and the next ones, in parallel. */
+		uint32_t first = (uint32_t)((uint64_t)off / fs->chunk_size);
+		struct fs_centry *cur = fs_cache_find(fs->cache, n->ino, first);
+		if (cur)
+			fs_cache_touch(fs->cache, cur);
+		chunks_prefetch(fs, n, first, 3);
+	}
+	n->last_read_end = (uint64_t)off + size;
 	while (done < size) {
 		uint64_t pos = (uint64_t)off + done;
 		uint32_t idx = (uint32_t)(pos / fs->chunk_size);
