@@ -86,6 +86,10 @@ check "scfs-admin unlock breaks the dead mount's lease" bash -c "'$ADMIN' ${A[*]
 check "after unlock the file system mounts read-write again" bash -c "'${M[*]}' >/dev/null 2>&1; ${M[*]} --clusters $four -k '$dir/w.pem' '$mnt2' 2>/dev/null && [ \$(cat '$mnt2/f') = hi ]"
 refuses "a busy mountpoint" 1 "is a mount point already" "${M[@]}" --clusters "$four" -k "$dir/w.pem" -o ro,cache_dir="$dir/c3" "$mnt2"
 umount "$mnt2"
+PATH="$(dirname "$MOUNT"):$PATH" mount -t fuse.rados-scfs sb "$mnt2" \
+	-o "_netdev,clusters=${CL[0]}:${CL[1]}:${CL[2]}:${CL[3]},key=$dir/w.pem,conf_dir=$dir,cache_dir=$dir/c4" 2>"$dir/err" || cat "$dir/err"
+check "mount(8) -t fuse.rados-scfs with an fstab line's options mounts it" bash -c "grep -q ' $mnt2 fuse.rados-scfs ' /proc/mounts && [ \$(cat '$mnt2/f') = hi ]"
+umount "$mnt2" 2>/dev/null || true
 
 # A second forged superblock: no longer a quorum.
 rados -c "$dir/${CL[2]}.conf" -p scfs -N sb put scfs.sb "$dir/sb1.bad"
