@@ -83,7 +83,7 @@ kill -9 "$pid"
 umount -l "$mnt"
 refuses "a dead mount's lease still refuses a new mount" 1 "mounted read-write by" "${M[@]}" --clusters "$four" -k "$dir/w.pem" "$mnt2"
 check "scfs-admin unlock breaks the dead mount's lease" bash -c "'$ADMIN' ${A[*]} --clusters $four unlock --fs sb | grep -q 'broke the mount lease of host'"
-check "after unlock the file system mounts read-write again" bash -c "'${M[*]}' >/dev/null 2>&1; ${M[*]} --clusters $four -k '$dir/w.pem' '$mnt2' 2>/dev/null && [ \$(cat '$mnt2/f') = hi ]"
+check "after unlock the file system mounts read-write again" bash -c "${M[*]} --clusters $four -k '$dir/w.pem' '$mnt2' 2>/dev/null && [ \$(cat '$mnt2/f') = hi ]"
 refuses "a busy mountpoint" 1 "is a mount point already" "${M[@]}" --clusters "$four" -k "$dir/w.pem" -o ro,cache_dir="$dir/c3" "$mnt2"
 umount "$mnt2"
 PATH="$(dirname "$MOUNT"):$PATH" mount -t fuse.rados-scfs sb "$mnt2" \
