@@ -766,7 +766,7 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct meta_time now = now_time();
-	struct meta_dentry d = {0}, old;
+	struct meta_dentry d = {0};
 	struct fs_node *p, *n;
 	size_t len = strlen(name);
 	int r;
@@ -786,11 +786,13 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 		return -ENOENT;
 	if (p->ino == fs->root && strcmp(name, FS_STATS_NAME) == 0)
 		return -EEXIST;
-	r = meta_dentry_get(fs->meta, p->ino, name, len, &old, NULL);
-	if (r == 0)
-		return -EEXIST;
-	if (r != -ENOENT)
-		return r;
+	/*
+	 * No read of the entry first: the kernel calls create, mkdir, mknod
+	 * and symlink only after our lookup said the name is absent, and with
+	 * one writer per file system nothing else can add it in between.
+	 * (Several writers will need the entry write itself to be
+	 * create-only.)
+	 */
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
