@@ -72,5 +72,7 @@ extern const struct fuse_lowlevel_ops fs_ops;
 
 int fs_init_state(struct fs *fs);
 void fs_free_state(struct fs *fs);
+/* Reads inode INO into the node table: 0, or -errno (the mount's last check). */
+int fs_node_probe(struct fs *fs, uint64_t ino);
 
 #endif

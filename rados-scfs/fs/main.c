@@ -338,7 +338,6 @@ static int run_mount(struct mount_opts *o)
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 10};
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fs_node *root;
 	uint8_t priv[32], pub[32];
 	char msg[1024], note[1024], holder[512], fsidhex[33], cache_dir[4096], fsname[160];
 	bool leased = false, mounted = false;
@@ -427,17 +426,12 @@ static int run_mount(struct mount_opts *o)
 	snprintf(fs.name, sizeof(fs.name), "%s", o->fs);
 	if (fs_init_state(&fs) < 0)
 		goto out;
-	r = -1;
-	{
-		/* The root must be readable before anything is mounted. */
-		extern int fs_node_probe(struct fs * fs, uint64_t ino);
-		r = fs_node_probe(&fs, fs.root);
-	}
+	/* The root must be readable before anything is mounted. */
+	r = fs_node_probe(&fs, fs.root);
 	if (r < 0) {
 		fail("file system %s: cannot read the root directory: %s", o->fs, strerror(-r));
 		goto out;
 	}
-	(void)root;
 
 	snprintf(fsname, sizeof(fsname), "-ofsname=rados-scfs:%s,subtype=rados-scfs%s%s", o->fs,
 	         o->allow_other ? ",allow_other" : "", o->ro ? ",ro" : "");

@@ -1952,7 +1952,6 @@ const struct fuse_lowlevel_ops fs_ops = {
     .fallocate = op_fallocate,
 };
 
-int fs_node_probe(struct fs *fs, uint64_t ino);
 int fs_node_probe(struct fs *fs, uint64_t ino)
 {
 	struct fs_node *n;
