@@ -50,6 +50,7 @@ enum fs_stat {
 };
 
 struct fs_node;
+struct name_entry;
 
 struct fs {
 	struct meta *meta;
@@ -63,6 +64,8 @@ struct fs {
 	pthread_mutex_t lock;
 	struct fs_node **table;
 	size_t buckets;
+	struct name_entry **names; /* the name cache (ops.c); NULL on read-only mounts */
+	size_t names_count;
 	uint64_t stats[FS_ST_COUNT];
 	uint64_t bytes_read, bytes_written, bytes_up, bytes_down;
 	double stat_time[FS_ST_COUNT];

@@ -45,6 +45,10 @@ struct fs_node {
 	struct fs_node *next;
 };
 
+#define NAMES_BUCKETS 65536u
+#define NAMES_MAX 200000u
+static void names_clear(struct fs *fs);
+
 struct dir_handle {
 	struct meta_dentry *e;
 	size_t count;
@@ -78,7 +82,9 @@ int fs_init_state(struct fs *fs)
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->buckets = 4096;
 	fs->table = calloc(fs->buckets, sizeof(*fs->table));
-	return fs->table ? 0 : -ENOMEM;
+	if (!fs->ro)
+		fs->names = calloc(NAMES_BUCKETS, sizeof(*fs->names));
+	return fs->table && (fs->ro || fs->names) ? 0 : -ENOMEM;
 }
 
 static void node_free(struct fs_node *n)
@@ -98,6 +104,8 @@ void fs_free_state(struct fs *fs)
 		}
 	}
 	free(fs->table);
+	names_clear(fs);
+	free(fs->names);
 	pthread_mutex_destroy(&fs->lock);
 }
 
@@ -166,6 +174,111 @@ static int put_record(struct fs *fs, struct fs_node *n)
 	n->old = NULL;
 	n->old_count = 0;
 	return 0;
+}
+
+/*
+ * The name cache: (directory, name) -> inode, for names this mount has read
+ * or written. With one writer per file system it is exact, so a lookup,
+ * unlink or rename of a known name reads no entry from the clusters. Not
+ * used on read-only mounts (another mount may change the tree). Bounded:
+ * when full it is emptied.
+ */
+struct name_entry {
+	uint64_t dir, ino;
+	uint8_t type;
+	struct name_entry *next;
+	char name[];
+};
+
+
+static size_t names_hash(uint64_t dir, const char *name)
+{
+	uint64_t h = 1469598103934665603ull ^ dir;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return (size_t)(h % NAMES_BUCKETS);
+}
+
+static void names_clear(struct fs *fs)
+{
+	for (size_t b = 0; fs->names && b < NAMES_BUCKETS; b++) {
+		struct name_entry *e = fs->names[b], *next;
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+		fs->names[b] = NULL;
+	}
+	fs->names_count = 0;
+}
+
+static int names_get(struct fs *fs, uint64_t dir, const char *name, struct meta_dentry *out)
+{
+	if (!fs->names)
+		return -ENOENT;
+	for (struct name_entry *e = fs->names[names_hash(dir, name)]; e; e = e->next) {
+		if (e->dir == dir && strcmp(e->name, name) == 0) {
+			memset(out, 0, sizeof(*out));
+			out->ino = e->ino;
+			out->type = e->type;
+			out->name_len = (uint16_t)strlen(name);
+			memcpy(out->name, name, out->name_len);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void names_drop(struct fs *fs, uint64_t dir, const char *name)
+{
+	if (!fs->names)
+		return;
+	for (struct name_entry **p = &fs->names[names_hash(dir, name)]; *p; p = &(*p)->next) {
+		if ((*p)->dir == dir && strcmp((*p)->name, name) == 0) {
+			struct name_entry *e = *p;
+			*p = e->next;
+			free(e);
+			fs->names_count--;
+			return;
+		}
+	}
+}
+
+static void names_put(struct fs *fs, uint64_t dir, const char *name, uint64_t ino, uint8_t type)
+{
+	size_t len = strlen(name), b;
+	struct name_entry *e;
+
+	if (!fs->names)
+		return;
+	names_drop(fs, dir, name);
+	if (fs->names_count >= NAMES_MAX)
+		names_clear(fs);
+	e = malloc(sizeof(*e) + len + 1);
+	if (!e)
+		return;
+	e->dir = dir;
+	e->ino = ino;
+	e->type = type;
+	memcpy(e->name, name, len + 1);
+	b = names_hash(dir, name);
+	e->next = fs->names[b];
+	fs->names[b] = e;
+	fs->names_count++;
+}
+
+/* An entry: from the name cache, else from the clusters (and then cached). */
+static int entry_get(struct fs *fs, uint64_t dir, const char *name, struct meta_dentry *out)
+{
+	int r;
+
+	if (names_get(fs, dir, name, out) == 0)
+		return 0;
+	r = meta_dentry_get(fs->meta, dir, name, strlen(name), out, NULL);
+	if (r == 0)
+		names_put(fs, dir, name, out->ino, out->type);
+	return r;
 }
 
 /* ---- chunk refs of a record ---- */
@@ -512,7 +625,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
-	r = meta_dentry_get(fs->meta, dir, name, len, &d, NULL);
+	r = entry_get(fs, dir, name, &d);
 	if (r == 0)
 		r = node_get(fs, d.ino, &n);
 	if (r < 0) {
@@ -847,6 +960,7 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 	}
 	p->meta_dirty = false;
 	node_insert(fs, n);
+	names_put(fs, p->ino, name, n->ino, d.type);
 	*out = n;
 	return 0;
 }
@@ -976,6 +1090,7 @@ static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struc
 	if (n->rec.nlink > 0 || n->opens > 0)
 		recs[count++] = &n->rec;
 	fs->stats[FS_ST_META_PUT] += count + 1;
+	names_drop(fs, p->ino, name);
 	r = meta_put_parallel(fs->meta, recs, count, p->ino, &tomb, NULL);
 	if (r < 0) {
 		p->meta_dirty = true;
@@ -1002,7 +1117,7 @@ static void op_unlink_or_rmdir(fuse_req_t req, fuse_ino_t parent, const char *na
 	if (r == 0 && p->ino == fs->root && strcmp(name, FS_STATS_NAME) == 0)
 		r = -EPERM;
 	if (r == 0)
-		r = meta_dentry_get(fs->meta, p->ino, name, strlen(name), &d, NULL);
+		r = entry_get(fs, p->ino, name, &d);
 	if (r == 0)
 		r = node_get(fs, d.ino, &n);
 	if (r == 0 && dir && !S_ISDIR(n->rec.mode))
@@ -1059,11 +1174,16 @@ static int put_entry(struct fs *fs, uint64_t dir, const char *name, struct fs_no
 {
 	struct meta_dentry d = {0};
 
+	/* Dropped first: if the write fails, the next lookup reads the clusters. */
+	names_drop(fs, dir, name);
 	d.type = dtype_of(n->rec.mode);
 	d.ino = n->ino;
 	d.name_len = (uint16_t)strlen(name);
 	memcpy(d.name, name, d.name_len);
-	return meta_dentry_put(fs->meta, dir, &d, NULL);
+	if (meta_dentry_put(fs->meta, dir, &d, NULL) < 0)
+		return -EIO;
+	names_put(fs, dir, name, n->ino, d.type);
+	return 0;
 }
 
 static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
@@ -1085,11 +1205,11 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 		return r;
 	if (!S_ISDIR(tp->rec.mode))
 		return -ENOTDIR;
-	if ((r = meta_dentry_get(fs->meta, sp->ino, name, strlen(name), &sd, NULL)) < 0)
+	if ((r = entry_get(fs, sp->ino, name, &sd)) < 0)
 		return r;
 	if ((r = node_get(fs, sd.ino, &s)) < 0)
 		return r;
-	r = meta_dentry_get(fs->meta, tp->ino, newname, strlen(newname), &td, NULL);
+	r = entry_get(fs, tp->ino, newname, &td);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	if (r == 0 && (r = node_get(fs, td.ino, &t)) < 0)
@@ -1141,6 +1261,7 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 		struct meta_dentry tomb = {.deleted = true};
 		tomb.name_len = (uint16_t)strlen(name);
 		memcpy(tomb.name, name, tomb.name_len);
+		names_drop(fs, sp->ino, name);
 		if ((r = meta_dentry_put(fs->meta, sp->ino, &tomb, NULL)) < 0)
 			return r;
 		if (t) {
@@ -1211,7 +1332,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	if (r == 0 && strlen(newname) > META_NAME_MAX)
 		r = -ENAMETOOLONG;
 	if (r == 0) {
-		r = meta_dentry_get(fs->meta, p->ino, newname, strlen(newname), &old, NULL);
+		r = entry_get(fs, p->ino, newname, &old);
 		r = r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
 	}
 	if (r == 0)
