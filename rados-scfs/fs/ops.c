@@ -1654,6 +1654,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		r = -ENOTDIR;
 	if (r == 0)
 		r = meta_dir_list(fs->meta, n->ino, &h->e, &h->count, NULL);
+	for (size_t i = 0; r == 0 && i < h->count; i++)
+		names_put(fs, n->ino, h->e[i].name, h->e[i].ino, h->e[i].type);
 	if (r < 0) {
 		r = errno_of(fs, r);
 		pthread_mutex_unlock(&fs->lock);
