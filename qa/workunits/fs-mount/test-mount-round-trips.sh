@@ -24,7 +24,7 @@ bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
 check() { if "${@:2}"; then ok "$1"; else bad "$1"; fi; }
 is_mounted() { grep -q " $mnt fuse.rados-scfs " /proc/mounts; }
 A=(--clusters "$(IFS=,; echo "${CL[*]}")" --conf-dir "$dir" --timeout 5)
-do_mount() { "$MOUNT" "${A[@]}" --fs rt -k "$dir/w.pem" -o "cache_dir=$dir/cache,cache_size=${CACHE:-64M}" "$mnt"; }
+do_mount() { "$MOUNT" "${A[@]}" --fs rt -k "$dir/w.pem" -o "cache_dir=$dir/cache,cache_size=${CACHE:-64M},log_file=$dir/fs.log" "$mnt"; }
 stat_of() { awk -v k="$1" '$1 == k {print $2}' "$mnt/.statistics.txt"; }
 
 "$MICRO_CEPH" start --dir "$dir" --mgr --pool scfs "${CL[@]}" >/dev/null
@@ -166,6 +166,20 @@ rm -rf "$dir/cache"
 do_mount
 check "a garbage inode record on one cluster: the file reads back right" cmp -s "$dir/big" "$mnt/big"
 check "... and the good record was written back to that cluster" bash -c "rados -c '$dir/${CL[0]}.conf' -p scfs -N rt getomapval 'i.$ino' inode '$dir/val' >/dev/null && head -c 32 '$dir/val' | grep -qx '[0-9a-f]\{32\}'"
+
+# A cluster that serves a garbage fragment of a chunk: reads stay right, the
+# mount's log and fsck name the cluster.
+umount "$mnt"
+frag=$(rados -c "$dir/${CL[1]}.conf" -p scfs -N rt ls | grep "^c\.$ino\." | while read -r o; do
+	echo "$(rados -c "$dir/${CL[1]}.conf" -p scfs -N rt stat "$o" | grep -o 'size [0-9]*' | cut -d' ' -f2) $o"; done | sort -n | tail -1 | cut -d' ' -f2)
+size=$(rados -c "$dir/${CL[1]}.conf" -p scfs -N rt stat "$frag" | grep -o 'size [0-9]*' | cut -d' ' -f2)
+head -c "$size" /dev/urandom | rados -c "$dir/${CL[1]}.conf" -p scfs -N rt put "$frag" -
+rm -rf "$dir/cache"
+: >"$dir/fs.log"
+do_mount
+check "a garbage fragment on one cluster: the file still reads back right" cmp -s "$dir/big" "$mnt/big"
+check "... and the mount's log names that cluster" grep -q "${CL[1]}" "$dir/fs.log"
+check "... and fsck names it too" bash -c "! '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck' 2>&1; grep -q 'cluster ${CL[1]}: serves bad chunk c.$ino' '$dir/fsck'"
 
 # One cluster frozen (SIGSTOP): every operation still completes.
 "$MICRO_CEPH" freeze --dir "$dir" "${CL[2]}" >/dev/null
