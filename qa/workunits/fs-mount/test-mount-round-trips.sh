@@ -167,10 +167,10 @@ do_mount
 check "a garbage inode record on one cluster: the file reads back right" cmp -s "$dir/big" "$mnt/big"
 check "... and the good record was written back to that cluster" bash -c "rados -c '$dir/${CL[0]}.conf' -p scfs -N rt getomapval 'i.$ino' inode '$dir/val' >/dev/null && head -c 32 '$dir/val' | grep -qx '[0-9a-f]\{32\}'"
 
-# A cluster that serves a garbage fragment of a chunk: reads stay right, the
-# mount's log and fsck name the cluster.
+# A cluster that serves a garbage fragment of a chunk: reads stay right,
+# fsck names the cluster.
 umount "$mnt"
-frag=$(rados -c "$dir/${CL[1]}.conf" -p scfs -N rt ls | grep "^c\.$ino\." | while read -r o; do
+frag=$(rados -c "$dir/${CL[1]}.conf" -p scfs -N rt ls | grep "^scfs\.du1\.c\.$ino\." | while read -r o; do
 	echo "$(rados -c "$dir/${CL[1]}.conf" -p scfs -N rt stat "$o" | grep -o 'size [0-9]*' | cut -d' ' -f2) $o"; done | sort -n | tail -1 | cut -d' ' -f2)
 size=$(rados -c "$dir/${CL[1]}.conf" -p scfs -N rt stat "$frag" | grep -o 'size [0-9]*' | cut -d' ' -f2)
 head -c "$size" /dev/urandom | rados -c "$dir/${CL[1]}.conf" -p scfs -N rt put "$frag" -
@@ -178,7 +178,8 @@ rm -rf "$dir/cache"
 : >"$dir/fs.log"
 do_mount
 check "a garbage fragment on one cluster: the file still reads back right" cmp -s "$dir/big" "$mnt/big"
-check "... and the mount's log names that cluster" grep -q "${CL[1]}" "$dir/fs.log"
+# (The mount's log names the cluster only if the store happened to read its
+# fragment: reads take the fastest f+1. fsck reads every copy.)
 check "... and fsck names it too" bash -c "! '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck' 2>&1; grep -q 'cluster ${CL[1]}: serves bad chunk c.$ino' '$dir/fsck'"
 
 # One cluster frozen (SIGSTOP): every operation still completes.
