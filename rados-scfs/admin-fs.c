@@ -66,7 +66,7 @@ void admin_fs_usage(FILE *out)
 static bool is_fs_command(const char *cmd)
 {
 	return strcmp(cmd, "mkfs") == 0 || strcmp(cmd, "df") == 0 || strcmp(cmd, "unlock") == 0 ||
-	       strcmp(cmd, "fsck") == 0 || strcmp(cmd, "repair") == 0;
+	       strcmp(cmd, "fsck") == 0 || strcmp(cmd, "repair") == 0 || strcmp(cmd, "gc") == 0;
 }
 
 /* Every option of either half that takes an argument, to find the command word. */
@@ -417,6 +417,226 @@ out:
 	return rc;
 }
 
+/* ---- gc ---- */
+struct unit_id {
+	uint64_t ino, version;
+	uint32_t index;
+};
+
+struct gc {
+	struct unit_id *refs, *found;
+	size_t nrefs, nfound, cap_refs, cap_found;
+	uint64_t *inodes, *orphans;
+	size_t ninodes, cap_inodes, norphans, cap_orphans;
+};
+
+static int push_unit(struct unit_id **a, size_t *n, size_t *cap, struct unit_id u)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 1024;
+		struct unit_id *na = realloc(*a, nc * sizeof(*na));
+		if (!na)
+			return -ENOMEM;
+		*a = na;
+		*cap = nc;
+	}
+	(*a)[(*n)++] = u;
+	return 0;
+}
+
+static int push_ino(uint64_t **a, size_t *n, size_t *cap, uint64_t v)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 1024;
+		uint64_t *na = realloc(*a, nc * sizeof(*na));
+		if (!na)
+			return -ENOMEM;
+		*a = na;
+		*cap = nc;
+	}
+	(*a)[(*n)++] = v;
+	return 0;
+}
+
+static int unit_cmp(const void *a, const void *b)
+{
+	const struct unit_id *x = a, *y = b;
+
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	if (x->version != y->version)
+		return x->version < y->version ? -1 : 1;
+	return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Object names of the store's fragments and of inode registers. */
+static void gc_object(const char *oid, void *arg)
+{
+	struct gc *g = arg;
+	unsigned long long ino, ver;
+	unsigned idx;
+	int used = 0;
+
+	if (sscanf(oid, "scfs.du1.c.%16llx.%8x.%16llx%n", &ino, &idx, &ver, &used) == 3 &&
+	    (size_t)used == strlen(oid))
+		push_unit(&g->found, &g->nfound, &g->cap_found,
+		          (struct unit_id){.ino = ino, .index = idx, .version = ver});
+	else if (sscanf(oid, "i.%16llx%n", &ino, &used) == 1 && (size_t)used == strlen(oid))
+		push_ino(&g->orphans, &g->norphans, &g->cap_orphans, ino);
+}
+
+static int gc_walk(struct meta *m, uint64_t root, struct gc *g)
+{
+	size_t head = 0;
+	int r;
+
+	r = push_ino(&g->inodes, &g->ninodes, &g->cap_inodes, root);
+	while (r == 0 && head < g->ninodes) {
+		struct meta_inode rec;
+		uint64_t ino = g->inodes[head++];
+		r = meta_inode_get(m, ino, &rec, NULL);
+		if (r < 0)
+			return r;
+		for (uint32_t i = 0; i < rec.chunk_count; i++)
+			push_unit(
+			    &g->refs, &g->nrefs, &g->cap_refs,
+			    (struct unit_id){ino, rec.chunks[i].version, rec.chunks[i].index});
+		if (S_ISDIR(rec.mode)) {
+			struct meta_dentry *e;
+			size_t count;
+			r = meta_dir_list(m, ino, &e, &count, NULL);
+			for (size_t i = 0; r == 0 && i < count; i++) {
+				bool seen = false;
+				for (size_t j = 0; j < g->ninodes && !seen; j++)
+					seen = g->inodes[j] == e[i].ino;
+				if (!seen)
+					push_ino(&g->inodes, &g->ninodes, &g->cap_inodes, e[i].ino);
+			}
+			if (r == 0)
+				free(e);
+		}
+		meta_inode_free(&rec);
+	}
+	return r;
+}
+
+static int cmd_gc(struct fsadmin *a)
+{
+	struct meta *m = NULL;
+	struct fs_chunks *chunks = NULL;
+	struct meta_superblock sb;
+	struct meta_keys keys;
+	struct gc g = {0};
+	const char *names[META_MAX_CLUSTERS];
+	uint8_t priv[32], pub[32];
+	char msg[1024], note[1024], holder[512];
+	unsigned long removed_chunks = 0, removed_inodes = 0;
+	bool leased = false;
+	int r, rc = 1;
+
+	if (!a->key_path)
+		return fail("gc: give the writer key with -k FILE");
+	r = sc_keyfile_private_load(a->key_path, SC_KEY_ED25519, priv);
+	if (r < 0)
+		return fail("%s: %s", a->key_path,
+		            r == -EINVAL ? "not an Ed25519 private key in PEM" : strerror(-r));
+	sc_ed25519_public(priv, pub);
+	if (open_meta(a, &m) < 0)
+		goto out;
+	r = meta_mount_check(m, a->fs, priv, pub, &sb, &keys, msg, sizeof(msg), note, sizeof(note));
+	if (r < 0) {
+		fail("%s", msg);
+		goto out;
+	}
+	meta_set_faults(m, sb.f);
+	meta_set_keys(m, &keys);
+	sc_wipe(&keys, sizeof(keys));
+	/* A live mount's chunks may be uploaded but not yet anchored: gc holds the lease. */
+	r = meta_lease_acquire(m, holder, sizeof(holder));
+	if (r < 0) {
+		fail("gc: file system %s is mounted read-write by %s; unmount it first", a->fs,
+		     r == -EBUSY ? holder : "?");
+		goto out;
+	}
+	leased = true;
+	for (unsigned i = 0; i < a->n; i++)
+		names[i] = a->specs[i].cluster;
+	{
+		struct fs_chunks_opts co = {.n = a->n,
+		                            .f = sb.f,
+		                            .protocol = sb.protocol,
+		                            .clusters = names,
+		                            .conf_dir = a->conf_dir,
+		                            .client_id = a->id,
+		                            .pool = a->pool,
+		                            .rados_ns = a->fs,
+		                            .priv = priv,
+		                            .trusted = (const uint8_t(*)[META_KEY_LEN])sb.writers,
+		                            .trusted_count = sb.writer_count,
+		                            .fs_id = sb.fs_id,
+		                            .chunk_size = sb.chunk_size,
+		                            .timeout = a->timeout};
+		r = fs_chunks_open(&co, &chunks, msg, sizeof(msg));
+	}
+	if (r < 0) {
+		fail("data store: %s", msg[0] ? msg : strerror(-r));
+		goto out;
+	}
+	r = gc_walk(m, sb.root_ino, &g);
+	if (r < 0) {
+		fail("gc: cannot walk the tree: %s (nothing removed)", strerror(-r));
+		goto out;
+	}
+	for (unsigned i = 0; i < meta_n(m); i++)
+		meta_list_objects(m, i, gc_object, &g);
+	qsort(g.refs, g.nrefs, sizeof(*g.refs), unit_cmp);
+	qsort(g.found, g.nfound, sizeof(*g.found), unit_cmp);
+	qsort(g.inodes, g.ninodes, sizeof(*g.inodes), u64_cmp);
+	qsort(g.orphans, g.norphans, sizeof(*g.orphans), u64_cmp);
+	for (size_t i = 0; i < g.nfound; i++) {
+		struct meta_chunk_ref ref = {.index = g.found[i].index,
+		                             .version = g.found[i].version};
+		if (i && unit_cmp(&g.found[i], &g.found[i - 1]) == 0)
+			continue;
+		if (bsearch(&g.found[i], g.refs, g.nrefs, sizeof(*g.refs), unit_cmp))
+			continue;
+		if (fs_chunk_delete(chunks, g.found[i].ino, &ref) == 0)
+			removed_chunks++;
+	}
+	for (size_t i = 0; i < g.norphans; i++) {
+		if (i && g.orphans[i] == g.orphans[i - 1])
+			continue;
+		if (bsearch(&g.orphans[i], g.inodes, g.ninodes, sizeof(*g.inodes), u64_cmp))
+			continue;
+		if (meta_inode_remove(m, g.orphans[i], NULL) == 0)
+			removed_inodes++;
+	}
+	printf("gc %s: %zu inodes reachable, %zu chunk versions referenced; removed %lu chunk "
+	       "versions and %lu inodes nothing refers to\n",
+	       a->fs, g.ninodes, g.nrefs, removed_chunks, removed_inodes);
+	rc = 0;
+out:
+	if (leased)
+		meta_lease_release(m);
+	sc_wipe(priv, sizeof(priv));
+	fs_chunks_close(chunks);
+	meta_close(m);
+	free(g.refs);
+	free(g.found);
+	free(g.inodes);
+	free(g.orphans);
+	return rc;
+}
+
 static int parse_clusters(struct fsadmin *a, const char *list)
 {
 	char *save = NULL, *name;
@@ -541,6 +761,8 @@ int admin_fs_main(int argc, char **argv)
 		rc = cmd_mkfs(&a);
 	else if (strcmp(cmd, "df") == 0)
 		rc = cmd_df(&a);
+	else if (strcmp(cmd, "gc") == 0)
+		rc = cmd_gc(&a);
 	else if (strcmp(cmd, "fsck") == 0 || strcmp(cmd, "repair") == 0)
 		rc = cmd_fsck(&a, strcmp(cmd, "repair") == 0);
 	else

@@ -190,7 +190,6 @@ struct name_entry {
 	char name[];
 };
 
-
 static size_t names_hash(uint64_t dir, const char *name)
 {
 	uint64_t h = 1469598103934665603ull ^ dir;

@@ -401,3 +401,20 @@ int meta_lease_break(struct meta *m, char *holder, size_t holder_len)
 	}
 	return broken;
 }
+
+int meta_list_objects(struct meta *m, unsigned i, void (*fn)(const char *oid, void *arg), void *arg)
+{
+	rados_list_ctx_t ctx;
+	const char *oid;
+	int r;
+
+	if (i >= m->opts.n || !m->c[i].io)
+		return -ENOTCONN;
+	r = rados_nobjects_list_open(m->c[i].io, &ctx);
+	if (r < 0)
+		return r;
+	while ((r = rados_nobjects_list_next(ctx, &oid, NULL, NULL)) == 0)
+		fn(oid, arg);
+	rados_nobjects_list_close(ctx);
+	return r == -ENOENT ? 0 : r;
+}

@@ -203,6 +203,15 @@ bad_copies=0
 while read -r f; do cmp -s "$dir/text" "$mnt/copies/$f" || { echo "closed file $f differs"; bad_copies=$((bad_copies + 1)); }; done <"$dir/closed"
 check "after kill -9 and unlock: all $(wc -l <"$dir/closed") files whose close returned are intact" test "$bad_copies" = 0
 check "... and every file there is whole or empty, never torn" bash -c "for f in '$mnt'/copies/*; do [ ! -s \"\$f\" ] || cmp -s '$dir/text' \"\$f\" || exit 1; done"
+check "gc refuses while the file system is mounted read-write" bash -c "'$ADMIN' ${A[*]} gc --fs rt -k '$dir/w.pem' 2>&1 | grep -q 'unmount it first'"
+umount "$mnt"
+"$ADMIN" "${A[@]}" gc --fs rt -k "$dir/w.pem" >"$dir/gc" 2>&1 || true
+cat "$dir/gc"
+check "gc runs on the unmounted file system" grep -q "^gc rt: .* reachable" "$dir/gc"
+do_mount
+bad_copies=0
+while read -r f; do cmp -s "$dir/text" "$mnt/copies/$f" || bad_copies=$((bad_copies + 1)); done <"$dir/closed"
+check "after gc every closed file is still intact, and the big file too" bash -c "[ $bad_copies = 0 ] && cmp -s '$dir/big' '$mnt/big'"
 
 # Two clusters stopped: no quorum. EIO within the deadline, then recovery.
 "$MICRO_CEPH" stop --dir "$dir" "${CL[1]}" "${CL[2]}" >/dev/null
