@@ -5,9 +5,9 @@
 # sparse file costs nothing, the cache limit gives ENOSPC and never zeros,
 # one stopped cluster changes nothing for the user, and no cluster holds a
 # file's name or content anywhere (object names, data, xattrs, omap).
-#   test-mount-round-trips.sh SCFS_ADMIN RADOS_SCFS MICRO_CEPH
+#   test-mount-round-trips.sh SCFS_ADMIN RADOS_SCFS MICRO_CEPH SCFS_DUMP
 set -euo pipefail
-ADMIN=$1 MOUNT=$2 MICRO_CEPH=$3
+ADMIN=$1 MOUNT=$2 MICRO_CEPH=$3 DUMP=$4
 PY=/usr/bin/python3
 dir=$(mktemp -d /tmp/scfs-fs-XXXXXX)
 mnt=$dir/mnt
@@ -138,7 +138,7 @@ head -c 300000000 /dev/urandom >"$dir/large"
 cp "$dir/large" "$mnt/large"
 echo 3 >/proc/sys/vm/drop_caches
 check "a 300 MB file, more than the 64 MiB cache, reads back byte for byte" cmp -s "$dir/large" "$mnt/large"
-rm -f "$dir/large"
+rm -f "$dir/large" "$mnt/large"
 mkdir "$mnt/many"
 $PY -c "
 import sys
@@ -150,6 +150,7 @@ umount "$mnt"
 rm -rf "$dir/cache"
 do_mount
 check "a directory of 2000 files lists each once with its size (ls -l after a remount)" bash -c "[ \$(ls -l '$mnt/many' | grep -c ' file-') = 2000 ] && [ \$(ls '$mnt/many' | sort -u | wc -l) = 2000 ] && [ \$(cat '$mnt/many/file-01234') = 1234 ]"
+check "rm -rf of the 2000-file directory leaves nothing" bash -c "rm -rf '$mnt/many' && [ ! -e '$mnt/many' ]"
 check "after a remount with an empty cache: the big file" cmp -s "$dir/big" "$mnt/big"
 check "after a remount: the named file and its hard link" bash -c "cmp -s '$dir/text' '$mnt/$NAME' && [ \$(stat -c %h '$mnt/hard') = 2 ]"
 check "after a remount: tree, symlink, metadata" bash -c "[ \$(cat '$mnt/other/d2/d3/f') = inner ] && [ \$(readlink '$mnt/longsym') = '$long' ] && [ \$(stat -c %a:%u:%g '$mnt/xa') = 640:123:456 ]"
@@ -254,23 +255,17 @@ sys.exit(0 if got == errno.ENOSPC and data[:1000] == b"A" * 1000 and data[4 << 2
 PY
 umount "$mnt"
 
-# Nothing a cluster holds names a file or shows its content.
+# Nothing a cluster holds names a file or shows its content: everything of
+# each cluster's pool, raw (scfs-dump), searched for the names and marker.
+do_mount
+rm -rf "$mnt/copies"
+umount "$mnt"
 leak=0
 for i in 0 1 2 3; do
-	conf="$dir/${CL[$i]}.conf"
-	while read -r ns obj; do
-		if grep -q "$NAME\|big\|hard" <<<"$obj"; then echo "object name $obj leaks"; leak=1; fi
-		rados -c "$conf" -p scfs -N "$ns" get "$obj" "$dir/obj" 2>/dev/null || true
-		if grep -qa "$MARK\|$NAME" "$dir/obj"; then echo "${CL[$i]}/$obj data leaks"; leak=1; fi
-		if rados -c "$conf" -p scfs -N "$ns" listomapvals "$obj" 2>/dev/null | grep -qa "$MARK\|$NAME\|Quixotic"; then
-			echo "${CL[$i]}/$obj omap leaks"; leak=1
-		fi
-		for x in $(rados -c "$conf" -p scfs -N "$ns" listxattr "$obj" 2>/dev/null); do
-			if rados -c "$conf" -p scfs -N "$ns" getxattr "$obj" "$x" 2>/dev/null | grep -qa "$MARK\|$NAME"; then
-				echo "${CL[$i]}/$obj xattr $x leaks"; leak=1
-			fi
-		done
-	done < <(rados -c "$conf" -p scfs --all ls | awk -F'\t' '{print $1, $2}')
+	"$DUMP" "$dir/${CL[$i]}.conf" scfs >"$dir/dump$i"
+	echo "info: ${CL[$i]} holds $(grep -c '^rt/' "$dir/dump$i") objects, $(stat -c %s "$dir/dump$i") bytes dumped"
+	if grep -qa "$MARK\|$NAME\|Quixotic" "$dir/dump$i"; then echo "${CL[$i]} holds a name or content"; leak=1; fi
+	if ! grep -qa "^rt/i\." "$dir/dump$i"; then echo "${CL[$i]}: the dump found no inode object"; leak=1; fi
 done
 check "no object name, data, omap or xattr on any cluster holds a name or content (CA)" test $leak = 0
 
