@@ -37,6 +37,9 @@ struct fs_node {
 	uint64_t nlookup;
 	unsigned opens;
 	bool meta_dirty; /* the record differs from what the clusters hold */
+	/* Directories: every entry is in the name cache (made or listed by this
+	 * mount), so a name missing there is absent. */
+	bool names_complete;
 	uint64_t last_write_end, last_read_end;
 	struct meta_inode rec;
 	/* Refs replaced since the last record write: deleted after it. */
@@ -210,6 +213,10 @@ static void names_clear(struct fs *fs)
 		fs->names[b] = NULL;
 	}
 	fs->names_count = 0;
+	/* No directory's names are all known any more. */
+	for (size_t b = 0; fs->table && b < fs->buckets; b++)
+		for (struct fs_node *n = fs->table[b]; n; n = n->next)
+			n->names_complete = false;
 }
 
 static int names_get(struct fs *fs, uint64_t dir, const char *name, struct meta_dentry *out)
@@ -278,6 +285,18 @@ static int entry_get(struct fs *fs, uint64_t dir, const char *name, struct meta_
 	if (r == 0)
 		names_put(fs, dir, name, out->ino, out->type);
 	return r;
+}
+
+/* entry_get, answering "absent" at once in a directory whose names are all known. */
+static int entry_get_in(struct fs *fs, uint64_t dir, const char *name, struct meta_dentry *out)
+{
+	struct fs_node *p = *node_slot(fs, dir);
+
+	if (names_get(fs, dir, name, out) == 0)
+		return 0;
+	if (p && p->names_complete)
+		return -ENOENT;
+	return entry_get(fs, dir, name, out);
 }
 
 /* ---- chunk refs of a record ---- */
@@ -624,7 +643,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
-	r = entry_get(fs, dir, name, &d);
+	r = entry_get_in(fs, dir, name, &d);
 	if (r == 0)
 		r = node_get(fs, d.ino, &n);
 	if (r < 0) {
@@ -960,6 +979,7 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 	p->meta_dirty = false;
 	node_insert(fs, n);
 	names_put(fs, p->ino, name, n->ino, d.type);
+	n->names_complete = S_ISDIR(mode) && fs->names != NULL;
 	*out = n;
 	return 0;
 }
@@ -1655,6 +1675,9 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		r = meta_dir_list(fs->meta, n->ino, &h->e, &h->count, NULL);
 	for (size_t i = 0; r == 0 && i < h->count; i++)
 		names_put(fs, n->ino, h->e[i].name, h->e[i].ino, h->e[i].type);
+	/* Unless the cache was emptied while filling it, it now holds them all. */
+	if (r == 0 && fs->names && fs->names_count >= h->count)
+		n->names_complete = true;
 	if (r < 0) {
 		r = errno_of(fs, r);
 		pthread_mutex_unlock(&fs->lock);
