@@ -287,8 +287,14 @@ static void tell_parent(char c)
 	}
 }
 
+/*
+ * The keeper thread: renews the mount lease every 10 s (read-write mounts)
+ * and connects the clusters that were unreachable when the mount started.
+ */
 struct lease_keeper {
 	struct meta *meta;
+	const struct meta_cluster_spec *specs;
+	bool leased;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;
@@ -452,13 +458,13 @@ static int run_mount(struct mount_opts *o)
 		goto out;
 	}
 	mounted = true;
-	if (leased) {
-		keeper.meta = fs.meta;
-		pthread_mutex_init(&keeper.lock, NULL);
-		pthread_cond_init(&keeper.cond, NULL);
-		if (pthread_create(&keeper_thread, NULL, lease_loop, &keeper) != 0)
-			keeper_thread = 0;
-	}
+	keeper.meta = fs.meta;
+	keeper.specs = specs;
+	keeper.leased = leased;
+	pthread_mutex_init(&keeper.lock, NULL);
+	pthread_cond_init(&keeper.cond, NULL);
+	if (pthread_create(&keeper_thread, NULL, lease_loop, &keeper) != 0)
+		keeper_thread = 0;
 	sc_log_info("file system %s mounted on %s (%s, n=%u f=%u)", o->fs, o->mountpoint,
 	            sb.protocol == 2 ? "CA" : "A", sb.n, sb.f);
 	notify_systemd("READY=1");

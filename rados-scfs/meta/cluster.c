@@ -31,6 +31,8 @@ static void *connect_one(void *arg)
 	struct meta *m = j->m;
 	struct meta_conn *c = &m->c[j->index];
 	char name[80] = "client.admin";
+	rados_t rados;
+	rados_ioctx_t io;
 	struct sc_cluster_opts o = {
 	    .cluster = j->spec->cluster,
 	    .conf_dir = j->spec->conf_dir,
@@ -46,20 +48,36 @@ static void *connect_one(void *arg)
 		return NULL;
 	}
 	o.name = name;
-	j->r = sc_cluster_connect(&o, &c->rados, &j->err);
+	j->r = sc_cluster_connect(&o, &rados, &j->err);
 	if (j->r < 0)
 		return NULL;
-	j->r = rados_ioctx_create(c->rados, m->pool, &c->io);
+	j->r = rados_ioctx_create(rados, m->pool, &io);
 	if (j->r < 0) {
 		sc_err_set(&j->err, "cluster %s: pool %s: %s", j->spec->cluster, m->pool,
 		           strerror(-j->r));
-		c->io = NULL;
-		rados_shutdown(c->rados);
-		c->rados = NULL;
+		rados_shutdown(rados);
 		return NULL;
 	}
-	rados_ioctx_set_namespace(c->io, m->ns);
+	rados_ioctx_set_namespace(io, m->ns);
+	/* Published last: a thread that sees the ioctx sees it ready. */
+	c->rados = rados;
+	__atomic_store_n(&c->io, io, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+int meta_reconnect(struct meta *m, const struct meta_cluster_spec *specs)
+{
+	int connected = 0;
+
+	for (unsigned i = 0; i < m->opts.n; i++) {
+		struct connect_job job = {.m = m, .spec = &specs[i], .index = i};
+		if (__atomic_load_n(&m->c[i].io, __ATOMIC_ACQUIRE))
+			continue;
+		connect_one(&job);
+		if (job.r == 0)
+			connected++;
+	}
+	return connected;
 }
 
 int meta_open(const struct meta_opts *opts, const struct meta_cluster_spec *specs,

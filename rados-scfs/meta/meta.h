@@ -60,6 +60,12 @@ struct meta;
 int meta_open(const struct meta_opts *opts, const struct meta_cluster_spec *specs,
               struct meta **out, struct sc_err *err);
 void meta_close(struct meta *m);
+/*
+ * Tries again to connect the clusters that were unreachable at meta_open
+ * (SPECS as given then; blocks up to the connect timeout for each). Returns
+ * how many it connected. Call from one thread only (the mount's keeper).
+ */
+int meta_reconnect(struct meta *m, const struct meta_cluster_spec *specs);
 unsigned meta_n(const struct meta *m);
 const char *meta_cluster_name(const struct meta *m, unsigned i);
 bool meta_cluster_connected(const struct meta *m, unsigned i);

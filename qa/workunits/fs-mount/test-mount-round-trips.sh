@@ -232,8 +232,18 @@ umount "$mnt"
 rm -rf "$dir/cache"
 check "with one cluster stopped the file system mounts" do_mount
 check "... and shows what was written during the outage" bash -c "cmp -s '$dir/text' '$mnt/during-outage' && [ -d '$mnt/dir-during-outage' ]"
-umount "$mnt"
+# The cluster that was down when the mount started comes back: the mount
+# connects it by itself (its keeper tries every 10 s) and writes reach it.
 "$MICRO_CEPH" restart --dir "$dir" "${CL[3]}" >/dev/null
+reached=1
+for i in $(seq 30); do
+	echo "$i" >"$mnt/after-return-$i"
+	o=$(printf 'i.%016x' "$(stat -c %i "$mnt/after-return-$i")")
+	if rados -c "$dir/${CL[3]}.conf" -p scfs -N rt stat "$o" >/dev/null 2>&1; then reached=0; break; fi
+	sleep 2
+done
+check "a cluster down at mount time is connected once it returns, and written to" test $reached = 0
+umount "$mnt"
 check "fsck lists what the restarted cluster missed" bash -c "! '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck' 2>&1; grep -q 'cluster ${CL[3]}: misses or holds an old' '$dir/fsck'"
 check "repair rewrites it, and fsck is clean afterwards (metadata)" bash -c "'$ADMIN' ${A[*]} repair --fs rt -k '$dir/w.pem' >/dev/null 2>&1; '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck2' 2>&1; ! grep -q 'misses or holds an old\|holds a bad record' '$dir/fsck2'"
 
