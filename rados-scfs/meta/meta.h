@@ -130,7 +130,7 @@ int meta_audit(struct meta *m, uint64_t ino, const char *name, bool repair,
  * cluster I (gc). Returns 0 or -errno.
  */
 int meta_list_objects(struct meta *m, unsigned i, void (*fn)(const char *oid, void *arg),
-		      void *arg);
+                      void *arg);
 /* A fresh random inode number (never 0, 1 or 2). */
 uint64_t meta_new_ino(void);
 
