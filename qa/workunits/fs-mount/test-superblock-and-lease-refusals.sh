@@ -35,6 +35,11 @@ refuses() {
 		bad "$name (exit $rc, want $expect; mounts $before -> $(mounted); stderr:)"; cat "$dir/err"
 	fi
 }
+# Unmounts DIR and waits (up to 30 s) until its daemon has exited.
+unmount() {
+	umount "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true
+	for _ in $(seq 150); do pgrep -f "rados-scfs.*$1\$" >/dev/null || return 0; sleep 0.2; done
+}
 four=$(IFS=,; echo "${CL[*]:0:4}")
 A=(--conf-dir "$dir" --timeout 5)
 M=("$MOUNT" "${A[@]}" --fs sb -o "cache_dir=$dir/cache")
@@ -77,7 +82,7 @@ refuses "a second read-write mount is refused, naming the holder" 1 "mounted rea
 "${M[@]}" --clusters "$four" -k "$dir/w.pem" -o ro,cache_dir="$dir/cache-ro" "$mnt2" 2>/dev/null
 check "a read-only mount beside it is allowed and reads" bash -c "[ \$(cat '$mnt2/f') = hi ]"
 check "the read-only mount refuses writes (EROFS)" bash -c "! echo x 2>/dev/null > '$mnt2/g'"
-umount "$mnt2"
+unmount "$mnt2"
 pid=$(pgrep -f "rados-scfs.*$mnt\$" | head -1)
 kill -9 "$pid"
 umount -l "$mnt"
@@ -85,11 +90,11 @@ refuses "a dead mount's lease still refuses a new mount" 1 "mounted read-write b
 check "scfs-admin unlock breaks the dead mount's lease" bash -c "'$ADMIN' ${A[*]} --clusters $four unlock --fs sb | grep -q 'broke the mount lease of host'"
 check "after unlock the file system mounts read-write again" bash -c "${M[*]} --clusters $four -k '$dir/w.pem' '$mnt' 2>/dev/null && [ \$(cat '$mnt/f') = hi ]"
 refuses "a busy mountpoint" 1 "is a mount point already" "${M[@]}" --clusters "$four" -k "$dir/w.pem" -o ro,cache_dir="$dir/c3" "$mnt"
-umount "$mnt"
+unmount "$mnt"
 PATH="$(dirname "$MOUNT"):$PATH" mount -t fuse.rados-scfs sb "$mnt2" \
 	-o "_netdev,clusters=${CL[0]}:${CL[1]}:${CL[2]}:${CL[3]},key=$dir/w.pem,conf_dir=$dir,cache_dir=$dir/c4" 2>"$dir/err" || cat "$dir/err"
 check "mount(8) -t fuse.rados-scfs with an fstab line's options mounts it" bash -c "grep -q ' $mnt2 fuse.rados-scfs ' /proc/mounts && [ \$(cat '$mnt2/f') = hi ]"
-umount "$mnt2" 2>/dev/null || true
+unmount "$mnt2"
 
 # A second forged superblock: no longer a quorum.
 rados -c "$dir/${CL[2]}.conf" -p scfs -N sb put scfs.sb "$dir/sb1.bad"
