@@ -25,6 +25,11 @@ check() { if "${@:2}"; then ok "$1"; else bad "$1"; fi; }
 is_mounted() { grep -q " $mnt fuse.rados-scfs " /proc/mounts; }
 A=(--clusters "$(IFS=,; echo "${CL[*]}")" --conf-dir "$dir" --timeout 5)
 do_mount() { "$MOUNT" "${A[@]}" --fs rt -k "$dir/w.pem" -o "cache_dir=$dir/cache,cache_size=${CACHE:-64M},log_file=$dir/fs.log" "$mnt"; }
+# Unmounts and waits (up to 30 s) until the daemon has exited and let go of its lease.
+unmount() {
+	umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+	for _ in $(seq 150); do pgrep -f "rados-scfs.*$mnt\$" >/dev/null || return 0; sleep 0.2; done
+}
 stat_of() { awk -v k="$1" '$1 == k {print $2}' "$mnt/.statistics.txt"; }
 
 "$MICRO_CEPH" start --dir "$dir" --mgr --pool scfs "${CL[@]}" >/dev/null
@@ -146,7 +151,7 @@ for i in range(2000):
     open(sys.argv[1] + '/many/file-%05d' % i, 'w').write(str(i))
 " "$mnt"
 
-umount "$mnt"
+unmount
 rm -rf "$dir/cache"
 do_mount
 check "a directory of 2000 files lists each once with its size (ls -l after a remount)" bash -c "[ \$(ls -l '$mnt/many' | grep -c ' file-') = 2000 ] && [ \$(ls '$mnt/many' | sort -u | wc -l) = 2000 ] && [ \$(cat '$mnt/many/file-01234') = 1234 ]"
@@ -160,7 +165,7 @@ check "ls lists every name once" bash -c "[ \$(ls -a '$mnt' | sort | uniq -d | w
 # A cluster that serves a garbage inode record: reads stay right, the
 # record is written back there.
 ino=$(printf %016x "$(stat -c %i "$mnt/big")")
-umount "$mnt"
+unmount
 rados -c "$dir/${CL[0]}.conf" -p scfs -N rt setomapval "i.$ino" inode "garbage-record-from-a-lying-cluster"
 check "fsck names the cluster holding the garbage record and exits 1" bash -c "! '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck' 2>&1; grep -q 'cluster ${CL[0]}: holds a bad record of inode i.$ino' '$dir/fsck'"
 rm -rf "$dir/cache"
@@ -170,7 +175,7 @@ check "... and the good record was written back to that cluster" bash -c "rados 
 
 # A cluster that serves a garbage fragment of a chunk: reads stay right,
 # fsck names the cluster.
-umount "$mnt"
+unmount
 frag=$(rados -c "$dir/${CL[1]}.conf" -p scfs -N rt ls | grep "^scfs\.du1\.c\.$ino\." | while read -r o; do
 	echo "$(rados -c "$dir/${CL[1]}.conf" -p scfs -N rt stat "$o" | grep -o 'size [0-9]*' | cut -d' ' -f2) $o"; done | sort -n | tail -1 | cut -d' ' -f2)
 size=$(rados -c "$dir/${CL[1]}.conf" -p scfs -N rt stat "$frag" | grep -o 'size [0-9]*' | cut -d' ' -f2)
@@ -205,7 +210,7 @@ while read -r f; do cmp -s "$dir/text" "$mnt/copies/$f" || { echo "closed file $
 check "after kill -9 and unlock: all $(wc -l <"$dir/closed") files whose close returned are intact" test "$bad_copies" = 0
 check "... and every file there is whole or empty, never torn" bash -c "for f in '$mnt'/copies/*; do [ ! -s \"\$f\" ] || cmp -s '$dir/text' \"\$f\" || exit 1; done"
 check "gc refuses while the file system is mounted read-write" bash -c "'$ADMIN' ${A[*]} gc --fs rt -k '$dir/w.pem' 2>&1 | grep -q 'unmount it first'"
-umount "$mnt"
+unmount
 "$ADMIN" "${A[@]}" gc --fs rt -k "$dir/w.pem" >"$dir/gc" 2>&1 || true
 cat "$dir/gc"
 check "gc runs on the unmounted file system" grep -q "^gc rt: .* reachable" "$dir/gc"
@@ -228,7 +233,7 @@ check "when the clusters return the mount works again by itself" bash -c "[ $ok_
 "$MICRO_CEPH" stop --dir "$dir" "${CL[3]}" >/dev/null
 check "with one cluster stopped a file reads back (uncached)" bash -c "echo 3 > /proc/sys/vm/drop_caches; cmp -s '$dir/text' '$mnt/hard'"
 check "with one cluster stopped new files can be written and read" bash -c "cp '$dir/text' '$mnt/during-outage' && cmp -s '$dir/text' '$mnt/during-outage' && mkdir '$mnt/dir-during-outage'"
-umount "$mnt"
+unmount
 rm -rf "$dir/cache"
 check "with one cluster stopped the file system mounts" do_mount
 check "... and shows what was written during the outage" bash -c "cmp -s '$dir/text' '$mnt/during-outage' && [ -d '$mnt/dir-during-outage' ]"
@@ -243,7 +248,7 @@ for i in $(seq 30); do
 	sleep 2
 done
 check "a cluster down at mount time is connected once it returns, and written to" test $reached = 0
-umount "$mnt"
+unmount
 check "fsck lists what the restarted cluster missed" bash -c "! '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck' 2>&1; grep -q 'cluster ${CL[3]}: misses or holds an old' '$dir/fsck'"
 check "repair rewrites it, and fsck is clean afterwards (metadata)" bash -c "'$ADMIN' ${A[*]} repair --fs rt -k '$dir/w.pem' >/dev/null 2>&1; '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck2' 2>&1; ! grep -q 'misses or holds an old\|holds a bad record' '$dir/fsck2'"
 
@@ -263,13 +268,13 @@ os.close(fd)
 data = open(p, "rb").read()
 sys.exit(0 if got == errno.ENOSPC and data[:1000] == b"A" * 1000 and data[4 << 20:(4 << 20) + 1000] == b"B" * 1000 else 1)
 PY
-umount "$mnt"
+unmount
 
 # Nothing a cluster holds names a file or shows its content: everything of
 # each cluster's pool, raw (scfs-dump), searched for the names and marker.
 do_mount
 rm -rf "$mnt/copies"
-umount "$mnt"
+unmount
 leak=0
 for i in 0 1 2 3; do
 	"$DUMP" "$dir/${CL[$i]}.conf" scfs >"$dir/dump$i"
