@@ -60,7 +60,9 @@ void admin_fs_usage(FILE *out)
 	        "  fsck [--fs NAME] -k KEY walk the file system; name what each cluster misses\n"
 	        "                          or holds wrongly (metadata and chunks); exit 1 if any\n"
 	        "  repair [--fs NAME] -k KEY  the same, rewriting metadata where it is missing,\n"
-	        "                          old or bad\n");
+	        "                          old or bad\n"
+	        "  gc [--fs NAME] -k KEY   remove chunk versions and inodes nothing refers to\n"
+	        "                          (failed or interrupted writes); needs it unmounted\n");
 }
 
 static bool is_fs_command(const char *cmd)
