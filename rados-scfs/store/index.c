@@ -33,6 +33,7 @@ void store_index_list_free(struct version_list *list)
 
 static struct index_entry *entry_add(struct version_list *list)
 {
+	list->sorted = false;
 	if (list->count == list->cap) {
 		size_t cap = list->cap ? list->cap * 2 : 64;
 		struct index_entry *e = realloc(list->e, cap * sizeof(*e));
@@ -151,6 +152,7 @@ void store_index_sort(struct version_list *list)
 {
 	if (list->count > 1)
 		qsort(list->e, list->count, sizeof(*list->e), entry_cmp);
+	list->sorted = true;
 }
 
 /* Whether entry E's commit verifies; a cluster whose commit does not is dropped. */
@@ -160,10 +162,21 @@ static bool entry_verify(struct store *store, struct version_list *list, struct 
 	struct index_entry *e = &list->e[i];
 	struct commit c;
 
+	size_t from = 0, to = list->count;
+
 	if (e->verified)
 		return true;
+	/* Sorted, the entries of one version are together: look only there. */
+	if (list->sorted) {
+		from = i;
+		while (from > 0 && list->e[from - 1].version == e->version)
+			from--;
+		to = i + 1;
+		while (to < list->count && list->e[to].version == e->version)
+			to++;
+	}
 	/* The same bytes from another cluster were verified already: the same answer. */
-	for (size_t j = 0; j < list->count; j++)
+	for (size_t j = from; j < to; j++)
 		if (list->e[j].verified && list->e[j].version == e->version &&
 		    memcmp(list->e[j].hash, e->hash, RECORD_DIGEST_LEN) == 0) {
 			e->verified = true;

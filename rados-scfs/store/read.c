@@ -197,9 +197,15 @@ static void read_take_record(struct store *store, struct read_state *rs, struct 
 	}
 	if (store_record_digest(&store->id, buf, rec.common_len, digest) < 0 ||
 	    memcmp(digest, rs->want, RECORD_DIGEST_LEN) != 0) {
-		/* Signed by a writer, but not the committed content: not a lie, not usable. */
+		/*
+		 * Signed by a writer, but not the committed content (a leftover of
+		 * another write of this version): not a lie, not usable. Its
+		 * fragment is that other write's, so it is not checked against
+		 * these digests either: a correct cluster is never blamed for it.
+		 */
 		store_op_fail(store, log, i, -1, -ESTALE, "holds another write of %s v%llu",
 		              rs->name, (unsigned long long)rs->version);
+		rs->frag_dead[i] = true;
 		return;
 	}
 	if (rec.c.data_len != rs->data_len) {
@@ -650,7 +656,7 @@ again:
 			/* The preferred clusters are slow: ask the others as well, once. */
 			hedge = true;
 			rs->hedge_at = rs->deadline;
-			read_note_stalled(store, rs, now);
+			read_note_stalled(store, rs, sc_now_monotonic());
 		} else {
 			break; /* nothing in flight any more */
 		}

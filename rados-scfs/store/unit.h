@@ -88,6 +88,7 @@ struct version_list {
 	size_t count, cap;
 	uint32_t answered, dropped; /* bit i: cluster i answered / was dropped */
 	bool truncated;             /* (versions) some listing was not read to its end */
+	bool sorted;                /* store_index_sort ran since the last entry came */
 };
 
 /* The newest keys a listing takes of each kind, per cluster and round trip. */
