@@ -308,6 +308,13 @@ static struct meta_chunk_ref *ref_find(struct meta_inode *rec, uint32_t index)
 	return NULL;
 }
 
+/* True when chunk INDEX of N has bytes somewhere: a ref, the cache, or the record itself. */
+static bool chunk_known(struct fs *fs, struct fs_node *n, uint32_t index)
+{
+	return ref_find(&n->rec, index) || fs_cache_find(fs->cache, n->ino, index) ||
+	       (index == 0 && n->rec.inline_len > 0);
+}
+
 static int remember_old(struct fs_node *n, const struct meta_chunk_ref *ref)
 {
 	struct meta_chunk_ref *o = realloc(n->old, (n->old_count + 1) * sizeof(*o));
@@ -379,6 +386,14 @@ static int chunk_load(struct fs *fs, struct fs_node *n, uint32_t index, struct f
 	r = fs_cache_add(fs->cache, n->ino, index, &e);
 	if (r < 0)
 		return r;
+	if (!ref && index == 0 && n->rec.inline_len) {
+		/* A small file: its bytes are in the inode record. */
+		r = sc_write_all(e->fd, n->rec.inline_data, n->rec.inline_len);
+		if (r < 0) {
+			fs_cache_drop(fs->cache, e);
+			return r;
+		}
+	}
 	if (ref) {
 		buf = malloc(fs->chunk_size);
 		if (!buf) {
@@ -509,6 +524,64 @@ static int chunk_upload(struct fs *fs, struct fs_node *n, struct fs_centry *e)
 	return 0;
 }
 
+/*
+ * Small files live in their inode record (META_INLINE_MAX bytes): a dirty
+ * chunk 0 of a file that small becomes the record's inline bytes instead of
+ * a store unit, so its close costs one round trip. A file that grew past
+ * that gets its inline bytes back as a dirty chunk 0, uploaded as usual.
+ */
+static int node_inline(struct fs *fs, struct fs_node *n)
+{
+	struct fs_centry *e = fs_cache_find(fs->cache, n->ino, 0);
+	bool only_chunk0 =
+	    n->rec.chunk_count == 0 || (n->rec.chunk_count == 1 && n->rec.chunks[0].index == 0);
+	int r;
+
+	if (S_ISREG(n->rec.mode) && n->rec.size <= META_INLINE_MAX && only_chunk0) {
+		struct stat st;
+		uint8_t *bytes;
+		size_t len;
+		if (!e || !e->dirty)
+			return 0;
+		if (fstat(e->fd, &st) < 0)
+			return -errno;
+		len = (size_t)st.st_size < n->rec.size ? (size_t)st.st_size : (size_t)n->rec.size;
+		bytes = malloc(len ? len : 1);
+		if (!bytes)
+			return -ENOMEM;
+		if (pread(e->fd, bytes, len, 0) != (ssize_t)len) {
+			free(bytes);
+			return -EIO;
+		}
+		if (n->rec.chunk_count == 1) {
+			remember_old(n, &n->rec.chunks[0]);
+			n->rec.chunk_count = 0;
+		}
+		free(n->rec.inline_data);
+		n->rec.inline_data = bytes;
+		n->rec.inline_len = (uint32_t)len;
+		if (len == 0) {
+			free(bytes);
+			n->rec.inline_data = NULL;
+		}
+		e->dirty = false;
+		e->version = 0;
+		n->meta_dirty = true;
+		return 0;
+	}
+	if (n->rec.inline_len) {
+		r = chunk_load(fs, n, 0, &e);
+		if (r < 0)
+			return r;
+		e->dirty = true;
+		free(n->rec.inline_data);
+		n->rec.inline_data = NULL;
+		n->rec.inline_len = 0;
+		n->meta_dirty = true;
+	}
+	return 0;
+}
+
 /* Uploads every dirty chunk of N, then writes its record if anything changed. */
 static int node_sync(struct fs *fs, struct fs_node *n)
 {
@@ -518,6 +591,9 @@ static int node_sync(struct fs *fs, struct fs_node *n)
 
 	if (fs->ro)
 		return 0;
+	r = node_inline(fs, n);
+	if (r < 0)
+		return r;
 	/* Each upload cleans its entry: ask again until none is left. */
 	while ((count = fs_cache_dirty_of(fs->cache, n->ino, dirty, SC_ARRAY_SIZE(dirty))) > 0) {
 		if (count > SC_ARRAY_SIZE(dirty))
@@ -571,6 +647,7 @@ static void fill_attr(const struct fs *fs, const struct fs_node *n, struct stat 
 	st->st_blocks = (blkcnt_t)0;
 	for (uint32_t i = 0; i < n->rec.chunk_count; i++)
 		st->st_blocks += (blkcnt_t)((n->rec.chunks[i].data_len + 511) / 512);
+	st->st_blocks += (blkcnt_t)((n->rec.inline_len + 511) / 512);
 	st->st_atim.tv_sec = n->rec.atime.sec;
 	st->st_atim.tv_nsec = n->rec.atime.nsec;
 	st->st_mtim.tv_sec = n->rec.mtime.sec;
@@ -734,7 +811,7 @@ static int node_truncate(struct fs *fs, struct fs_node *n, uint64_t size)
 		if (in_last) {
 			struct fs_centry *e;
 			uint32_t last = (uint32_t)(size / fs->chunk_size);
-			if (ref_find(&n->rec, last) || fs_cache_find(fs->cache, n->ino, last)) {
+			if (chunk_known(fs, n, last)) {
 				r = chunk_load(fs, n, last, &e);
 				if (r < 0)
 					return r;
@@ -744,6 +821,13 @@ static int node_truncate(struct fs *fs, struct fs_node *n, uint64_t size)
 			}
 		}
 		refs_drop_from(fs, n, keep);
+		if (n->rec.inline_len > size) {
+			n->rec.inline_len = (uint32_t)size;
+			if (size == 0) {
+				free(n->rec.inline_data);
+				n->rec.inline_data = NULL;
+			}
+		}
 	}
 	n->rec.size = size;
 	n->meta_dirty = true;
@@ -1496,7 +1580,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fs_centry *e;
 		if (want > size - done)
 			want = size - done;
-		if (ref_find(&n->rec, idx) || fs_cache_find(fs->cache, n->ino, idx)) {
+		if (chunk_known(fs, n, idx)) {
 			ssize_t got;
 			r = chunk_load(fs, n, idx, &e);
 			if (r < 0)

@@ -182,7 +182,8 @@ static void rd_time(struct rd *r, struct meta_time *t)
 
 int meta_inode_encode(const struct meta_inode *ino, uint8_t **out, size_t *len)
 {
-	size_t slen = ino->symlink ? strlen(ino->symlink) : 0, n = 90 + slen + 2 + 4, xtotal = 0;
+	size_t slen = ino->symlink ? strlen(ino->symlink) : 0, n = 90 + slen + 2 + 4 + 4,
+	       xtotal = 0;
 	struct wr w;
 
 	*out = NULL;
@@ -197,7 +198,9 @@ int meta_inode_encode(const struct meta_inode *ino, uint8_t **out, size_t *len)
 	}
 	if (xtotal > META_XATTR_TOTAL_MAX)
 		return -ENOSPC;
-	n += xtotal + (size_t)ino->chunk_count * CHUNK_REF_LEN;
+	if (ino->inline_len > META_INLINE_MAX || (ino->inline_len && ino->chunk_count))
+		return -EINVAL;
+	n += xtotal + (size_t)ino->chunk_count * CHUNK_REF_LEN + ino->inline_len;
 	if (n > META_MAX_BODY)
 		return -EFBIG;
 	*out = malloc(n);
@@ -234,6 +237,8 @@ int meta_inode_encode(const struct meta_inode *ino, uint8_t **out, size_t *len)
 		wr_u64(&w, c->data_len);
 		wr_bytes(&w, c->digest, META_DIGEST_LEN);
 	}
+	wr_u32(&w, ino->inline_len);
+	wr_bytes(&w, ino->inline_data, ino->inline_len);
 	*len = (size_t)(w.p - *out);
 	return 0;
 }
@@ -249,10 +254,12 @@ void meta_inode_free(struct meta_inode *ino)
 	}
 	free(ino->xattrs);
 	free(ino->chunks);
+	free(ino->inline_data);
 	ino->symlink = NULL;
 	ino->xattrs = NULL;
 	ino->chunks = NULL;
-	ino->xattr_count = ino->chunk_count = 0;
+	ino->inline_data = NULL;
+	ino->xattr_count = ino->chunk_count = ino->inline_len = 0;
 }
 
 int meta_inode_parse(const uint8_t *buf, size_t len, struct meta_inode *out)
@@ -327,7 +334,7 @@ int meta_inode_parse(const uint8_t *buf, size_t len, struct meta_inode *out)
 	if (xtotal > META_XATTR_TOTAL_MAX)
 		goto bad;
 	ccount = rd_u32(&r);
-	if (r.bad || ccount > r.left / CHUNK_REF_LEN || r.left != (size_t)ccount * CHUNK_REF_LEN)
+	if (r.bad || ccount > r.left / CHUNK_REF_LEN || r.left < (size_t)ccount * CHUNK_REF_LEN + 4)
 		goto bad;
 	if (ccount) {
 		ino.chunks = calloc(ccount, sizeof(*ino.chunks));
@@ -344,6 +351,16 @@ int meta_inode_parse(const uint8_t *buf, size_t len, struct meta_inode *out)
 			goto bad;
 	}
 	ino.chunk_count = ccount;
+	ino.inline_len = rd_u32(&r);
+	if (r.bad || ino.inline_len > META_INLINE_MAX || r.left != ino.inline_len ||
+	    (ino.inline_len && (ccount || ino.inline_len > ino.size)))
+		goto bad;
+	if (ino.inline_len) {
+		ino.inline_data = malloc(ino.inline_len);
+		if (!ino.inline_data)
+			goto nomem;
+		rd_bytes(&r, ino.inline_data, ino.inline_len);
+	}
 	if (r.bad || r.left)
 		goto bad;
 	*out = ino;

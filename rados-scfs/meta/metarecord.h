@@ -33,6 +33,7 @@
 #define META_MAX_WRITERS 16
 #define META_FSNAME_MAX 64
 #define META_DIGEST_LEN 32
+#define META_INLINE_MAX 4096 /* a file this small lives in its inode record */
 
 enum meta_kind {
 	META_KIND_INODE = 1,
@@ -91,6 +92,9 @@ struct meta_inode {
 	struct meta_xattr *xattrs;
 	uint32_t chunk_count;
 	struct meta_chunk_ref *chunks; /* ascending index */
+	/* A small file's bytes, in the record instead of a chunk (then no chunks). */
+	uint32_t inline_len;
+	uint8_t *inline_data;
 };
 
 struct meta_dentry {

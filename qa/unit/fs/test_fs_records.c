@@ -136,6 +136,43 @@ static void test_inode_parse_refuses_bad_fields(void **state)
 	meta_inode_free(&a);
 }
 
+static void test_inline_data_round_trips_and_refuses(void **state)
+{
+	struct meta_inode a = {0}, b;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	a.ino = 5;
+	a.mode = S_IFREG | 0644;
+	a.nlink = 1;
+	a.size = 11;
+	a.chunk_size = 4096;
+	a.inline_len = 5;
+	a.inline_data = (uint8_t *)strdup("small");
+	assert_int_equal(meta_inode_encode(&a, &buf, &len), 0);
+	assert_int_equal(meta_inode_parse(buf, len, &b), 0);
+	assert_int_equal(b.inline_len, 5);
+	assert_memory_equal(b.inline_data, "small", 5);
+	meta_inode_free(&b);
+	for (size_t l = 0; l < len; l++)
+		assert_int_equal(meta_inode_parse(buf, l, &b), -EBADMSG);
+	/* Inline bytes beyond the size are refused (size is at offset 24). */
+	buf[24 + 7] = 4;
+	assert_int_equal(meta_inode_parse(buf, len, &b), -EBADMSG);
+	free(buf);
+	/* Inline bytes and chunks together cannot be encoded. */
+	a.chunk_count = 1;
+	a.chunks = calloc(1, sizeof(*a.chunks));
+	assert_int_equal(meta_inode_encode(&a, &buf, &len), -EINVAL);
+	/* Nor more than META_INLINE_MAX. */
+	a.chunk_count = 0;
+	a.inline_len = META_INLINE_MAX + 1;
+	assert_int_equal(meta_inode_encode(&a, &buf, &len), -EINVAL);
+	a.inline_len = 5;
+	meta_inode_free(&a);
+}
+
 static void test_dentry_round_trips_and_refuses(void **state)
 {
 	struct meta_dentry d = {.type = 8, .ino = 42, .name_len = 5}, e, tomb = {.deleted = true};
@@ -447,6 +484,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_inode_round_trips),
 	    cmocka_unit_test(test_inode_parse_refuses_bad_fields),
+	    cmocka_unit_test(test_inline_data_round_trips_and_refuses),
 	    cmocka_unit_test(test_dentry_round_trips_and_refuses),
 	    cmocka_unit_test(test_sealed_values),
 	    cmocka_unit_test(test_timestamp_order_is_string_order),

@@ -123,6 +123,13 @@ check "truncate up reads zeros" bash -c "[ \"\$(od -An -c '$mnt/trunc' | tr -d '
 echo -n more >>"$mnt/trunc"
 check "O_APPEND writes at the end" test "$(tail -c 4 "$mnt/trunc")" = more
 up0=$(stat_of chunk_upload)
+head -c 3000 /dev/urandom >"$dir/small"
+cp "$dir/small" "$mnt/small"
+check "a 3000-byte file lives in its inode record: no chunk uploaded" test "$(stat_of chunk_upload)" = "$up0"
+head -c 5000 /dev/urandom >>"$mnt/small"
+check "... and once it grows past 4 KiB its bytes become a chunk" test "$(stat_of chunk_upload)" = $((up0 + 1))
+head -c 3000 "$mnt/small" | cmp -s - "$dir/small" && ok "the grown file keeps its first bytes" || bad "the grown file keeps its first bytes"
+up0=$(stat_of chunk_upload)
 printf Z | dd of="$mnt/big" bs=1 seek=5000000 conv=notrunc status=none
 up1=$(stat_of chunk_upload)
 check "a 1-byte change to a 9 MB file uploads one chunk" test $((up1 - up0)) = 1
