@@ -7,7 +7,7 @@
 # file's name or content anywhere (object names, data, xattrs, omap).
 #   test-mount-round-trips.sh SCFS_ADMIN RADOS_SCFS MICRO_CEPH SCFS_DUMP
 set -euo pipefail
-ADMIN=$1 MOUNT=$2 MICRO_CEPH=$3 DUMP=$4
+ADMIN=$(readlink -f "$1") MOUNT=$(readlink -f "$2") MICRO_CEPH=$(readlink -f "$3") DUMP=$(readlink -f "$4")
 PY=/usr/bin/python3
 dir=$(mktemp -d /tmp/scfs-fs-XXXXXX)
 mnt=$dir/mnt

@@ -6,7 +6,7 @@
 # signature on one cluster is named and ignored; on two, the mount is refused.
 #   test-superblock-and-lease-refusals.sh SCFS_ADMIN RADOS_SCFS MICRO_CEPH
 set -euo pipefail
-ADMIN=$1 MOUNT=$2 MICRO_CEPH=$3
+ADMIN=$(readlink -f "$1") MOUNT=$(readlink -f "$2") MICRO_CEPH=$(readlink -f "$3")
 dir=$(mktemp -d /tmp/scfs-sb-XXXXXX)
 mnt=$dir/mnt mnt2=$dir/mnt2
 CL=(scfss1 scfss2 scfss3 scfss4 scfss5)
@@ -97,7 +97,10 @@ check "mount(8) -t fuse.rados-scfs with an fstab line's options mounts it" bash 
 unmount "$mnt2"
 
 # A second forged superblock: no longer a quorum.
-rados -c "$dir/${CL[2]}.conf" -p scfs -N sb put scfs.sb "$dir/sb1.bad"
+rados -c "$dir/${CL[1]}.conf" -p scfs -N sb put scfs.sb "$dir/sb1.bad"
+rados -c "$dir/${CL[2]}.conf" -p scfs -N sb get scfs.sb "$dir/sb2.bad"
+printf 'X' | dd of="$dir/sb2.bad" bs=1 seek=40 conv=notrunc status=none
+rados -c "$dir/${CL[2]}.conf" -p scfs -N sb put scfs.sb "$dir/sb2.bad"
 refuses "forged superblocks on two clusters: refused" 1 "agree on the superblock\|no valid superblock" "${M[@]}" --clusters "$four" -k "$dir/w.pem" "$mnt2"
 
 echo "$fails failed"
