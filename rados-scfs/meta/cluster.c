@@ -59,23 +59,67 @@ static void *connect_one(void *arg)
 		return NULL;
 	}
 	rados_ioctx_set_namespace(io, m->ns);
-	/* Published last: a thread that sees the ioctx sees it ready. */
+	/* Published last: a thread that sees the ioctx sees it ready. A
+	 * connection this replaces is kept until meta_close. */
+	if (c->io && m->retired_count < SC_ARRAY_SIZE(m->retired))
+		m->retired[m->retired_count++] = *c;
 	c->rados = rados;
 	__atomic_store_n(&c->io, io, __ATOMIC_RELEASE);
 	return NULL;
 }
 
+/* Stats scfs.sb on every connected cluster; bit i set when cluster i did not answer. */
+static uint32_t probe_failed(struct meta *m)
+{
+	struct round *rd = round_new();
+	uint32_t failed = 0;
+
+	if (!rd)
+		return 0;
+	for (unsigned i = 0; i < m->opts.n; i++) {
+		struct round_slot *s;
+		rados_read_op_t op;
+		if (!m->c[i].io)
+			continue;
+		s = round_slot_add(rd, i);
+		op = rados_create_read_op();
+		if (!s || !op) {
+			if (op)
+				rados_release_read_op(op);
+			continue;
+		}
+		/* No size or time asked for: nothing of ours for a late answer to write. */
+		rados_read_op_stat(op, NULL, NULL, &s->prval);
+		round_submit_read(s, m, META_SB_OBJECT, op);
+	}
+	round_wait(rd, rd->count, sc_now_monotonic() + m->opts.op_timeout);
+	pthread_mutex_lock(&rd->lock);
+	for (unsigned j = 0; j < rd->count; j++)
+		if (!rd->s[j].done || (rd->s[j].r < 0 && rd->s[j].r != -ENOENT))
+			failed |= 1u << rd->s[j].cluster;
+	pthread_mutex_unlock(&rd->lock);
+	round_put(rd);
+	return failed;
+}
+
 int meta_reconnect(struct meta *m, const struct meta_cluster_spec *specs)
 {
+	uint32_t failed = probe_failed(m);
 	int connected = 0;
 
 	for (unsigned i = 0; i < m->opts.n; i++) {
 		struct connect_job job = {.m = m, .spec = &specs[i], .index = i};
-		if (__atomic_load_n(&m->c[i].io, __ATOMIC_ACQUIRE))
+		bool missing = !__atomic_load_n(&m->c[i].io, __ATOMIC_ACQUIRE);
+		m->probe_failures[i] = (failed & (1u << i)) ? m->probe_failures[i] + 1 : 0;
+		/* Not connected, or two probes in a row unanswered: a fresh connection
+		 * (librados does not always find a restarted cluster again). */
+		if (!missing && m->probe_failures[i] < 2)
 			continue;
 		connect_one(&job);
-		if (job.r == 0)
+		if (job.r == 0) {
 			connected++;
+			m->probe_failures[i] = 0;
+		}
 	}
 	return connected;
 }
@@ -149,6 +193,10 @@ void meta_close(struct meta *m)
 		}
 		if (m->c[i].rados)
 			rados_shutdown(m->c[i].rados);
+	}
+	for (unsigned i = 0; i < m->retired_count; i++) {
+		rados_ioctx_destroy(m->retired[i].io);
+		rados_shutdown(m->retired[i].rados);
 	}
 	pthread_mutex_destroy(&m->lock);
 	sc_wipe(&m->keys, sizeof(m->keys));
@@ -297,6 +345,14 @@ static void *lease_one(void *arg)
 		                         desc, &dur, j->op == 1 ? LIBRADOS_LOCK_FLAG_RENEW : 0);
 		if (j->r == -EEXIST) /* ours already */
 			j->r = 0;
+		/* A renewal from a new connection (another client instance) or
+		 * after the lock expired: take it afresh. */
+		if (j->op == 1 && (j->r == -ENOENT || j->r == -EBUSY)) {
+			int r2 = rados_lock_exclusive(c->io, META_LEASE_OBJECT, META_LEASE_NAME,
+			                              c->lease_cookie, desc, &dur, 0);
+			if (r2 == 0 || r2 == -EEXIST)
+				j->r = 0;
+		}
 		if (j->r == 0 && j->op == 0)
 			rados_setxattr(c->io, META_LEASE_OBJECT, "holder", desc, strlen(desc));
 		if (j->r == -EBUSY)

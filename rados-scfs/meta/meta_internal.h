@@ -28,6 +28,11 @@ struct meta {
 	pthread_mutex_t lock; /* guards last_counter */
 	uint64_t last_counter;
 	char pool[128], ns[128];
+	/* Connections replaced by meta_reconnect: other threads may still hold
+	 * their ioctx, so they are closed only by meta_close. */
+	struct meta_conn retired[4 * META_MAX_CLUSTERS];
+	unsigned retired_count;
+	unsigned probe_failures[META_MAX_CLUSTERS]; /* the keeper's, in a row */
 };
 
 enum round_kind { ROUND_WRITE, ROUND_OMAP_KEYS, ROUND_OMAP_LIST, ROUND_REMOVE };

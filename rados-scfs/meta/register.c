@@ -102,6 +102,44 @@ static struct round *put_submit(struct meta *m, const char *oid, const char *key
 	return rd;
 }
 
+/*
+ * Replaces a value that failed verification on cluster I, only if the
+ * cluster still holds exactly those bytes (omap_cmp EQ): a lying cluster's
+ * garbage may compare above any real value, so the ordered write would
+ * never replace it. Fire and forget.
+ */
+static void put_replace_bad(struct meta *m, unsigned i, const char *oid, const char *key,
+                            const uint8_t *value, size_t len, const uint8_t *bad, size_t bad_len)
+{
+	struct round *rd;
+	struct round_slot *s;
+	rados_write_op_t op;
+
+	if (!m->c[i].io || !(rd = round_new()))
+		return;
+	s = round_slot_add(rd, i);
+	op = rados_create_write_op();
+	if (s && op) {
+		rados_write_op_omap_cmp(op, key, LIBRADOS_CMPXATTR_OP_EQ, (const char *)bad,
+		                        bad_len, &s->prval);
+		rados_write_op_omap_set(op, &key, (const char *const *)&value, &len, 1);
+		round_submit_write(s, m, oid, op);
+	} else if (op) {
+		rados_release_write_op(op);
+	}
+	round_put(rd);
+}
+
+static uint32_t bad_mask(uint8_t *const *bad)
+{
+	uint32_t mask = 0;
+
+	for (unsigned i = 0; i < META_MAX_CLUSTERS; i++)
+		if (bad[i])
+			mask |= 1u << i;
+	return mask;
+}
+
 /* Waits for NEED stores of a put_submit round (by DEADLINE) and drops it. */
 static int put_collect(struct round *rd, unsigned need, double deadline, struct meta_report *rep,
                        bool *cancelled)
@@ -185,6 +223,8 @@ static int get_collect_how(struct meta *m, struct round *rd, const char *oid, co
 	size_t best_len = 0, best_body_len = 0;
 	struct meta_ts best_ts = {0, 0}, have[META_MAX_CLUSTERS];
 	bool answered_by[META_MAX_CLUSTERS] = {0}, holds[META_MAX_CLUSTERS] = {0};
+	uint8_t *bad[META_MAX_CLUSTERS] = {NULL};
+	size_t bad_len[META_MAX_CLUSTERS] = {0};
 	uint32_t behind = 0;
 	unsigned answered = 0;
 	int r = 0;
@@ -217,6 +257,12 @@ static int get_collect_how(struct meta *m, struct round *rd, const char *oid, co
 			                    &ts, &b, &bl) < 0) {
 				if (rep)
 					rep->bad |= 1u << c;
+				free(bad[c]);
+				bad[c] = malloc(vlen ? vlen : 1);
+				if (bad[c]) {
+					memcpy(bad[c], v, vlen);
+					bad_len[c] = vlen;
+				}
 				continue;
 			}
 			holds[c] = true;
@@ -240,13 +286,13 @@ static int get_collect_how(struct meta *m, struct round *rd, const char *oid, co
 	}
 	pthread_mutex_unlock(&rd->lock);
 	round_put(rd);
-	if (r < 0 || answered < quorum(m)) {
+	if (r < 0 || answered < quorum(m) || !best) {
 		free(best);
 		free(best_body);
-		return r < 0 ? r : -ETIMEDOUT;
+		for (unsigned i = 0; i < META_MAX_CLUSTERS; i++)
+			free(bad[i]);
+		return r < 0 ? r : answered < quorum(m) ? -ETIMEDOUT : -ENOENT;
 	}
-	if (!best)
-		return -ENOENT;
 	for (unsigned i = 0; i < m->opts.n; i++)
 		if (answered_by[i] && (!holds[i] || meta_ts_cmp(&have[i], &best_ts) < 0))
 			behind |= 1u << i;
@@ -254,7 +300,13 @@ static int get_collect_how(struct meta *m, struct round *rd, const char *oid, co
 		if (rep)
 			rep->stale |= behind;
 		if (write_back)
-			put_value(m, oid, key, best, best_len, behind, 0, NULL, NULL);
+			put_value(m, oid, key, best, best_len, behind & ~bad_mask(bad), 0, NULL,
+			          NULL);
+	}
+	for (unsigned i = 0; i < m->opts.n; i++) {
+		if (bad[i] && write_back && !holds[i])
+			put_replace_bad(m, i, oid, key, best, best_len, bad[i], bad_len[i]);
+		free(bad[i]);
 	}
 	meta_counter_seen(m, best_ts.counter);
 	free(best);

@@ -203,7 +203,7 @@ check "with one cluster frozen: read, write, list, rename, unlink" bash -c "echo
 # kill -9 while copying: every file whose close returned is intact after a remount.
 mkdir "$mnt/copies"
 : >"$dir/closed"
-( for i in $(seq 200); do cp "$dir/text" "$mnt/copies/f$i" 2>/dev/null && echo "f$i" >>"$dir/closed" || break; done ) &
+( for i in $(seq 5000); do cp "$dir/text" "$mnt/copies/f$i" 2>/dev/null && echo "f$i" >>"$dir/closed" || break; done ) &
 copier=$!
 sleep 3
 kill -9 "$(pgrep -f "rados-scfs.*$mnt\$" | head -1)"
