@@ -14,12 +14,25 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "store.h"
 
 struct fs_chunks {
-	struct store *store;
+	struct store *store; /* the current one; read with an atomic load */
 	uint32_t chunk_size;
+	/* What fs_chunks_reopen opens again (the strings live as long as the mount). */
+	struct store_opts opts;
+	struct store_cluster_spec specs[STORE_MAX_CLUSTERS];
+	uint8_t id[META_FSID_LEN + 4];
+	/* Stores replaced by a reopen: threads may still use them; closed last. */
+	struct store *retired[8];
+	unsigned retired_count;
 };
+
+static struct store *current(struct fs_chunks *c)
+{
+	return __atomic_load_n(&c->store, __ATOMIC_ACQUIRE);
+}
 
 static void unit_name(uint64_t ino, uint32_t index, char out[32])
 {
@@ -32,7 +45,6 @@ int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char 
 	struct store_cluster_spec specs[STORE_MAX_CLUSTERS];
 	struct store_opts so = {0};
 	struct sc_err serr = {""};
-	uint8_t id[META_FSID_LEN + 4];
 	struct fs_chunks *c;
 	int r;
 
@@ -57,11 +69,13 @@ int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char 
 	so.max_unit_size = o->chunk_size;
 	so.op_timeout = o->timeout;
 	so.connect_timeout = o->timeout;
-	memcpy(id, o->fs_id, META_FSID_LEN);
-	memcpy(id + META_FSID_LEN, "data", 4);
-	so.store_id = id;
-	so.store_id_len = sizeof(id);
+	memcpy(c->id, o->fs_id, META_FSID_LEN);
+	memcpy(c->id + META_FSID_LEN, "data", 4);
+	so.store_id = c->id;
+	so.store_id_len = sizeof(c->id);
 	c->chunk_size = o->chunk_size;
+	c->opts = so;
+	memcpy(c->specs, specs, sizeof(specs[0]) * o->n);
 	r = store_open(&so, specs, &c->store, &serr);
 	if (r < 0) {
 		snprintf(err, err_len, "%s", serr.msg);
@@ -77,7 +91,26 @@ void fs_chunks_close(struct fs_chunks *c)
 	if (!c)
 		return;
 	store_close(c->store);
+	for (unsigned i = 0; i < c->retired_count; i++)
+		store_close(c->retired[i]);
 	free(c);
+}
+
+int fs_chunks_reopen(struct fs_chunks *c)
+{
+	struct store *fresh, *old;
+	struct sc_err serr = {""};
+	int r;
+
+	if (c->retired_count == SC_ARRAY_SIZE(c->retired))
+		return -ENOSPC;
+	r = store_open(&c->opts, c->specs, &fresh, &serr);
+	if (r < 0)
+		return r;
+	old = current(c);
+	c->retired[c->retired_count++] = old;
+	__atomic_store_n(&c->store, fresh, __ATOMIC_RELEASE);
+	return 0;
 }
 
 int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t version,
@@ -88,7 +121,7 @@ int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t v
 	int r;
 
 	unit_name(ino, index, name);
-	r = store_unit_write_anchored(c->store, name, version, data, len, &sref, NULL);
+	r = store_unit_write_anchored(current(c), name, version, data, len, &sref, NULL);
 	if (r < 0)
 		return r;
 	ref->index = index;
@@ -110,7 +143,7 @@ int fs_chunk_read(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref
 
 	memcpy(sref.digest, ref->digest, META_DIGEST_LEN);
 	unit_name(ino, ref->index, name);
-	r = store_unit_read_ref(c->store, name, &sref, 0, &data, &dlen, &rep);
+	r = store_unit_read_ref(current(c), name, &sref, 0, &data, &dlen, &rep);
 	/* A cluster that served bad data is named in the log, even when the read worked. */
 	if (rep.bad_clusters && rep.msg[0])
 		sc_log_warn("chunk %s: %s", name, rep.msg);
@@ -131,7 +164,7 @@ int fs_chunk_delete(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_r
 	char name[32];
 
 	unit_name(ino, ref->index, name);
-	return store_unit_delete(c->store, name, ref->version, NULL);
+	return store_unit_delete(current(c), name, ref->version, NULL);
 }
 
 int fs_chunk_verify(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
@@ -146,7 +179,7 @@ int fs_chunk_verify(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_r
 
 	memcpy(sref.digest, ref->digest, META_DIGEST_LEN);
 	unit_name(ino, ref->index, name);
-	r = store_unit_read_ref(c->store, name, &sref, STORE_READ_VERIFY_ALL, &data, &dlen, &rep);
+	r = store_unit_read_ref(current(c), name, &sref, STORE_READ_VERIFY_ALL, &data, &dlen, &rep);
 	if (r == 0)
 		store_buffer_free(data, dlen);
 	*bad = rep.bad_clusters;

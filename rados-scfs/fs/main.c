@@ -293,6 +293,7 @@ static void tell_parent(char c)
  */
 struct lease_keeper {
 	struct meta *meta;
+	struct fs_chunks *chunks;
 	const struct meta_cluster_spec *specs;
 	bool leased;
 	pthread_mutex_t lock;
@@ -459,6 +460,7 @@ static int run_mount(struct mount_opts *o)
 	}
 	mounted = true;
 	keeper.meta = fs.meta;
+	keeper.chunks = fs.chunks;
 	keeper.specs = specs;
 	keeper.leased = leased;
 	pthread_mutex_init(&keeper.lock, NULL);
