@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "admin-fs.h"
 #include "common/crypto.h"
 #include "common/keyfile.h"
 #include "common/util.h"
@@ -351,6 +352,7 @@ static void usage(FILE *out)
 			        nl ? (int)(nl - h) : (int)strlen(h), h);
 		}
 	}
+	admin_fs_usage(out);
 	fprintf(
 	    out,
 	    "\n"
@@ -428,6 +430,9 @@ int main(int argc, char **argv)
 	char *end;
 	int c, rc = 1, nargs;
 
+	/* mkfs, df and unlock: the file system's commands parse their own options. */
+	if (admin_fs_is_command(argc, argv))
+		return admin_fs_main(argc, argv);
 	while ((c = getopt_long(argc, argv, "f:k:hV", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_CLUSTERS:
