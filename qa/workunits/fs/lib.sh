@@ -39,26 +39,30 @@ fs_is_mounted() {
 	awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts
 }
 
-# Starts rados-scfs from WORK/mount.cmd in the background (-f), records its
-# pid in WORK/mount.pid and waits until WORK/mnt is in /proc/mounts.
+# Starts the FUSE daemon whose command line (running in the foreground) is in
+# WORK/mount.cmd, in the background; records its pid in WORK/mount.pid and
+# waits until WORK/mnt is in /proc/mounts. Used for rados-scfs here and for
+# s3fs and ceph-fuse by fs-bench.
 fs_mount_start() {
-	local work=$1 mnt=$1/mnt pid i
+	local work=$1 mnt=$1/mnt pid i prog
+	prog=$(basename "$(awk '{ print $1; exit }' "$work/mount.cmd")")
 	# A new session: a signal to the test's process group does not reach it,
 	# only our cleanup does.
-	setsid bash -c 'exec "$@"' rados-scfs $(cat "$work/mount.cmd") \
+	# shellcheck disable=SC2046
+	setsid bash -c 'exec "$@"' "$prog" $(cat "$work/mount.cmd") \
 		>>"$work/mount.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$work/mount.pid"
 	for ((i = 0; i < FS_MOUNT_TIMEOUT * 10; i++)); do
 		fs_is_mounted "$mnt" && return 0
 		if ! kill -0 "$pid" 2>/dev/null; then
-			fs_log "rados-scfs exited before mounting $mnt; its log:"
+			fs_log "$prog exited before mounting $mnt; its log:"
 			tail -n 20 "$work/mount.log" >&2
 			return 1
 		fi
 		sleep 0.1
 	done
-	fs_log "rados-scfs did not mount $mnt within ${FS_MOUNT_TIMEOUT}s; its log:"
+	fs_log "$prog did not mount $mnt within ${FS_MOUNT_TIMEOUT}s; its log:"
 	tail -n 20 "$work/mount.log" >&2
 	return 1
 }
@@ -77,7 +81,7 @@ fs_mount_stop() {
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		fs_log "rados-scfs ($pid) still running 10 s after unmount: TERM"
+		fs_log "mount daemon $pid still running 10 s after unmount: TERM"
 		kill -TERM "$pid" 2>/dev/null || true
 		sleep 2
 		kill -KILL "$pid" 2>/dev/null || true
@@ -117,6 +121,25 @@ fs_setup_local() {
 	fs_log "local mode: testing in $FS_DIR ($(stat -f -c %T "$FS_DIR"))"
 }
 
+# Makes a file system over the clusters whose configuration is in CONF_DIR
+# (keygen, mkfs) and mounts it on WORK/mnt with its cache in WORK/cache.
+fs_scfs_make_and_mount() {
+	local conf_dir=$1 work=$2
+	mkdir -p "$work/mnt" "$work/cache"
+	"$SCFS_ADMIN" keygen "$work/writer.pem" >/dev/null ||
+		fs_die "scfs-admin keygen failed"
+	local common=(--conf-dir "$conf_dir" --clusters "$FS_CLUSTERS" --fs "$FS_NAME")
+	"$SCFS_ADMIN" mkfs "${common[@]}" -k "$work/writer.pem" >"$work/mkfs.log" 2>&1 ||
+		{ cat "$work/mkfs.log" >&2; fs_die "scfs-admin mkfs failed"; }
+	# The cache is smaller than the large-file cases (1 GiB): they must
+	# stream through it. allow_other: the permission cases act as nobody.
+	local opts="allow_other,cache_dir=$work/cache,cache_size=${SCFS_CACHE_SIZE:-256M}"
+	[ -z "${SCFS_MOUNT_OPTS:-}" ] || opts="$opts,$SCFS_MOUNT_OPTS"
+	echo "$RADOS_SCFS ${common[*]} -k $work/writer.pem -o $opts -f $work/mnt" \
+		>"$work/mount.cmd"
+	fs_mount_start "$work"
+}
+
 fs_setup_mount() {
 	[ "$(id -u)" = 0 ] || fs_die "needs root (micro clusters, FUSE with allow_other)"
 	: "${RADOS_SCFS:?RADOS_SCFS: the rados-scfs program}" "${SCFS_ADMIN:?SCFS_ADMIN: scfs-admin}"
@@ -124,21 +147,10 @@ fs_setup_mount() {
 	FS_MODE=rados-scfs
 	FS_WORK=$(mktemp -d /tmp/scfs-XXXXXX)
 	chmod 0755 "$FS_WORK"
-	mkdir -p "$FS_WORK/mnt" "$FS_WORK/cache"
+	# shellcheck disable=SC2086
 	"$MICRO_CEPH" start --dir "$FS_WORK" --pool scfs ${FS_CLUSTERS//,/ } >"$FS_WORK/clusters.log" 2>&1 ||
 		{ cat "$FS_WORK/clusters.log" >&2; fs_die "micro-ceph could not start $FS_CLUSTERS"; }
-	"$SCFS_ADMIN" keygen "$FS_WORK/writer.pem" >/dev/null ||
-		fs_die "scfs-admin keygen failed"
-	local common=(--conf-dir "$FS_WORK" --clusters "$FS_CLUSTERS" --fs "$FS_NAME")
-	"$SCFS_ADMIN" mkfs "${common[@]}" -k "$FS_WORK/writer.pem" >"$FS_WORK/mkfs.log" 2>&1 ||
-		{ cat "$FS_WORK/mkfs.log" >&2; fs_die "scfs-admin mkfs failed"; }
-	# The cache is smaller than the large-file cases (1 GiB): they must
-	# stream through it. allow_other: the permission cases act as nobody.
-	local opts="allow_other,cache_dir=$FS_WORK/cache,cache_size=${SCFS_CACHE_SIZE:-256M}"
-	[ -z "${SCFS_MOUNT_OPTS:-}" ] || opts="$opts,$SCFS_MOUNT_OPTS"
-	echo "$RADOS_SCFS ${common[*]} -k $FS_WORK/writer.pem -o $opts -f $FS_WORK/mnt" \
-		>"$FS_WORK/mount.cmd"
-	fs_mount_start "$FS_WORK" || exit 1
+	fs_scfs_make_and_mount "$FS_WORK" "$FS_WORK" || exit 1
 	FS_DIR=$FS_WORK/mnt
 	FS_MOUNT_PID=$(cat "$FS_WORK/mount.pid")
 	FS_REMOUNT="bash $fs_lib_dir/lib.sh remount $FS_WORK"

@@ -95,13 +95,15 @@ static int tree_make(const char *root, int depth)
 
 	OK(mkdir(root, 0755));
 	for (int f = 0; f < 4; f++) {
-		snprintf(path, sizeof(path), "%s/file%d", root, f);
+		CHECK(snprintf(path, sizeof(path), "%s/file%d", root, f) < (int)sizeof(path),
+		      "path too long");
 		OK(file_put(path, path + strlen(root)));
 	}
 	if (depth == 0)
 		return CASE_OK;
 	for (int d = 0; d < 5; d++) {
-		snprintf(path, sizeof(path), "%s/dir%d", root, d);
+		CHECK(snprintf(path, sizeof(path), "%s/dir%d", root, d) < (int)sizeof(path),
+		      "path too long");
 		SUB(tree_make(path, depth - 1));
 	}
 	return CASE_OK;
@@ -115,11 +117,13 @@ static int tree_check(const char *root, int depth)
 	OK(stat(root, &st));
 	EQ(st.st_nlink, depth ? 2 + 5 : 2);
 	for (int f = 0; f < 4; f++) {
-		snprintf(path, sizeof(path), "%s/file%d", root, f);
+		CHECK(snprintf(path, sizeof(path), "%s/file%d", root, f) < (int)sizeof(path),
+		      "path too long");
 		SUB(content_is(path, path + strlen(root)));
 	}
 	for (int d = 0; depth && d < 5; d++) {
-		snprintf(path, sizeof(path), "%s/dir%d", root, d);
+		CHECK(snprintf(path, sizeof(path), "%s/dir%d", root, d) < (int)sizeof(path),
+		      "path too long");
 		SUB(tree_check(path, depth - 1));
 	}
 	return CASE_OK;
