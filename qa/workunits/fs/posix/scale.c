@@ -2,7 +2,8 @@
  * Size of the namespace: SCFS_POSIX_FILES (default 10,000) files in one
  * directory, each listed exactly once, looked up and removed; a tree
  * SCFS_POSIX_DEPTH (default 500) directories deep, walked by full path,
- * renamed at its top and removed from the bottom up.
+ * renamed at its top and removed from the bottom up; readdir's entries and
+ * types; statfs's sizes and name limit.
  */
 #include "check.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static long env_count(const char *name, long fallback)
@@ -127,8 +129,61 @@ static int deep_tree_is_walked_renamed_and_removed(void)
 	return CASE_OK;
 }
 
+static int readdir_lists_each_entry_once_with_its_type(void)
+{
+	static const struct {
+		const char *name;
+		unsigned char type;
+	} want[] = {{"file", DT_REG},  {"dir", DT_DIR}, {"link", DT_LNK},
+	            {"fifo", DT_FIFO}, {".", DT_DIR},   {"..", DT_DIR}};
+	int seen[6] = {0};
+	struct dirent *e;
+	DIR *d;
+
+	OK(mkdir("d", 0755));
+	OK(file_put("d/file", "x"));
+	OK(mkdir("d/dir", 0755));
+	OK(symlink("file", "d/link"));
+	OK(mkfifo("d/fifo", 0644));
+	d = opendir("d");
+	CHECK(d, "opendir d: %s", errno_name(errno));
+	while ((e = readdir(d)) != NULL) {
+		unsigned i = 0;
+
+		while (i < 6 && strcmp(want[i].name, e->d_name) != 0)
+			i++;
+		if (i == 6 || seen[i]++ || (e->d_type != DT_UNKNOWN && e->d_type != want[i].type)) {
+			closedir(d);
+			return check_fail(__LINE__,
+			                  "readdir: unexpected, repeated or mistyped %s (type %u)",
+			                  e->d_name, e->d_type);
+		}
+	}
+	closedir(d);
+	for (unsigned i = 0; i < 6; i++)
+		CHECK(seen[i] == 1, "readdir: %s missing", want[i].name);
+	return CASE_OK;
+}
+
+static int statfs_reports_consistent_sizes(void)
+{
+	struct statvfs sv;
+
+	OK(statvfs(".", &sv));
+	CHECK(sv.f_bsize > 0 && sv.f_frsize > 0, "statvfs: block size 0");
+	CHECK(sv.f_blocks >= sv.f_bfree && sv.f_bfree >= sv.f_bavail,
+	      "statvfs: expected blocks >= free >= available, got %llu, %llu, %llu",
+	      (unsigned long long)sv.f_blocks, (unsigned long long)sv.f_bfree,
+	      (unsigned long long)sv.f_bavail);
+	CHECK(sv.f_blocks > 0, "statvfs: a file system of 0 blocks");
+	EQ(sv.f_namemax, 255);
+	return CASE_OK;
+}
+
 const struct posix_case scale_cases[] = {
     {"ten_thousand_files_in_one_directory", ten_thousand_files_in_one_directory, 0},
     {"deep_tree_is_walked_renamed_and_removed", deep_tree_is_walked_renamed_and_removed, 0},
+    {"readdir_lists_each_entry_once_with_its_type", readdir_lists_each_entry_once_with_its_type, 0},
+    {"statfs_reports_consistent_sizes", statfs_reports_consistent_sizes, 0},
     {NULL, NULL, 0},
 };

@@ -184,9 +184,23 @@ static int default_acl_is_inherited_by_new_entries(void)
 	return CASE_OK;
 }
 
+static int security_xattrs_set_and_get_as_root(void)
+{
+	char back[16];
+
+	OK(file_put("f", "x"));
+	OK(setxattr("f", "security.scfs-test", "label", 5, 0));
+	EQ(getxattr("f", "security.scfs-test", back, sizeof(back)), 5);
+	CHECK(memcmp(back, "label", 5) == 0, "security.scfs-test: expected \"label\"");
+	OK(removexattr("f", "security.scfs-test"));
+	ERR(getxattr("f", "security.scfs-test", back, sizeof(back)), ENODATA);
+	return CASE_OK;
+}
+
 const struct posix_case xattr_cases[] = {
     {"user_xattrs_set_get_list_and_remove", user_xattrs_set_get_list_and_remove, 0},
     {"xattrs_follow_file_permissions", xattrs_follow_file_permissions, NEEDS_ROOT},
+    {"security_xattrs_set_and_get_as_root", security_xattrs_set_and_get_as_root, NEEDS_ROOT},
     {"posix_acl_grants_and_denies_a_named_user", posix_acl_grants_and_denies_a_named_user,
      NEEDS_ROOT},
     {"default_acl_is_inherited_by_new_entries", default_acl_is_inherited_by_new_entries,
