@@ -29,7 +29,7 @@ wan_section() {
 	done
 	"$RAW" --dir "$WORK/wan" --clusters "$FS_CLUSTERS" --pool scfs --mib 0 --files "$WAN_OPS" \
 		--file-bytes "$FILE_BYTES" >"$WORK/wan-raw.out"
-	printf '  %-34s %12s %14s\n' "operation ($WAN_OPS each)" "ms/op" "round trips"
+	printf '  %-48s %8s %12s\n' "operation ($WAN_OPS each)" "ms/op" "round trips"
 	local phase sec n
 	while read -r _ phase _ sec _ _ _ n; do
 		wan_line "raw librados $phase (n, n-f, f+1, n clusters)" "$sec" "$n"
@@ -61,5 +61,5 @@ wan_section() {
 
 wan_line() { # LABEL SECONDS COUNT
 	awk -v l="$1" -v s="$2" -v n="$3" -v rtt="$WAN_RTT_MS" \
-		'BEGIN { ms = s * 1000 / n; printf "  %-34s %12.1f %14.2f\n", l, ms, ms / rtt }'
+		'BEGIN { ms = s * 1000 / n; printf "  %-48s %8.1f %12.2f\n", l, ms, ms / rtt }'
 }

@@ -72,8 +72,8 @@ fs_mount_stop() {
 	local work=$1 mnt=$1/mnt pid i
 	pid=$(cat "$work/mount.pid" 2>/dev/null || true)
 	if fs_is_mounted "$mnt"; then
-		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null ||
-			fusermount3 -uz "$mnt" 2>/dev/null || true
+		fusermount3 -u "$mnt" 2>>"$work/mount.log" || umount -l "$mnt" 2>>"$work/mount.log" ||
+			fusermount3 -uz "$mnt" 2>>"$work/mount.log" || true
 	fi
 	[[ "$pid" =~ ^[0-9]+$ ]] || return 0
 	for ((i = 0; i < 100; i++)); do
@@ -82,6 +82,7 @@ fs_mount_stop() {
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		fs_log "mount daemon $pid still running 10 s after unmount: TERM"
+		tail -n 5 "$work/mount.log" >&2
 		kill -TERM "$pid" 2>/dev/null || true
 		sleep 2
 		kill -KILL "$pid" 2>/dev/null || true
