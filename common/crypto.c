@@ -15,6 +15,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -136,6 +137,19 @@ int sc_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, siz
 	r = EVP_KDF_derive(kctx, out, out_len, params) == 1 ? 0 : -EIO;
 	EVP_KDF_CTX_free(kctx);
 	return r;
+}
+
+int sc_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
+                   uint8_t out[SC_SHA256_LEN])
+{
+	unsigned int out_len = SC_SHA256_LEN;
+
+	if (key_len > INT_MAX)
+		return -EINVAL;
+	if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) ||
+	    out_len != SC_SHA256_LEN)
+		return -EIO;
+	return 0;
 }
 
 /* One GCM pass; ENCRYPT 1 seals, 0 opens. Lengths above INT_MAX go in pieces. */

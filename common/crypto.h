@@ -31,6 +31,10 @@ int sc_sha256_update(struct sc_sha256_ctx *ctx, const void *data, size_t len);
 int sc_sha256_end(struct sc_sha256_ctx *ctx, uint8_t out[SC_SHA256_LEN]);
 void sc_sha256_free(struct sc_sha256_ctx *ctx);
 
+/* HMAC-SHA-256 (RFC 2104) of DATA under KEY. */
+int sc_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
+                   uint8_t out[SC_SHA256_LEN]);
+
 /* RFC 5869 HKDF with SHA-256. OUT_LEN at most 255 * 32. */
 int sc_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
                    const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);

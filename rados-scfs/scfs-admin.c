@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "admin-fs.h"
 #include "common/crypto.h"
 #include "common/keyfile.h"
 #include "common/util.h"
@@ -57,6 +58,10 @@ static void usage(FILE *out)
 	    "  get UNIT [FILE]         read the newest (or --version) version of UNIT\n"
 	    "  versions UNIT           list the versions the clusters know of UNIT\n"
 	    "  rm UNIT VERSION         delete one version of UNIT from every cluster\n"
+	    "  mkfs [--fs NAME] [--protocol CA|A] [-f F] [--chunk-size 4M] -k KEY\n"
+	    "                          make a file system (a signed superblock per cluster)\n"
+	    "  df [--fs NAME]          each cluster's space and the room left for files\n"
+	    "  unlock [--fs NAME]      break a dead mount's read-write lease\n"
 	    "\n"
 	    "Options:\n"
 	    "  --clusters A,B,C,D      Ceph cluster names, in a fixed order (required)\n"
@@ -389,6 +394,8 @@ int main(int argc, char **argv)
 	char *end;
 	int c, rc = 1, nargs;
 
+	if (admin_fs_is_command(argc, argv))
+		return admin_fs_main(argc, argv);
 	while ((c = getopt_long(argc, argv, "f:k:hV", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_CLUSTERS:

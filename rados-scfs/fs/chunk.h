@@ -1,0 +1,41 @@
+/*
+ * A file's chunks in the store (docs/fs.md, "Data"): the only file of the
+ * file system that calls the store. A chunk is the store unit
+ * c.<16 hex inode>.<8 hex chunk index>; the version the inode record names
+ * is the only one a reader asks for.
+ */
+#ifndef SCFS_FS_CHUNK_H
+#define SCFS_FS_CHUNK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+struct fs_chunks;
+
+struct fs_chunks_opts {
+	unsigned n, f, protocol;
+	const char *const *clusters;
+	const char *conf_dir, *client_id, *pool, *rados_ns;
+	const uint8_t *priv; /* NULL: read-only */
+	const uint8_t (*trusted)[META_KEY_LEN];
+	unsigned trusted_count;
+	const uint8_t *fs_id;
+	uint32_t chunk_size;
+	double timeout;
+};
+
+int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char *err,
+		   size_t err_len);
+void fs_chunks_close(struct fs_chunks *c);
+/* Stores LEN bytes as VERSION of chunk INDEX of INO; fills *REF. */
+int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t version,
+		   const void *data, size_t len, struct meta_chunk_ref *ref);
+/* Reads the version REF names into BUF (chunk_size bytes); *LEN its length. */
+int fs_chunk_read(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref, void *buf,
+		  size_t *len);
+/* Deletes that version (an old one after a newer was anchored); errors ignored by callers. */
+int fs_chunk_delete(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref);
+
+#endif

@@ -1,0 +1,568 @@
+/*
+ * Registers over the clusters (meta.h): the conditional write, the quorum
+ * read with write-back, entries and listings. A cluster's answer is believed
+ * only after meta_value_open verified it; an answer that fails is that
+ * cluster's fault (report->bad) and counts as no answer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/crypto.h"
+#include "common/util.h"
+#include "meta_internal.h"
+
+#define INODE_KEY "inode"
+#define ENTRY_PREFIX "e."
+#define LIST_BATCH 1000
+
+void meta_ino_oid(uint64_t ino, char out[24])
+{
+	snprintf(out, 24, "i.%016llx", (unsigned long long)ino);
+}
+
+uint64_t meta_new_ino(void)
+{
+	uint64_t v = 0;
+
+	while (v < 3)
+		if (sc_random_bytes(&v, sizeof(v)) < 0)
+			v = 0;
+	return v;
+}
+
+uint64_t meta_next_counter(struct meta *m)
+{
+	uint64_t now = (uint64_t)(sc_now_wall() * 1e9), v;
+
+	pthread_mutex_lock(&m->lock);
+	v = now > m->last_counter ? now : m->last_counter + 1;
+	m->last_counter = v;
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
+uint64_t meta_new_counter(struct meta *m)
+{
+	return meta_next_counter(m);
+}
+
+void meta_counter_seen(struct meta *m, uint64_t counter)
+{
+	pthread_mutex_lock(&m->lock);
+	if (counter > m->last_counter)
+		m->last_counter = counter;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static double deadline_of(struct meta *m)
+{
+	return sc_now_monotonic() + m->opts.op_timeout;
+}
+
+static unsigned quorum(struct meta *m)
+{
+	return m->opts.n - m->opts.f;
+}
+
+static void entry_key(const uint8_t tag[META_TAG_LEN], char out[3 + 2 * META_TAG_LEN])
+{
+	memcpy(out, ENTRY_PREFIX, 2);
+	sc_hex_encode(tag, META_TAG_LEN, out + 2);
+}
+
+/* Sends VALUE under KEY of OID to the clusters in MASK; waits for NEED. */
+static int put_value(struct meta *m, const char *oid, const char *key, const uint8_t *value,
+		     size_t len, uint32_t mask, unsigned need, struct meta_report *rep,
+		     bool *cancelled)
+{
+	struct round *rd = round_new();
+	unsigned ok = 0;
+
+	if (!rd)
+		return -ENOMEM;
+	for (unsigned i = 0; i < m->opts.n; i++) {
+		struct round_slot *s;
+		rados_write_op_t op;
+		if (!(mask & (1u << i)) || !m->c[i].io)
+			continue;
+		s = round_slot_add(rd, i);
+		op = rados_create_write_op();
+		if (!s || !op) {
+			if (op)
+				rados_release_write_op(op);
+			continue;
+		}
+		rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
+		/* Stored < new: a missing key is the empty value, below any. */
+		rados_write_op_omap_cmp(op, key, LIBRADOS_CMPXATTR_OP_LT, (const char *)value, len,
+					&s->prval);
+		rados_write_op_omap_set(op, &key, (const char *const *)&value, &len, 1);
+		round_submit_write(s, m, oid, op);
+	}
+	if (need == 0) {
+		round_put(rd);
+		return 0;
+	}
+	round_wait(rd, need, deadline_of(m));
+	pthread_mutex_lock(&rd->lock);
+	for (unsigned j = 0; j < rd->count; j++) {
+		struct round_slot *s = &rd->s[j];
+		if (s->done && s->r >= 0)
+			ok++;
+		else if (s->done && s->r == -ECANCELED && cancelled)
+			*cancelled = true;
+		else if (rep)
+			rep->failed |= 1u << s->cluster;
+	}
+	pthread_mutex_unlock(&rd->lock);
+	round_put(rd);
+	return ok >= need ? 0 : -ETIMEDOUT;
+}
+
+/*
+ * Reads KEY of OID everywhere; the first n-f answers decide. *BODY (free())
+ * is the opened body of the highest verified value; -ENOENT when none of
+ * them holds the key. Clusters that answered with nothing, something older
+ * or something false get the best value written back, without waiting.
+ */
+static int get_value(struct meta *m, const char *oid, const char *key, enum meta_kind kind,
+		     uint64_t obj_ino, const uint8_t *tag, uint8_t **body, size_t *body_len,
+		     struct meta_report *rep)
+{
+	struct round *rd = round_new();
+	uint8_t *best = NULL, *best_body = NULL;
+	size_t best_len = 0, best_body_len = 0;
+	struct meta_ts best_ts = {0, 0}, have[META_MAX_CLUSTERS];
+	bool answered_by[META_MAX_CLUSTERS] = {0}, holds[META_MAX_CLUSTERS] = {0};
+	uint32_t behind = 0;
+	unsigned answered = 0;
+	int r = 0;
+
+	*body = NULL;
+	if (!rd)
+		return -ENOMEM;
+	for (unsigned i = 0; i < m->opts.n; i++) {
+		struct round_slot *s;
+		rados_read_op_t op;
+		if (!m->c[i].io) {
+			if (rep)
+				rep->failed |= 1u << i;
+			continue;
+		}
+		s = round_slot_add(rd, i);
+		op = rados_create_read_op();
+		if (!s || !op) {
+			if (op)
+				rados_release_read_op(op);
+			continue;
+		}
+		rados_read_op_omap_get_vals_by_keys(op, &key, 1, &s->iter, &s->prval);
+		round_submit_read(s, m, oid, op);
+	}
+	round_wait(rd, quorum(m), deadline_of(m));
+	pthread_mutex_lock(&rd->lock);
+	for (unsigned j = 0; j < rd->count; j++) {
+		struct round_slot *s = &rd->s[j];
+		unsigned c = s->cluster;
+		char *k, *v;
+		size_t vlen;
+		if (!s->done || (s->r < 0 && s->r != -ENOENT) || (s->r >= 0 && s->prval < 0)) {
+			if (rep)
+				rep->failed |= 1u << c;
+			continue;
+		}
+		answered++;
+		answered_by[c] = true;
+		while (s->r >= 0 && s->iter && rados_omap_get_next(s->iter, &k, &v, &vlen) == 0 && k) {
+			struct meta_ts ts;
+			uint8_t *b;
+			size_t bl;
+			if (strcmp(k, key) != 0)
+				continue;
+			if (meta_value_open(&m->keys, (const uint8_t *)v, vlen, kind, obj_ino, tag, &ts,
+					    &b, &bl) < 0) {
+				if (rep)
+					rep->bad |= 1u << c;
+				continue;
+			}
+			holds[c] = true;
+			have[c] = ts;
+			if (best && meta_ts_cmp(&ts, &best_ts) <= 0) {
+				free(b);
+				continue;
+			}
+			free(best);
+			free(best_body);
+			best_body = b;
+			best_body_len = bl;
+			best_ts = ts;
+			best_len = vlen;
+			best = malloc(vlen);
+			if (!best)
+				r = -ENOMEM;
+			else
+				memcpy(best, v, vlen);
+		}
+	}
+	pthread_mutex_unlock(&rd->lock);
+	round_put(rd);
+	if (r < 0 || answered < quorum(m)) {
+		free(best);
+		free(best_body);
+		return r < 0 ? r : -ETIMEDOUT;
+	}
+	if (!best)
+		return -ENOENT;
+	for (unsigned i = 0; i < m->opts.n; i++)
+		if (answered_by[i] && (!holds[i] || meta_ts_cmp(&have[i], &best_ts) < 0))
+			behind |= 1u << i;
+	if (behind) {
+		if (rep)
+			rep->stale |= behind;
+		put_value(m, oid, key, best, best_len, behind, 0, NULL, NULL);
+	}
+	meta_counter_seen(m, best_ts.counter);
+	free(best);
+	*body = best_body;
+	*body_len = best_body_len;
+	return 0;
+}
+
+/*
+ * Seals BODY with a fresh timestamp and writes it. A quorum refused because
+ * clusters hold something newer (our counter is behind, e.g. a clock step):
+ * read what they hold, move the counter past it, and try once more.
+ */
+static int put_register(struct meta *m, const char *oid, const char *key, enum meta_kind kind,
+			uint64_t obj_ino, const uint8_t *tag, const uint8_t *body, size_t len,
+			struct meta_report *rep)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct meta_ts ts = {meta_next_counter(m), m->keys.writer_id};
+		uint8_t *value;
+		size_t vlen;
+		bool cancelled = false;
+		int r = meta_value_seal(&m->keys, kind, &ts, obj_ino, tag, body, len, &value, &vlen);
+		if (r < 0)
+			return r;
+		r = put_value(m, oid, key, value, vlen, ~0u, quorum(m), rep, &cancelled);
+		free(value);
+		if (r == 0 || !cancelled)
+			return r;
+		/* Find the newest timestamp any cluster holds, then go past it. */
+		{
+			uint8_t *b;
+			size_t bl;
+			if (get_value(m, oid, key, kind, obj_ino, tag, &b, &bl, NULL) == 0)
+				free(b);
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *out, struct meta_report *rep)
+{
+	char oid[24];
+	uint8_t *body;
+	size_t len;
+	int r;
+
+	meta_ino_oid(ino, oid);
+	r = get_value(m, oid, INODE_KEY, META_KIND_INODE, ino, NULL, &body, &len, rep);
+	if (r < 0)
+		return r;
+	r = meta_inode_parse(body, len, out);
+	free(body);
+	if (r == 0 && out->ino != ino) {
+		meta_inode_free(out);
+		r = -EBADMSG;
+	}
+	return r == -EBADMSG ? -EIO : r;
+}
+
+int meta_inode_put(struct meta *m, const struct meta_inode *ino, struct meta_report *rep)
+{
+	char oid[24];
+	uint8_t *body;
+	size_t len;
+	int r = meta_inode_encode(ino, &body, &len);
+
+	if (r < 0)
+		return r;
+	meta_ino_oid(ino->ino, oid);
+	r = put_register(m, oid, INODE_KEY, META_KIND_INODE, ino->ino, NULL, body, len, rep);
+	free(body);
+	return r;
+}
+
+int meta_inode_remove(struct meta *m, uint64_t ino, struct meta_report *rep)
+{
+	struct round *rd = round_new();
+	char oid[24];
+	unsigned ok = 0;
+
+	if (!rd)
+		return -ENOMEM;
+	meta_ino_oid(ino, oid);
+	for (unsigned i = 0; i < m->opts.n; i++) {
+		struct round_slot *s;
+		if (!m->c[i].io)
+			continue;
+		s = round_slot_add(rd, i);
+		if (s)
+			round_submit_remove(s, m, oid);
+	}
+	round_wait(rd, quorum(m), deadline_of(m));
+	pthread_mutex_lock(&rd->lock);
+	for (unsigned j = 0; j < rd->count; j++) {
+		if (rd->s[j].done && (rd->s[j].r >= 0 || rd->s[j].r == -ENOENT))
+			ok++;
+		else if (rep)
+			rep->failed |= 1u << rd->s[j].cluster;
+	}
+	pthread_mutex_unlock(&rd->lock);
+	round_put(rd);
+	return ok >= quorum(m) ? 0 : -ETIMEDOUT;
+}
+
+int meta_dentry_get(struct meta *m, uint64_t dir, const char *name, size_t len,
+		    struct meta_dentry *out, struct meta_report *rep)
+{
+	uint8_t tag[META_TAG_LEN], *body;
+	char oid[24], key[3 + 2 * META_TAG_LEN];
+	size_t blen;
+	int r = meta_name_tag(&m->keys, dir, name, len, tag);
+
+	if (r < 0)
+		return r;
+	meta_ino_oid(dir, oid);
+	entry_key(tag, key);
+	r = get_value(m, oid, key, META_KIND_DENTRY, dir, tag, &body, &blen, rep);
+	if (r < 0)
+		return r;
+	r = meta_dentry_parse(body, blen, out);
+	free(body);
+	if (r < 0)
+		return -EIO;
+	if (out->deleted)
+		return -ENOENT;
+	if (out->name_len != len || memcmp(out->name, name, len) != 0)
+		return -EIO;
+	return 0;
+}
+
+int meta_dentry_put(struct meta *m, uint64_t dir, const struct meta_dentry *d,
+		    struct meta_report *rep)
+{
+	uint8_t tag[META_TAG_LEN], *body;
+	char oid[24], key[3 + 2 * META_TAG_LEN];
+	size_t blen;
+	struct meta_dentry tomb = {.deleted = true};
+	int r = meta_name_tag(&m->keys, dir, d->name, d->name_len, tag);
+
+	if (r < 0)
+		return r;
+	r = meta_dentry_encode(d->deleted ? &tomb : d, &body, &blen);
+	if (r < 0)
+		return r;
+	meta_ino_oid(dir, oid);
+	entry_key(tag, key);
+	r = put_register(m, oid, key, META_KIND_DENTRY, dir, tag, body, blen, rep);
+	free(body);
+	return r;
+}
+
+/* One listed key, the best verified version so far. */
+struct listed {
+	char key[3 + 2 * META_TAG_LEN];
+	struct meta_ts ts;
+	struct meta_dentry d;
+};
+
+static int listed_cmp(const void *a, const void *b)
+{
+	const struct listed *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return -meta_ts_cmp(&x->ts, &y->ts); /* newest first */
+}
+
+/*
+ * Lists DIR's entries from the first n-f clusters that answer, each paged
+ * in batches of LIST_BATCH keys in parallel, and merges them: per key the
+ * newest verified record. STOP_AT_LIVE ends after the first page that
+ * holds a live entry (rmdir's emptiness check).
+ */
+static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct listed **out,
+			size_t *count, struct meta_report *rep)
+{
+	char oid[24], after[META_MAX_CLUSTERS][3 + 2 * META_TAG_LEN] = {{0}};
+	bool active[META_MAX_CLUSTERS] = {0}, chosen = false;
+	struct listed *all = NULL;
+	size_t n_all = 0, cap = 0;
+	int r = 0;
+
+	meta_ino_oid(dir, oid);
+	for (unsigned i = 0; i < m->opts.n; i++)
+		active[i] = m->c[i].io != NULL;
+	for (;;) {
+		struct round *rd = round_new();
+		unsigned answered = 0, more_any = 0;
+		bool live = false;
+		if (!rd) {
+			r = -ENOMEM;
+			break;
+		}
+		for (unsigned i = 0; i < m->opts.n; i++) {
+			struct round_slot *s;
+			rados_read_op_t op;
+			if (!active[i])
+				continue;
+			s = round_slot_add(rd, i);
+			op = rados_create_read_op();
+			if (!s || !op) {
+				if (op)
+					rados_release_read_op(op);
+				continue;
+			}
+			rados_read_op_omap_get_vals2(op, after[i], ENTRY_PREFIX, LIST_BATCH, &s->iter,
+						     &s->more, &s->prval);
+			round_submit_read(s, m, oid, op);
+		}
+		/* The first page picks the clusters; later pages wait for all of them. */
+		round_wait(rd, chosen ? rd->count : quorum(m), deadline_of(m));
+		pthread_mutex_lock(&rd->lock);
+		for (unsigned j = 0; j < rd->count; j++) {
+			struct round_slot *s = &rd->s[j];
+			unsigned c = s->cluster;
+			char *k, *v;
+			size_t vlen;
+			bool ok = s->done && (s->r == -ENOENT || (s->r >= 0 && s->prval >= 0));
+			if (!ok) {
+				active[c] = false;
+				if (rep)
+					rep->failed |= 1u << c;
+				continue;
+			}
+			answered++;
+			if (s->r == -ENOENT) {
+				active[c] = false;
+				continue;
+			}
+			while (s->iter && rados_omap_get_next(s->iter, &k, &v, &vlen) == 0 && k) {
+				uint8_t tag[META_TAG_LEN], *b;
+				size_t bl;
+				struct listed e;
+				snprintf(after[c], sizeof(after[c]), "%s", k);
+				if (strlen(k) != 2 + 2 * META_TAG_LEN ||
+				    sc_hex_decode(k + 2, tag, META_TAG_LEN) < 0 ||
+				    meta_value_open(&m->keys, (const uint8_t *)v, vlen, META_KIND_DENTRY,
+						    dir, tag, &e.ts, &b, &bl) < 0) {
+					if (rep)
+						rep->bad |= 1u << c;
+					continue;
+				}
+				if (meta_dentry_parse(b, bl, &e.d) < 0) {
+					free(b);
+					if (rep)
+						rep->bad |= 1u << c;
+					continue;
+				}
+				free(b);
+				snprintf(e.key, sizeof(e.key), "%s", k);
+				if (!e.d.deleted)
+					live = true;
+				if (n_all == cap) {
+					size_t nc = cap ? 2 * cap : 256;
+					struct listed *na = realloc(all, nc * sizeof(*all));
+					if (!na) {
+						r = -ENOMEM;
+						break;
+					}
+					all = na;
+					cap = nc;
+				}
+				all[n_all++] = e;
+			}
+			if (!s->more)
+				active[c] = false;
+			else
+				more_any++;
+		}
+		pthread_mutex_unlock(&rd->lock);
+		round_put(rd);
+		if (r < 0)
+			break;
+		if (!chosen) {
+			if (answered < quorum(m)) {
+				r = -ETIMEDOUT;
+				break;
+			}
+			/* Keep paging only the clusters that answered first. */
+			chosen = true;
+		}
+		if (!more_any || (stop_at_live && live))
+			break;
+	}
+	if (r < 0) {
+		free(all);
+		return r;
+	}
+	qsort(all, n_all, sizeof(*all), listed_cmp);
+	{
+		size_t w = 0;
+		for (size_t i = 0; i < n_all; i++) {
+			if (w && strcmp(all[w - 1].key, all[i].key) == 0)
+				continue;
+			all[w++] = all[i];
+		}
+		n_all = w;
+	}
+	*out = all;
+	*count = n_all;
+	return 0;
+}
+
+int meta_dir_list(struct meta *m, uint64_t dir, struct meta_dentry **out, size_t *count,
+		  struct meta_report *rep)
+{
+	struct listed *all;
+	size_t n, live = 0;
+	int r = list_entries(m, dir, false, &all, &n, rep);
+
+	*out = NULL;
+	*count = 0;
+	if (r < 0)
+		return r;
+	*out = malloc((n ? n : 1) * sizeof(**out));
+	if (!*out) {
+		free(all);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!all[i].d.deleted)
+			(*out)[live++] = all[i].d;
+	free(all);
+	*count = live;
+	return 0;
+}
+
+int meta_dir_nonempty(struct meta *m, uint64_t dir, bool *nonempty, struct meta_report *rep)
+{
+	struct listed *all;
+	size_t n;
+	int r = list_entries(m, dir, true, &all, &n, rep);
+
+	*nonempty = false;
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (!all[i].d.deleted)
+			*nonempty = true;
+	free(all);
+	return 0;
+}
