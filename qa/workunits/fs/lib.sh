@@ -7,7 +7,7 @@
 #                             directory under /some/dir (ext4, tmpfs, ... ) so
 #                             they are proven on a local file system.
 #   (unset)                   four micro Ceph clusters dc1..dc4 (memstore, one
-#                             OSD each) in /tmp/scfs-XXXXXX, a writer key
+#                             OSD each, a mgr) in /tmp/scfs-XXXXXX, a writer key
 #                             (scfs-admin keygen), scfs-admin mkfs, and
 #                             rados-scfs mounted with -f in the background;
 #                             needs root and $RADOS_SCFS, $SCFS_ADMIN, $MICRO_CEPH.
@@ -149,7 +149,9 @@ fs_setup_mount() {
 	FS_WORK=$(mktemp -d /tmp/scfs-XXXXXX)
 	chmod 0755 "$FS_WORK"
 	# shellcheck disable=SC2086
-	"$MICRO_CEPH" start --dir "$FS_WORK" --pool scfs ${FS_CLUSTERS//,/ } >"$FS_WORK/clusters.log" 2>&1 ||
+	# With a mgr, as real clusters have: without one Pacific reports no
+	# space (rados_cluster_stat is all zeros), and statfs would have nothing.
+	"$MICRO_CEPH" start --dir "$FS_WORK" --mgr --pool scfs ${FS_CLUSTERS//,/ } >"$FS_WORK/clusters.log" 2>&1 ||
 		{ cat "$FS_WORK/clusters.log" >&2; fs_die "micro-ceph could not start $FS_CLUSTERS"; }
 	fs_scfs_make_and_mount "$FS_WORK" "$FS_WORK" || exit 1
 	FS_DIR=$FS_WORK/mnt
