@@ -67,35 +67,46 @@ static int wait_all(rados_completion_t *c, int count)
 	return r;
 }
 
-/* Big objects: write (READERS == 0) to all clusters, or read from READERS. */
+/*
+ * Big objects: write (READERS == 0) to all clusters, or read from READERS.
+ * A sliding window: each cluster keeps IN_FLIGHT objects in flight, and a new
+ * one goes out as soon as that cluster's oldest is done.
+ */
 static int big(struct raw *raw, unsigned long objects, size_t per_object, int readers, char *buf)
 {
-	rados_completion_t c[MAX_CLUSTERS * IN_FLIGHT];
-	int targets = readers ? readers : raw->n;
+	rados_completion_t c[MAX_CLUSTERS][IN_FLIGHT] = {{0}};
+	int targets = readers ? readers : raw->n, r = 0;
 	char oid[64];
 
-	for (unsigned long o = 0; o < objects; o += IN_FLIGHT) {
-		int used = 0;
+	for (unsigned long o = 0; o < objects; o++) {
+		unsigned slot = (unsigned)(o % IN_FLIGHT);
 
-		for (unsigned long j = o; j < o + IN_FLIGHT && j < objects; j++) {
-			snprintf(oid, sizeof(oid), "big.%lu", j);
-			for (int i = 0; i < targets; i++) {
-				rados_aio_create_completion2(NULL, NULL, &c[used]);
-				if (readers)
-					rados_aio_read(raw->io[i], oid, c[used],
-					               buf + (size_t)used * per_object, per_object,
-					               0);
-				else
-					rados_aio_write_full(raw->io[i], oid, c[used], buf,
-					                     per_object);
-				used++;
+		snprintf(oid, sizeof(oid), "big.%lu", o);
+		for (int i = 0; i < targets; i++) {
+			if (c[i][slot]) {
+				int v = wait_all(&c[i][slot], 1);
+				if (v < 0 && r == 0)
+					r = v;
 			}
+			rados_aio_create_completion2(NULL, NULL, &c[i][slot]);
+			if (readers)
+				rados_aio_read(raw->io[i], oid, c[i][slot],
+				               buf + (size_t)(i * IN_FLIGHT + slot) * per_object,
+				               per_object, 0);
+			else
+				rados_aio_write_full(raw->io[i], oid, c[i][slot], buf, per_object);
 		}
-		int r = wait_all(c, used);
-		if (r < 0)
-			return r;
 	}
-	return 0;
+	for (int i = 0; i < targets; i++) {
+		for (unsigned slot = 0; slot < IN_FLIGHT; slot++) {
+			if (!c[i][slot])
+				continue;
+			int v = wait_all(&c[i][slot], 1);
+			if (v < 0 && r == 0)
+				r = v;
+		}
+	}
+	return r;
 }
 
 /* One small object on COUNT clusters: 'w'rite, 's'tat, 'r'ead or 'd'elete. */
