@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * scfs-admin: the admin's tool for a rados-scfs store spread over n Ceph
  * clusters. For now it works on data units directly (put, get, versions, rm),
@@ -6,7 +7,9 @@
  *
  * Every failure ends in one line on stderr naming the cluster, file or unit,
  * and a non-zero exit. Nothing is written unless the whole command line is
- * valid and the key loads.
+ * valid and the key loads. Commands are dispatched from one table
+ * (COMMANDS below: name, handler, arguments, help), from which --help is
+ * printed too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +37,7 @@ struct admin {
 	struct store_cluster_spec specs[STORE_MAX_CLUSTERS];
 	unsigned n;
 	long f;
-	const char *pool, *rados_ns, *conf_dir, *client_id, *key_path;
+	const char *pool, *rados_ns, *conf_dir, *client_id, *key_path, *store_id;
 	enum store_protocol protocol;
 	double timeout;
 	uint64_t version;
@@ -43,45 +46,6 @@ struct admin {
 	uint8_t trusted[STORE_MAX_TRUSTED][STORE_KEY_LEN];
 	unsigned trusted_count;
 };
-
-static void usage(FILE *out)
-{
-	fprintf(
-	    out,
-	    "usage: " PROGRAM " [options] COMMAND [ARGS]\n"
-	    "\n"
-	    "Commands:\n"
-	    "  keygen FILE             write a new Ed25519 writer key (PEM, mode 0600)\n"
-	    "  status                  connect to every cluster and show its state;\n"
-	    "                          exits 1 unless all are up\n"
-	    "  put UNIT [FILE]         store FILE (or stdin) as a new version of UNIT\n"
-	    "  get UNIT [FILE]         read the newest (or --version) version of UNIT\n"
-	    "  versions UNIT           list the versions the clusters know of UNIT\n"
-	    "  rm UNIT VERSION         delete one version of UNIT from every cluster\n"
-	    "  mkfs [--fs NAME] [--protocol CA|A] [-f F] [--chunk-size 4M] -k KEY\n"
-	    "                          make a file system (a signed superblock per cluster)\n"
-	    "  df [--fs NAME]          each cluster's space and the room left for files\n"
-	    "  unlock [--fs NAME]      break a dead mount's read-write lease\n"
-	    "\n"
-	    "Options:\n"
-	    "  --clusters A,B,C,D      Ceph cluster names, in a fixed order (required)\n"
-	    "  -f, --faults F          clusters that may fail or lie (default (n-1)/3)\n"
-	    "  --protocol CA|A         CA: encrypted, erasure coded, key secret-shared\n"
-	    "                          (default); A: whole copies\n"
-	    "  --pool POOL             RADOS pool on every cluster (default scfs)\n"
-	    "  --namespace NS          RADOS namespace (default none)\n"
-	    "  --id ID                 cephx client id (default admin)\n"
-	    "  --conf-dir DIR          where CLUSTER.conf and keyrings are (default /etc/ceph)\n"
-	    "  -k, --key FILE          writer key (PEM); needed by put and rm, and\n"
-	    "                          trusted for reading\n"
-	    "  --trust PUBKEY          also believe records signed by this writer\n"
-	    "                          (64 hex digits, as keygen prints; repeatable)\n"
-	    "  --version V             with get: that version instead of the newest\n"
-	    "  --timeout SECONDS       deadline of each operation (default 10)\n"
-	    "  --format json           machine-readable status and versions\n"
-	    "  -h, --help              this text\n"
-	    "  -V                      version\n");
-}
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -94,24 +58,6 @@ static int fail(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return 1;
-}
-
-static int cmd_keygen(const char *path)
-{
-	uint8_t seed[STORE_KEY_LEN], pub[STORE_KEY_LEN];
-	char hex[2 * STORE_KEY_LEN + 1];
-	int r;
-
-	if (sc_ed25519_keygen(seed, pub) < 0)
-		return fail("cannot make a key");
-	r = sc_keyfile_private_save(path, SC_KEY_ED25519, seed);
-	sc_wipe(seed, sizeof(seed));
-	if (r < 0)
-		return fail("%s: %s", path, r == -EEXIST ? "exists already (a key is never replaced)"
-		                                          : strerror(-r));
-	sc_hex_encode(pub, sizeof(pub), hex);
-	printf("%s: Ed25519 writer key, public key %s\n", path, hex);
-	return 0;
 }
 
 static int parse_clusters(struct admin *a, const char *list)
@@ -132,13 +78,17 @@ static int parse_clusters(struct admin *a, const char *list)
 
 static int store_connect(struct admin *a, bool need_key, struct store **out)
 {
-	char err[1024] = "";
+	struct sc_err err = {{0}};
+	/* Without --store-id: the namespace, as one file system per namespace. */
+	const char *id = a->store_id ? a->store_id : a->rados_ns ? a->rados_ns : "default";
 	struct store_opts opts = {
 	    .n = a->n,
 	    .f = a->f < 0 ? (a->n - 1) / 3 : (unsigned)a->f,
 	    .protocol = a->protocol,
 	    .op_timeout = a->timeout,
 	    .connect_timeout = a->timeout,
+	    .store_id = id,
+	    .store_id_len = strlen(id),
 	};
 	int r;
 
@@ -169,9 +119,9 @@ static int store_connect(struct admin *a, bool need_key, struct store **out)
 		    .client_id = a->client_id,
 		};
 	}
-	r = store_open(&opts, a->specs, out, err, sizeof(err));
+	r = store_open(&opts, a->specs, out, &err);
 	if (r < 0)
-		fail("%s", err[0] ? err : strerror(-r));
+		fail("%s", err.msg[0] ? err.msg : strerror(-r));
 	return r;
 }
 
@@ -217,18 +167,16 @@ static unsigned print_states(struct admin *a, struct store *store)
 }
 
 /*
- * After an operation that succeeded in spite of some clusters: name those
- * that failed or lied, on stderr. A failed operation says it in its error.
+ * After an operation: on success, name the clusters that failed or lied (on
+ * stderr); on failure, one line with the report's account, and 1.
  */
-static void report_clusters(struct store *store, int result)
+static int report_outcome(const struct store_report *rep, int r, const char *what, const char *unit)
 {
-	struct store_report rep;
-
-	if (result < 0)
-		return;
-	store_last_report(store, &rep);
-	if ((rep.bad_clusters || rep.failed_clusters) && rep.msg[0])
-		fprintf(stderr, PROGRAM ": note: %s\n", rep.msg);
+	if (r < 0)
+		return fail("%s %s: %s", what, unit, rep->msg[0] ? rep->msg : strerror(-r));
+	if ((rep->bad_clusters || rep->failed_clusters) && rep->msg[0])
+		fprintf(stderr, PROGRAM ": note: %s\n", rep->msg);
+	return 0;
 }
 
 static int read_input(const char *path, uint8_t **buf, size_t *len)
@@ -236,19 +184,40 @@ static int read_input(const char *path, uint8_t **buf, size_t *len)
 	return sc_file_read(path ? path : "/dev/stdin", ADMIN_MAX_INPUT, buf, len);
 }
 
-/* Unit names become part of RADOS object names: keep them to a safe alphabet. */
-static bool unit_name_ok(const char *unit)
+static int cmd_keygen(struct admin *a, struct store *store, char **argv, int argc)
 {
-	size_t len = strlen(unit);
+	uint8_t seed[STORE_KEY_LEN], pub[STORE_KEY_LEN];
+	char hex[2 * STORE_KEY_LEN + 1];
+	const char *path = argv[0];
+	int r;
 
-	if (len == 0 || len > STORE_NAME_MAX)
-		return false;
-	return strspn(unit,
-	              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:+") == len;
+	(void)a, (void)store, (void)argc;
+	if (sc_ed25519_keygen(seed, pub) < 0)
+		return fail("cannot make a key");
+	r = sc_keyfile_private_save(path, SC_KEY_ED25519, seed);
+	sc_wipe(seed, sizeof(seed));
+	if (r < 0)
+		return fail("%s: %s", path,
+		            r == -EEXIST ? "exists already (a key is never replaced)"
+		                         : strerror(-r));
+	sc_hex_encode(pub, sizeof(pub), hex);
+	printf("%s: Ed25519 writer key, public key %s\n", path, hex);
+	return 0;
 }
 
-static int cmd_put(struct admin *a, struct store *store, const char *unit, const char *path)
+static int cmd_status(struct admin *a, struct store *store, char **argv, int argc)
 {
+	(void)argv, (void)argc;
+	/* One stat per cluster, so latency and condition are measured now. */
+	store_cluster_probe(store, 0, NULL);
+	/* As a health check: 0 only when every cluster is up. */
+	return print_states(a, store) ? 1 : 0;
+}
+
+static int cmd_put(struct admin *a, struct store *store, char **argv, int argc)
+{
+	const char *unit = argv[0], *path = argc > 1 ? argv[1] : NULL;
+	struct store_report rep = {0};
 	struct store_unit_ref ref;
 	uint8_t *data;
 	size_t len;
@@ -257,33 +226,27 @@ static int cmd_put(struct admin *a, struct store *store, const char *unit, const
 
 	if (r < 0)
 		return fail("%s: %s", path ? path : "stdin", strerror(-r));
-	r = store_unit_write(store, unit, data, len, &ref);
+	r = store_unit_write(store, unit, data, len, &ref, &rep);
 	free(data);
-	report_clusters(store, r);
-	if (r < 0) {
-		struct store_report rep;
-		store_last_report(store, &rep);
-		return fail("put %s: %s", unit, rep.msg[0] ? rep.msg : strerror(-r));
-	}
+	if (report_outcome(&rep, r, "put", unit))
+		return 1;
 	sc_hex_encode(ref.digest, sizeof(ref.digest), hex);
 	printf("%s: version %llu, %zu bytes, %s, digest %s\n", unit,
 	       (unsigned long long)ref.version, len, store_protocol_name(a->protocol), hex);
 	return 0;
 }
 
-static int cmd_get(struct admin *a, struct store *store, const char *unit, const char *path)
+static int cmd_get(struct admin *a, struct store *store, char **argv, int argc)
 {
+	const char *unit = argv[0], *path = argc > 1 ? argv[1] : NULL;
+	struct store_report rep = {0};
 	void *data;
 	size_t len;
 	int fd = 1, r;
 
-	r = store_unit_read(store, unit, a->version, 0, &data, &len, NULL);
-	report_clusters(store, r);
-	if (r < 0) {
-		struct store_report rep;
-		store_last_report(store, &rep);
-		return fail("get %s: %s", unit, rep.msg[0] ? rep.msg : strerror(-r));
-	}
+	r = store_unit_read(store, unit, a->version, 0, &data, &len, NULL, &rep);
+	if (report_outcome(&rep, r, "get", unit))
+		return 1;
 	if (path) {
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {
@@ -301,15 +264,17 @@ static int cmd_get(struct admin *a, struct store *store, const char *unit, const
 	return 0;
 }
 
-static int cmd_versions(struct admin *a, struct store *store, const char *unit)
+static int cmd_versions(struct admin *a, struct store *store, char **argv, int argc)
 {
+	const char *unit = argv[0];
+	struct store_report rep = {0};
 	struct store_version_info *v;
 	size_t count;
-	int r = store_unit_versions(store, unit, &v, &count);
+	int r = store_unit_versions(store, unit, &v, &count, &rep);
 
-	report_clusters(store, r);
-	if (r < 0)
-		return fail("versions %s: %s", unit, strerror(-r));
+	(void)argc;
+	if (report_outcome(&rep, r, "versions", unit))
+		return 1;
 	for (size_t i = 0; i < count; i++) {
 		if (a->json)
 			printf("%s{\"version\":%llu,\"committed\":%s,\"clusters\":%u}",
@@ -325,31 +290,100 @@ static int cmd_versions(struct admin *a, struct store *store, const char *unit)
 	return 0;
 }
 
-static int cmd_rm(struct store *store, const char *unit, const char *version)
+static int cmd_rm(struct admin *a, struct store *store, char **argv, int argc)
 {
+	const char *unit = argv[0], *version = argv[1];
+	struct store_report rep = {0};
 	char *end;
 	unsigned long long v;
 	int r;
 
+	(void)a, (void)argc;
 	errno = 0;
 	v = strtoull(version, &end, 10);
 	if (errno || *end || version[0] == '-' || !version[0])
 		return fail("rm: '%s' is not a version number", version);
-	r = store_unit_delete(store, unit, v);
-	report_clusters(store, r);
+	r = store_unit_delete(store, unit, v, &rep);
 	if (r < 0)
-		return fail("rm %s version %llu: %s", unit, v, strerror(-r));
-	return 0;
+		return fail("rm %s version %llu: %s", unit, v, rep.msg[0] ? rep.msg : strerror(-r));
+	return report_outcome(&rep, r, "rm", unit);
 }
 
-/* Checks the argument count of COMMAND before anything connects. */
-static int check_args(const char *cmd, int argc, int min, int max)
+/* What a command needs before it runs. */
+enum {
+	CMD_CONNECTS = 1, /* opens the store */
+	CMD_WRITES = 2,   /* needs the writer key */
+	CMD_UNIT = 4,     /* its first argument is a unit name */
+};
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct admin *a, struct store *store, char **argv, int argc);
+	int min_args, max_args;
+	unsigned needs;
+	const char *args, *help;
+} commands[] = {
+    {"keygen", cmd_keygen, 1, 1, 0, "FILE", "write a new Ed25519 writer key (PEM, mode 0600)"},
+    {"status", cmd_status, 0, 0, CMD_CONNECTS, "",
+     "connect to every cluster and show its state;\n"
+     "exits 1 unless all are up"},
+    {"put", cmd_put, 1, 2, CMD_CONNECTS | CMD_WRITES | CMD_UNIT, "UNIT [FILE]",
+     "store FILE (or stdin) as a new version of UNIT"},
+    {"get", cmd_get, 1, 2, CMD_CONNECTS | CMD_UNIT, "UNIT [FILE]",
+     "read the newest (or --version) version of UNIT"},
+    {"versions", cmd_versions, 1, 1, CMD_CONNECTS | CMD_UNIT, "UNIT",
+     "list the versions the clusters know of UNIT"},
+    {"rm", cmd_rm, 2, 2, CMD_CONNECTS | CMD_WRITES | CMD_UNIT, "UNIT VERSION",
+     "delete one version of UNIT from every cluster"},
+};
+
+static void usage(FILE *out)
 {
-	if (argc < min || argc > max) {
-		fail("%s: wrong number of arguments (see --help)", cmd);
-		return -EINVAL;
+	fprintf(out, "usage: " PROGRAM " [options] COMMAND [ARGS]\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+		char left[64];
+		const char *h = c->help, *nl;
+		snprintf(left, sizeof(left), "%s %s", c->name, c->args);
+		/* Help lines after the first are indented under the first. */
+		for (bool first = true; h; first = false, h = nl ? nl + 1 : NULL) {
+			nl = strchr(h, '\n');
+			fprintf(out, "  %-22s  %.*s\n", first ? left : "",
+			        nl ? (int)(nl - h) : (int)strlen(h), h);
+		}
 	}
-	return 0;
+	admin_fs_usage(out);
+	fprintf(
+	    out,
+	    "\n"
+	    "Options:\n"
+	    "  --clusters A,B,C,D      Ceph cluster names, in a fixed order (required)\n"
+	    "  -f, --faults F          clusters that may fail or lie (default (n-1)/3)\n"
+	    "  --protocol CA|A         CA: encrypted, erasure coded, key secret-shared\n"
+	    "                          (default); A: whole copies\n"
+	    "  --pool POOL             RADOS pool on every cluster (default scfs)\n"
+	    "  --namespace NS          RADOS namespace (default none)\n"
+	    "  --store-id ID           the store's identity, bound into every record\n"
+	    "                          (default: the namespace, or 'default')\n"
+	    "  --id ID                 cephx client id (default admin)\n"
+	    "  --conf-dir DIR          where CLUSTER.conf and keyrings are (default /etc/ceph)\n"
+	    "  -k, --key FILE          writer key (PEM); needed by put and rm, and\n"
+	    "                          trusted for reading\n"
+	    "  --trust PUBKEY          also believe records signed by this writer\n"
+	    "                          (64 hex digits, as keygen prints; repeatable)\n"
+	    "  --version V             with get: that version instead of the newest\n"
+	    "  --timeout SECONDS       deadline of each operation (default 10)\n"
+	    "  --format json           machine-readable status and versions\n"
+	    "  -h, --help              this text\n"
+	    "  -V                      version\n");
+}
+
+static const struct command *command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -364,7 +398,8 @@ int main(int argc, char **argv)
 		OPT_VERSION,
 		OPT_TIMEOUT,
 		OPT_FORMAT,
-		OPT_TRUST
+		OPT_TRUST,
+		OPT_STORE_ID
 	};
 	static const struct option options[] = {
 	    {"clusters", required_argument, NULL, OPT_CLUSTERS},
@@ -372,6 +407,7 @@ int main(int argc, char **argv)
 	    {"protocol", required_argument, NULL, OPT_PROTOCOL},
 	    {"pool", required_argument, NULL, OPT_POOL},
 	    {"namespace", required_argument, NULL, OPT_NS},
+	    {"store-id", required_argument, NULL, OPT_STORE_ID},
 	    {"id", required_argument, NULL, OPT_ID},
 	    {"conf-dir", required_argument, NULL, OPT_CONF_DIR},
 	    {"key", required_argument, NULL, 'k'},
@@ -389,11 +425,12 @@ int main(int argc, char **argv)
 	    .timeout = 10,
 	    .version = STORE_VERSION_LATEST,
 	};
+	const struct command *cmd;
 	struct store *store = NULL;
-	const char *cmd;
 	char *end;
 	int c, rc = 1, nargs;
 
+	/* mkfs, df and unlock: the file system's commands parse their own options. */
 	if (admin_fs_is_command(argc, argv))
 		return admin_fs_main(argc, argv);
 	while ((c = getopt_long(argc, argv, "f:k:hV", options, NULL)) != -1) {
@@ -421,6 +458,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NS:
 			a.rados_ns = optarg;
+			break;
+		case OPT_STORE_ID:
+			if (!optarg[0] || strlen(optarg) > STORE_ID_MAX)
+				return fail("--store-id: 1 to %d bytes", STORE_ID_MAX);
+			a.store_id = optarg;
 			break;
 		case OPT_ID:
 			a.client_id = optarg;
@@ -470,40 +512,20 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	cmd = argv[optind++];
+	cmd = command_find(argv[optind]);
+	if (!cmd)
+		return fail("unknown command '%s' (see --help)", argv[optind]), 2;
+	optind++;
 	nargs = argc - optind;
-	if (strcmp(cmd, "keygen") == 0)
-		return check_args(cmd, nargs, 1, 1) < 0 ? 2 : cmd_keygen(argv[optind]);
-	if ((strcmp(cmd, "status") == 0 && check_args(cmd, nargs, 0, 0) < 0) ||
-	    (strcmp(cmd, "put") == 0 && check_args(cmd, nargs, 1, 2) < 0) ||
-	    (strcmp(cmd, "get") == 0 && check_args(cmd, nargs, 1, 2) < 0) ||
-	    (strcmp(cmd, "versions") == 0 && check_args(cmd, nargs, 1, 1) < 0) ||
-	    (strcmp(cmd, "rm") == 0 && check_args(cmd, nargs, 2, 2) < 0))
-		return 2;
-	if (strcmp(cmd, "status") && strcmp(cmd, "put") && strcmp(cmd, "get") &&
-	    strcmp(cmd, "versions") && strcmp(cmd, "rm"))
-		return fail("unknown command '%s' (see --help)", cmd), 2;
-	if (nargs > 0 && !unit_name_ok(argv[optind]))
+	if (nargs < cmd->min_args || nargs > cmd->max_args)
+		return fail("%s: wrong number of arguments (see --help)", cmd->name), 2;
+	if ((cmd->needs & CMD_UNIT) && !store_unit_name_valid(argv[optind]))
 		return fail("'%s' is not a unit name (1-%d of A-Z a-z 0-9 . _ - : +)", argv[optind],
 		            STORE_NAME_MAX),
 		       2;
-
-	if (store_connect(&a, strcmp(cmd, "put") == 0 || strcmp(cmd, "rm") == 0, &store) < 0)
+	if ((cmd->needs & CMD_CONNECTS) && store_connect(&a, cmd->needs & CMD_WRITES, &store) < 0)
 		goto out;
-	if (strcmp(cmd, "status") == 0) {
-		/* One stat per cluster, so latency and condition are measured now. */
-		store_cluster_probe(store, 0);
-		/* As a health check: 0 only when every cluster is up. */
-		rc = print_states(&a, store) ? 1 : 0;
-	} else if (strcmp(cmd, "put") == 0) {
-		rc = cmd_put(&a, store, argv[optind], nargs > 1 ? argv[optind + 1] : NULL);
-	} else if (strcmp(cmd, "get") == 0) {
-		rc = cmd_get(&a, store, argv[optind], nargs > 1 ? argv[optind + 1] : NULL);
-	} else if (strcmp(cmd, "versions") == 0) {
-		rc = cmd_versions(&a, store, argv[optind]);
-	} else {
-		rc = cmd_rm(store, argv[optind], argv[optind + 1]);
-	}
+	rc = cmd->fn(&a, store, argv + optind, nargs);
 out:
 	store_close(store);
 	sc_wipe(a.key, sizeof(a.key));

@@ -165,6 +165,20 @@ void fs_cache_drop_ino(struct fs_cache *c, uint64_t ino)
 	}
 }
 
+size_t fs_cache_dirty_of(struct fs_cache *c, uint64_t ino, struct fs_centry **out, size_t max)
+{
+	size_t n = 0;
+
+	for (struct fs_centry *e = c->head; e; e = e->next) {
+		if (e->ino != ino || !e->dirty)
+			continue;
+		if (n < max)
+			out[n] = e;
+		n++;
+	}
+	return n;
+}
+
 void fs_cache_usage(const struct fs_cache *c, uint64_t *used, uint64_t *dirty, uint64_t *limit)
 {
 	*used = c->used;

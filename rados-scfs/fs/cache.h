@@ -12,6 +12,7 @@
 #define SCFS_FS_CACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct fs_centry {
@@ -36,6 +37,8 @@ void fs_cache_drop(struct fs_cache *c, struct fs_centry *e);
 void fs_cache_drop_ino(struct fs_cache *c, uint64_t ino);
 /* Drops INO's entries at chunk index FIRST and above (a truncate). */
 void fs_cache_drop_from(struct fs_cache *c, uint64_t ino, uint32_t first);
+/* Up to MAX dirty entries of INO into OUT; returns how many there are in all. */
+size_t fs_cache_dirty_of(struct fs_cache *c, uint64_t ino, struct fs_centry **out, size_t max);
 void fs_cache_usage(const struct fs_cache *c, uint64_t *used, uint64_t *dirty, uint64_t *limit);
 
 #endif

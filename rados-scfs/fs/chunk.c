@@ -1,8 +1,9 @@
 /*
- * fs_chunk_* over the store (chunk.h). Until the store's anchored write
- * arrives, a chunk write is the store's versioned write with its own commit;
- * the inode record stays the anchor either way: readers ask only for the
- * version and digest it names.
+ * fs_chunk_* over the store (chunk.h). A chunk write is the store's
+ * anchored write: one round trip, no commit entry; the inode record is the
+ * commit, and readers ask only for the version and digest it names. The
+ * store's identity is the fs id followed by "data", so a unit of one file
+ * system cannot be passed off in another.
  */
 #include "chunk.h"
 
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/err.h"
+#include "common/log.h"
 #include "store.h"
 
 struct fs_chunks {
@@ -24,10 +27,12 @@ static void unit_name(uint64_t ino, uint32_t index, char out[32])
 }
 
 int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char *err,
-		   size_t err_len)
+                   size_t err_len)
 {
 	struct store_cluster_spec specs[STORE_MAX_CLUSTERS];
 	struct store_opts so = {0};
+	struct sc_err serr = {""};
+	uint8_t id[META_FSID_LEN + 4];
 	struct fs_chunks *c;
 	int r;
 
@@ -39,10 +44,10 @@ int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char 
 		return -ENOMEM;
 	for (unsigned i = 0; i < o->n; i++)
 		specs[i] = (struct store_cluster_spec){.cluster = o->clusters[i],
-						       .pool = o->pool,
-						       .rados_ns = o->rados_ns,
-						       .conf_dir = o->conf_dir,
-						       .client_id = o->client_id};
+		                                       .pool = o->pool,
+		                                       .rados_ns = o->rados_ns,
+		                                       .conf_dir = o->conf_dir,
+		                                       .client_id = o->client_id};
 	so.n = o->n;
 	so.f = o->f;
 	so.protocol = o->protocol == 1 ? STORE_PROTOCOL_A : STORE_PROTOCOL_CA;
@@ -52,9 +57,14 @@ int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char 
 	so.max_unit_size = o->chunk_size;
 	so.op_timeout = o->timeout;
 	so.connect_timeout = o->timeout;
+	memcpy(id, o->fs_id, META_FSID_LEN);
+	memcpy(id + META_FSID_LEN, "data", 4);
+	so.store_id = id;
+	so.store_id_len = sizeof(id);
 	c->chunk_size = o->chunk_size;
-	r = store_open(&so, specs, &c->store, err, err_len);
+	r = store_open(&so, specs, &c->store, &serr);
 	if (r < 0) {
+		snprintf(err, err_len, "%s", serr.msg);
 		free(c);
 		return r;
 	}
@@ -71,14 +81,14 @@ void fs_chunks_close(struct fs_chunks *c)
 }
 
 int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t version,
-		   const void *data, size_t len, struct meta_chunk_ref *ref)
+                   const void *data, size_t len, struct meta_chunk_ref *ref)
 {
 	struct store_unit_ref sref;
 	char name[32];
 	int r;
 
 	unit_name(ino, index, name);
-	r = store_unit_write_version(c->store, name, version, data, len, &sref);
+	r = store_unit_write_anchored(c->store, name, version, data, len, &sref, NULL);
 	if (r < 0)
 		return r;
 	ref->index = index;
@@ -89,9 +99,10 @@ int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t v
 }
 
 int fs_chunk_read(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref, void *buf,
-		  size_t *len)
+                  size_t *len)
 {
-	struct store_unit_ref sref = {.version = ref->version};
+	struct store_unit_ref sref = {.version = ref->version, .data_len = ref->data_len};
+	struct store_report rep = {0};
 	char name[32];
 	void *data;
 	size_t dlen;
@@ -99,7 +110,10 @@ int fs_chunk_read(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref
 
 	memcpy(sref.digest, ref->digest, META_DIGEST_LEN);
 	unit_name(ino, ref->index, name);
-	r = store_unit_read_ref(c->store, name, &sref, 0, &data, &dlen);
+	r = store_unit_read_ref(c->store, name, &sref, 0, &data, &dlen, &rep);
+	/* A cluster that served bad data is named in the log, even when the read worked. */
+	if (rep.bad_clusters && rep.msg[0])
+		sc_log_warn("chunk %s: %s", name, rep.msg);
 	if (r < 0)
 		return r;
 	if (dlen != ref->data_len || dlen > c->chunk_size) {
@@ -117,5 +131,25 @@ int fs_chunk_delete(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_r
 	char name[32];
 
 	unit_name(ino, ref->index, name);
-	return store_unit_delete(c->store, name, ref->version);
+	return store_unit_delete(c->store, name, ref->version, NULL);
+}
+
+int fs_chunk_verify(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
+                    uint32_t *bad, uint32_t *failed)
+{
+	struct store_unit_ref sref = {.version = ref->version, .data_len = ref->data_len};
+	struct store_report rep = {0};
+	char name[32];
+	void *data = NULL;
+	size_t dlen = 0;
+	int r;
+
+	memcpy(sref.digest, ref->digest, META_DIGEST_LEN);
+	unit_name(ino, ref->index, name);
+	r = store_unit_read_ref(c->store, name, &sref, STORE_READ_VERIFY_ALL, &data, &dlen, &rep);
+	if (r == 0)
+		store_buffer_free(data, dlen);
+	*bad = rep.bad_clusters;
+	*failed = rep.failed_clusters;
+	return r;
 }

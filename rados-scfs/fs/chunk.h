@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "record.h"
+#include "metarecord.h"
 
 struct fs_chunks;
 
@@ -27,14 +27,21 @@ struct fs_chunks_opts {
 };
 
 int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char *err,
-		   size_t err_len);
+                   size_t err_len);
 void fs_chunks_close(struct fs_chunks *c);
 /* Stores LEN bytes as VERSION of chunk INDEX of INO; fills *REF. */
 int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t version,
-		   const void *data, size_t len, struct meta_chunk_ref *ref);
+                   const void *data, size_t len, struct meta_chunk_ref *ref);
 /* Reads the version REF names into BUF (chunk_size bytes); *LEN its length. */
 int fs_chunk_read(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref, void *buf,
-		  size_t *len);
+                  size_t *len);
+/*
+ * fsck: reads the version REF names from every cluster and checks each
+ * copy. *BAD / *FAILED: bit i when cluster i served bad data / did not
+ * answer or misses it. Returns the read's result.
+ */
+int fs_chunk_verify(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
+                    uint32_t *bad, uint32_t *failed);
 /* Deletes that version (an old one after a newer was anchored); errors ignored by callers. */
 int fs_chunk_delete(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref);
 

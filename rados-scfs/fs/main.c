@@ -65,27 +65,28 @@ static int fail(const char *fmt, ...)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: " PROGRAM " --clusters A,B,C,D [--fs NAME] -k WRITER.pem [-o OPTS] [-f]\n"
-		"                  [-c scfs.conf] [--id ID] [--conf-dir DIR] [--pool POOL] MOUNTPOINT\n"
-		"\n"
-		"Mounts the rados-scfs file system NAME (default scfs) kept on the Ceph clusters\n"
-		"A,B,C,D (in the order mkfs was given them).\n"
-		"\n"
-		"  --clusters LIST    cluster names, comma-separated\n"
-		"  --fs NAME          file system name (default scfs)\n"
-		"  -k, --key FILE     writer key (PEM, Ed25519) listed in the superblock\n"
-		"  -o OPTS            ro, rw, allow_other, default_permissions (always on),\n"
-		"                     cache_dir=DIR, cache_size=SIZE (default 1G), log_file=FILE,\n"
-		"                     debug; for fstab also clusters=A:B:C:D, fs=, key=, id=,\n"
-		"                     conf_dir=, pool=, config=\n"
-		"  -f                 stay in the foreground\n"
-		"  -c FILE            defaults from a libconfig file (scfs.conf)\n"
-		"  --id ID            cephx client id (default admin)\n"
-		"  --conf-dir DIR     where CLUSTER.conf and keyrings are (default /etc/ceph)\n"
-		"  --pool POOL        RADOS pool (default scfs)\n"
-		"  --timeout S        deadline of each cluster operation (default 10)\n"
-		"  -h, --help         this text\n");
+	fprintf(
+	    out,
+	    "usage: " PROGRAM " --clusters A,B,C,D [--fs NAME] -k WRITER.pem [-o OPTS] [-f]\n"
+	    "                  [-c scfs.conf] [--id ID] [--conf-dir DIR] [--pool POOL] MOUNTPOINT\n"
+	    "\n"
+	    "Mounts the rados-scfs file system NAME (default scfs) kept on the Ceph clusters\n"
+	    "A,B,C,D (in the order mkfs was given them).\n"
+	    "\n"
+	    "  --clusters LIST    cluster names, comma-separated\n"
+	    "  --fs NAME          file system name (default scfs)\n"
+	    "  -k, --key FILE     writer key (PEM, Ed25519) listed in the superblock\n"
+	    "  -o OPTS            ro, rw, allow_other, default_permissions (always on),\n"
+	    "                     cache_dir=DIR, cache_size=SIZE (default 1G), log_file=FILE,\n"
+	    "                     debug; for fstab also clusters=A:B:C:D, fs=, key=, id=,\n"
+	    "                     conf_dir=, pool=, config=\n"
+	    "  -f                 stay in the foreground\n"
+	    "  -c FILE            defaults from a libconfig file (scfs.conf)\n"
+	    "  --id ID            cephx client id (default admin)\n"
+	    "  --conf-dir DIR     where CLUSTER.conf and keyrings are (default /etc/ceph)\n"
+	    "  --pool POOL        RADOS pool (default scfs)\n"
+	    "  --timeout S        deadline of each cluster operation (default 10)\n"
+	    "  -h, --help         this text\n");
 }
 
 static int set_clusters(struct mount_opts *o, const char *list, const char *sep)
@@ -97,7 +98,8 @@ static int set_clusters(struct mount_opts *o, const char *list, const char *sep)
 	o->n = 0;
 	if (!o->cluster_list)
 		return -ENOMEM;
-	for (name = strtok_r(o->cluster_list, sep, &save); name; name = strtok_r(NULL, sep, &save)) {
+	for (name = strtok_r(o->cluster_list, sep, &save); name;
+	     name = strtok_r(NULL, sep, &save)) {
 		if (o->n == META_MAX_CLUSTERS)
 			return -E2BIG;
 		o->clusters[o->n++] = name;
@@ -108,10 +110,10 @@ static int set_clusters(struct mount_opts *o, const char *list, const char *sep)
 /* One -o list; options are kept in the order given, later ones win. */
 static int parse_o(struct mount_opts *o, char *list)
 {
-	static const char *const ignored[] = {"_netdev", "nofail", "noauto", "auto", "defaults",
-					      "nodev", "nosuid", "dev", "suid", "exec", "noexec",
-					      "user", "users", "nouser", "async", "atime",
-					      "noatime", "relatime", NULL};
+	static const char *const ignored[] = {
+	    "_netdev", "nofail", "noauto",  "auto",     "defaults", "nodev", "nosuid",
+	    "dev",     "suid",   "exec",    "noexec",   "user",     "users", "nouser",
+	    "async",   "atime",  "noatime", "relatime", NULL};
 	char *save = NULL, *opt;
 
 	for (opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
@@ -159,7 +161,7 @@ static int parse_o(struct mount_opts *o, char *list)
 			o->conf = val;
 		else
 			return fail("-o %s%s%s: unknown mount option", opt, val ? "=" : "",
-				    val ? val : ""),
+			            val ? val : ""),
 			       -EINVAL;
 	}
 	return 0;
@@ -168,9 +170,9 @@ static int parse_o(struct mount_opts *o, char *list)
 /* Defaults from scfs.conf (ceph-conf-examples/scfs.conf); the command line wins. */
 static int load_config(struct mount_opts *o, struct sc_config **cfg, bool have[6])
 {
-	static const char *const names[] = {"clusters", "fs", "key", "id", "conf_dir", "pool",
-					    "cache_dir", "cache_size", "timeout", "allow_other",
-					    "log_file", NULL};
+	static const char *const names[] = {"clusters", "fs",          "key",       "id",
+	                                    "conf_dir", "pool",        "cache_dir", "cache_size",
+	                                    "timeout",  "allow_other", "log_file",  NULL};
 	const config_setting_t *root;
 	struct sc_err err;
 	const char *s;
@@ -218,12 +220,24 @@ static int load_config(struct mount_opts *o, struct sc_config **cfg, bool have[6
 	if (s && !o->cache_size && sc_size_parse(s, &o->cache_size) < 0)
 		return fail("%s: cache_size: '%s' is not a size like 1G", o->conf, s), -EINVAL;
 	if (sc_config_double(*cfg, root, "timeout", false, o->timeout, 0.1, 3600, &o->timeout,
-			     &err) < 0)
+	                     &err) < 0)
 		return fail("%s", err.msg), -EINVAL;
 	if (sc_config_bool(*cfg, root, "allow_other", false, o->allow_other, &b, &err) < 0)
 		return fail("%s", err.msg), -EINVAL;
 	o->allow_other = b;
 	return 0;
+}
+
+/* PATH made absolute against the working directory (the daemon runs in /). */
+static const char *absolute(const char *path, char **keep)
+{
+	char cwd[4096];
+
+	if (!path || path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	if (asprintf(keep, "%s/%s", cwd, path) < 0)
+		return path;
+	return *keep;
 }
 
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
@@ -298,7 +312,7 @@ static void *lease_loop(void *arg)
 		r = meta_lease_renew(k->meta);
 		if (r < 0)
 			sc_log_error("file system %s: cannot renew the mount lease: %s", k->fs,
-				     r == -EBUSY ? "another mount took it" : strerror(-r));
+			             r == -EBUSY ? "another mount took it" : strerror(-r));
 		pthread_mutex_lock(&k->lock);
 	}
 	pthread_mutex_unlock(&k->lock);
@@ -308,8 +322,12 @@ static void *lease_loop(void *arg)
 static int run_mount(struct mount_opts *o)
 {
 	struct meta_cluster_spec specs[META_MAX_CLUSTERS];
-	struct meta_opts mo = {.n = o->n, .f = (o->n - 1) / 3, .pool = o->pool, .rados_ns = o->fs,
-			       .op_timeout = o->timeout, .connect_timeout = o->timeout};
+	struct meta_opts mo = {.n = o->n,
+	                       .f = (o->n - 1) / 3,
+	                       .pool = o->pool,
+	                       .rados_ns = o->fs,
+	                       .op_timeout = o->timeout,
+	                       .connect_timeout = o->timeout};
 	struct fs fs = {0};
 	struct meta_superblock sb;
 	struct meta_keys keys;
@@ -329,7 +347,7 @@ static int run_mount(struct mount_opts *o)
 	r = sc_keyfile_private_load(o->key, SC_KEY_ED25519, priv);
 	if (r < 0)
 		return fail("%s: %s", o->key,
-			    r == -EINVAL ? "not an Ed25519 private key in PEM" : strerror(-r));
+		            r == -EINVAL ? "not an Ed25519 private key in PEM" : strerror(-r));
 	sc_ed25519_public(priv, pub);
 	for (unsigned i = 0; i < o->n; i++)
 		specs[i] = (struct meta_cluster_spec){o->clusters[i], o->conf_dir, o->id};
@@ -340,8 +358,8 @@ static int run_mount(struct mount_opts *o)
 	}
 	if (err.msg[0])
 		sc_log_warn("%s", err.msg);
-	r = meta_mount_check(fs.meta, o->fs, o->ro ? NULL : priv, pub, &sb, &keys, msg,
-			     sizeof(msg), note, sizeof(note));
+	r = meta_mount_check(fs.meta, o->fs, o->ro ? NULL : priv, pub, &sb, &keys, msg, sizeof(msg),
+	                     note, sizeof(note));
 	if (r < 0) {
 		fail("%s", msg);
 		goto out;
@@ -389,7 +407,7 @@ static int run_mount(struct mount_opts *o)
 		snprintf(cache_dir, sizeof(cache_dir), "%s", o->cache_dir);
 	else
 		snprintf(cache_dir, sizeof(cache_dir), "/var/cache/rados-scfs/%s-%.8s%s", o->fs,
-			 fsidhex, o->ro ? "-ro" : "");
+		         fsidhex, o->ro ? "-ro" : "");
 	if (!o->cache_dir)
 		mkdir("/var/cache/rados-scfs", 0700);
 	if (o->cache_size < 2ull * sb.chunk_size) {
@@ -422,7 +440,7 @@ static int run_mount(struct mount_opts *o)
 	(void)root;
 
 	snprintf(fsname, sizeof(fsname), "-ofsname=rados-scfs:%s,subtype=rados-scfs%s%s", o->fs,
-		 o->allow_other ? ",allow_other" : "", o->ro ? ",ro" : "");
+	         o->allow_other ? ",allow_other" : "", o->ro ? ",ro" : "");
 	if (fuse_opt_add_arg(&args, PROGRAM) < 0 || fuse_opt_add_arg(&args, fsname) < 0 ||
 	    fuse_opt_add_arg(&args, "-odefault_permissions") < 0)
 		goto out;
@@ -448,7 +466,7 @@ static int run_mount(struct mount_opts *o)
 			keeper_thread = 0;
 	}
 	sc_log_info("file system %s mounted on %s (%s, n=%u f=%u)", o->fs, o->mountpoint,
-		    sb.protocol == 2 ? "CA" : "A", sb.n, sb.f);
+	            sb.protocol == 2 ? "CA" : "A", sb.n, sb.f);
 	notify_systemd("READY=1");
 	tell_parent(0);
 	if (!o->foreground) {
@@ -504,9 +522,10 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct mount_opts o = {.fs = "scfs", .pool = "scfs", .timeout = 10,
-			       .default_permissions = true};
+	struct mount_opts o = {
+	    .fs = "scfs", .pool = "scfs", .timeout = 10, .default_permissions = true};
 	bool have[6] = {0};
+	char *owned[5] = {NULL};
 	struct sc_config *cfg = NULL;
 	const char *pos[2];
 	struct stat st;
@@ -549,7 +568,8 @@ int main(int argc, char **argv)
 		case OPT_TIMEOUT:
 			o.timeout = strtod(optarg, &end);
 			if (*end || !(o.timeout > 0 && o.timeout <= 3600))
-				return fail("--timeout: '%s' is not a number of seconds", optarg), 2;
+				return fail("--timeout: '%s' is not a number of seconds", optarg),
+				       2;
 			break;
 		case 'o':
 			if (parse_o(&o, optarg) < 0)
@@ -596,8 +616,22 @@ int main(int argc, char **argv)
 		return fail("mountpoint %s: %s", o.mountpoint, strerror(errno)), 1;
 	if (!S_ISDIR(st.st_mode))
 		return fail("mountpoint %s: not a directory", o.mountpoint), 1;
+	{
+		/* Linux would stack a second mount on top: refuse a busy mountpoint. */
+		struct stat up;
+		char parent[4200];
+		snprintf(parent, sizeof(parent), "%s/..", o.mountpoint);
+		if (stat(parent, &up) == 0 && (up.st_dev != st.st_dev || up.st_ino == st.st_ino))
+			return fail("mountpoint %s is a mount point already (busy)", o.mountpoint),
+			       1;
+	}
 	if (access(o.key, R_OK) < 0)
 		return fail("%s: %s", o.key, strerror(errno)), 1;
+	o.mountpoint = absolute(o.mountpoint, &owned[0]);
+	o.key = absolute(o.key, &owned[1]);
+	o.conf_dir = absolute(o.conf_dir, &owned[2]);
+	o.cache_dir = absolute(o.cache_dir, &owned[3]);
+	o.log_file = absolute(o.log_file, &owned[4]);
 	sc_log_open(PROGRAM, o.log_file, o.debug ? o.debug : SC_LOG_WARN);
 
 	if (!o.foreground) {
@@ -620,6 +654,8 @@ int main(int argc, char **argv)
 	tell_parent(1);
 	sc_config_close(cfg);
 	free(o.cluster_list);
+	for (unsigned i = 0; i < SC_ARRAY_SIZE(owned); i++)
+		free(owned[i]);
 	sc_log_close();
 	return rc;
 }

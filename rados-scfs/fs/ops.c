@@ -11,6 +11,7 @@
  * lookup are gone, then its object and chunks are removed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "acl.h"
 #include "fs.h"
 
 #ifndef RENAME_NOREPLACE
@@ -35,7 +37,7 @@ struct fs_node {
 	uint64_t nlookup;
 	unsigned opens;
 	bool meta_dirty; /* the record differs from what the clusters hold */
-	uint64_t last_write_end;
+	uint64_t last_write_end, last_read_end;
 	struct meta_inode rec;
 	/* Refs replaced since the last record write: deleted after it. */
 	struct meta_chunk_ref *old;
@@ -48,7 +50,10 @@ struct dir_handle {
 	size_t count;
 };
 
-static struct fs *FS(fuse_req_t req) { return fuse_req_userdata(req); }
+static struct fs *FS(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
 
 static uint64_t to_kernel(const struct fs *fs, uint64_t ino)
 {
@@ -151,7 +156,7 @@ static int put_record(struct fs *fs, struct fs_node *n)
 	r = meta_inode_put(fs->meta, &n->rec, NULL);
 	if (r < 0) {
 		sc_log_error("inode %016llx: record write failed: %s", (unsigned long long)n->ino,
-			     strerror(-r));
+		             strerror(-r));
 		return r == -ENOSPC || r == -EFBIG ? r : -EIO;
 	}
 	n->meta_dirty = false;
@@ -201,7 +206,7 @@ static int ref_set(struct fs_node *n, const struct meta_chunk_ref *ref)
 	while (at < rec->chunk_count && rec->chunks[at].index < ref->index)
 		at++;
 	memmove(&rec->chunks[at + 1], &rec->chunks[at],
-		(rec->chunk_count - at) * sizeof(*rec->chunks));
+	        (rec->chunk_count - at) * sizeof(*rec->chunks));
 	rec->chunks[at] = *ref;
 	rec->chunk_count++;
 	return 0;
@@ -256,7 +261,7 @@ static int chunk_load(struct fs *fs, struct fs_node *n, uint32_t index, struct f
 		if (r < 0) {
 			fs_cache_drop(fs->cache, e);
 			sc_log_error("inode %016llx chunk %u: read failed: %s",
-				     (unsigned long long)n->ino, index, strerror(-r));
+			             (unsigned long long)n->ino, index, strerror(-r));
 			return r == -ENOSPC ? r : -EIO;
 		}
 		fs->stats[FS_ST_CHUNK_DOWN]++;
@@ -265,6 +270,72 @@ static int chunk_load(struct fs *fs, struct fs_node *n, uint32_t index, struct f
 	}
 	*out = e;
 	return 0;
+}
+
+struct fetch_job {
+	struct fs *fs;
+	uint64_t ino;
+	struct meta_chunk_ref ref;
+	void *buf;
+	size_t len;
+	int r;
+};
+
+static void *fetch_one(void *arg)
+{
+	struct fetch_job *j = arg;
+
+	j->r = fs_chunk_read(j->fs->chunks, j->ino, &j->ref, j->buf, &j->len);
+	return NULL;
+}
+
+/*
+ * Sequential reads: fetches chunks FIRST..FIRST+COUNT-1 of N that are on the
+ * clusters but not in the cache, in parallel (one thread each; the store is
+ * thread-safe), into the cache. Failures are left to chunk_load, which
+ * tries again and reports.
+ */
+#define PREFETCH_MAX 4
+static void chunks_prefetch(struct fs *fs, struct fs_node *n, uint32_t first, unsigned count)
+{
+	struct fetch_job jobs[PREFETCH_MAX];
+	struct fs_centry *entries[PREFETCH_MAX];
+	pthread_t threads[PREFETCH_MAX];
+	unsigned k = 0;
+
+	for (uint32_t idx = first; idx < first + count && k < PREFETCH_MAX; idx++) {
+		struct meta_chunk_ref *ref = ref_find(&n->rec, idx);
+		struct fs_centry *e = fs_cache_find(fs->cache, n->ino, idx);
+		if (!ref || (e && (e->dirty || e->version == ref->version)))
+			continue;
+		if (e)
+			fs_cache_drop(fs->cache, e);
+		if (fs_cache_add(fs->cache, n->ino, idx, &entries[k]) < 0)
+			break;
+		jobs[k] = (struct fetch_job){.fs = fs, .ino = n->ino, .ref = *ref};
+		jobs[k].buf = malloc(fs->chunk_size);
+		if (!jobs[k].buf) {
+			fs_cache_drop(fs->cache, entries[k]);
+			break;
+		}
+		if (pthread_create(&threads[k], NULL, fetch_one, &jobs[k]) != 0) {
+			free(jobs[k].buf);
+			fs_cache_drop(fs->cache, entries[k]);
+			break;
+		}
+		k++;
+	}
+	for (unsigned i = 0; i < k; i++) {
+		pthread_join(threads[i], NULL);
+		if (jobs[i].r == 0 && sc_write_all(entries[i]->fd, jobs[i].buf, jobs[i].len) == 0) {
+			entries[i]->version = jobs[i].ref.version;
+			fs->stats[FS_ST_CHUNK_DOWN]++;
+			fs->bytes_down += jobs[i].len;
+		} else {
+			fs_cache_drop(fs->cache, entries[i]);
+		}
+		free(jobs[i].buf);
+	}
 }
 
 /* Uploads dirty chunk E as a new version and points the record at it. */
@@ -289,11 +360,11 @@ static int chunk_upload(struct fs *fs, struct fs_node *n, struct fs_centry *e)
 		return -EIO;
 	}
 	r = fs_chunk_write(fs->chunks, n->ino, e->index, meta_new_counter(fs->meta), buf,
-			   (size_t)got, &ref);
+	                   (size_t)got, &ref);
 	free(buf);
 	if (r < 0) {
-		sc_log_error("inode %016llx chunk %u: upload failed: %s", (unsigned long long)n->ino,
-			     e->index, strerror(-r));
+		sc_log_error("inode %016llx chunk %u: upload failed: %s",
+		             (unsigned long long)n->ino, e->index, strerror(-r));
 		return -EIO;
 	}
 	fs->stats[FS_ST_CHUNK_UP]++;
@@ -310,15 +381,18 @@ static int chunk_upload(struct fs *fs, struct fs_node *n, struct fs_centry *e)
 /* Uploads every dirty chunk of N, then writes its record if anything changed. */
 static int node_sync(struct fs *fs, struct fs_node *n)
 {
+	struct fs_centry *dirty[64];
+	size_t count;
 	int r;
 
 	if (fs->ro)
 		return 0;
-	for (uint32_t idx = 0; idx * (uint64_t)fs->chunk_size < n->rec.size + fs->chunk_size;
-	     idx++) {
-		struct fs_centry *e = fs_cache_find(fs->cache, n->ino, idx);
-		if (e && e->dirty) {
-			r = chunk_upload(fs, n, e);
+	/* Each upload cleans its entry: ask again until none is left. */
+	while ((count = fs_cache_dirty_of(fs->cache, n->ino, dirty, SC_ARRAY_SIZE(dirty))) > 0) {
+		if (count > SC_ARRAY_SIZE(dirty))
+			count = SC_ARRAY_SIZE(dirty);
+		for (size_t i = 0; i < count; i++) {
+			r = chunk_upload(fs, n, dirty[i]);
 			if (r < 0)
 				return r;
 		}
@@ -328,13 +402,9 @@ static int node_sync(struct fs *fs, struct fs_node *n)
 
 static bool node_has_dirty(struct fs *fs, struct fs_node *n)
 {
-	for (uint32_t idx = 0; idx * (uint64_t)fs->chunk_size < n->rec.size + fs->chunk_size;
-	     idx++) {
-		struct fs_centry *e = fs_cache_find(fs->cache, n->ino, idx);
-		if (e && e->dirty)
-			return true;
-	}
-	return false;
+	struct fs_centry *e;
+
+	return fs_cache_dirty_of(fs->cache, n->ino, &e, 1) > 0;
 }
 
 /* Forgets N when nothing refers to it; removes the inode at link count 0. */
@@ -413,6 +483,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
 		conn->want &= ~FUSE_CAP_EXPORT_SUPPORT;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* The kernel enforces ACLs and keeps them in step with the mode; new
+	 * inodes get the umask or the parent's default ACL here (make_node). */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -546,7 +620,7 @@ static int node_truncate(struct fs *fs, struct fs_node *n, uint64_t size)
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-		       struct fuse_file_info *fi)
+                       struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct meta_time now = now_time();
@@ -586,11 +660,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
 		n->rec.atime = now;
 	else if (to_set & FUSE_SET_ATTR_ATIME)
-		n->rec.atime = (struct meta_time){attr->st_atim.tv_sec, (uint32_t)attr->st_atim.tv_nsec};
+		n->rec.atime =
+		    (struct meta_time){attr->st_atim.tv_sec, (uint32_t)attr->st_atim.tv_nsec};
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		n->rec.mtime = now;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
-		n->rec.mtime = (struct meta_time){attr->st_mtim.tv_sec, (uint32_t)attr->st_mtim.tv_nsec};
+		n->rec.mtime =
+		    (struct meta_time){attr->st_mtim.tv_sec, (uint32_t)attr->st_mtim.tv_nsec};
 	n->rec.ctime = now;
 	n->meta_dirty = true;
 	r = node_sync(fs, n);
@@ -620,9 +696,73 @@ static int parent_touch(struct fs *fs, struct fs_node *p, int dir_links)
 	return put_record(fs, p);
 }
 
+static const struct meta_xattr *xattr_find(const struct meta_inode *rec, const char *name)
+{
+	for (uint32_t i = 0; i < rec->xattr_count; i++)
+		if (strcmp(rec->xattrs[i].name, name) == 0)
+			return &rec->xattrs[i];
+	return NULL;
+}
+
+static int xattr_add(struct meta_inode *rec, const char *name, const void *value, size_t len)
+{
+	struct meta_xattr *x = realloc(rec->xattrs, (rec->xattr_count + 1) * sizeof(*x));
+
+	if (!x)
+		return -ENOMEM;
+	rec->xattrs = x;
+	x = &x[rec->xattr_count];
+	x->name = strdup(name);
+	x->value = len ? malloc(len) : NULL;
+	x->value_len = (uint32_t)len;
+	if (!x->name || (len && !x->value)) {
+		free(x->name);
+		free(x->value);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(x->value, value, len);
+	rec->xattr_count++;
+	return 0;
+}
+
+/*
+ * A new inode's permission bits and ACLs: the parent's default ACL if it has
+ * one (and directories inherit that default), else the caller's umask.
+ * Symlinks keep 0777.
+ */
+static int inherit_acl(struct fs_node *p, struct fs_node *n, uint32_t *mode, mode_t umask)
+{
+	const struct meta_xattr *def = xattr_find(&p->rec, FS_ACL_DEFAULT);
+	mode_t m = *mode;
+	void *acl;
+	size_t len;
+	int r;
+
+	if (S_ISLNK(m))
+		return 0;
+	if (!def) {
+		*mode = (uint32_t)(m & ~(umask & 0777));
+		return 0;
+	}
+	r = fs_acl_inherit(def->value, def->value_len, &m, &acl, &len);
+	if (r < 0)
+		return r == -EINVAL ? 0 : r; /* a malformed default ACL: the mode alone */
+	*mode = (uint32_t)m;
+	if (acl) {
+		r = xattr_add(&n->rec, FS_ACL_ACCESS, acl, len);
+		free(acl);
+		if (r < 0)
+			return r;
+	}
+	if (S_ISDIR(m))
+		return xattr_add(&n->rec, FS_ACL_DEFAULT, def->value, def->value_len);
+	return 0;
+}
+
 /* mknod, mkdir, symlink and create: a new inode named NAME in PARENT. */
 static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *name,
-		     uint32_t mode, dev_t rdev, const char *target, struct fs_node **out)
+                     uint32_t mode, dev_t rdev, const char *target, struct fs_node **out)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct meta_time now = now_time();
@@ -654,6 +794,11 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
+	r = inherit_acl(p, n, &mode, ctx->umask);
+	if (r < 0) {
+		node_free(n);
+		return r;
+	}
 	n->ino = meta_new_ino();
 	n->rec.ino = n->ino;
 	n->rec.mode = mode;
@@ -674,25 +819,34 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 			return -ENOMEM;
 		}
 	}
-	r = put_record(fs, n);
-	if (r < 0) {
-		node_free(n);
-		return r;
-	}
 	d.type = dtype_of(mode);
 	d.ino = n->ino;
 	d.name_len = (uint16_t)len;
 	memcpy(d.name, name, len);
-	r = meta_dentry_put(fs->meta, p->ino, &d, NULL);
+	/* The new inode, its entry and the parent's times (and link count) in one round. */
+	p->rec.mtime = p->rec.ctime = now;
+	if (S_ISDIR(mode))
+		p->rec.nlink++;
+	{
+		const struct meta_inode *recs[2] = {&n->rec, &p->rec};
+		fs->stats[FS_ST_META_PUT] += 3;
+		r = meta_put_parallel(fs->meta, recs, 2, p->ino, &d, NULL);
+	}
 	if (r < 0) {
+		/* The parent's record on the clusters may be either; ours says what we tried. */
+		p->meta_dirty = true;
+		if (S_ISDIR(mode))
+			p->rec.nlink--;
+		d.deleted = true;
+		meta_dentry_put(fs->meta, p->ino, &d, NULL);
 		meta_inode_remove(fs->meta, n->ino, NULL);
 		node_free(n);
 		return r;
 	}
+	p->meta_dirty = false;
 	node_insert(fs, n);
-	r = parent_touch(fs, p, S_ISDIR(mode) ? 1 : 0);
 	*out = n;
-	return r;
+	return 0;
 }
 
 static void reply_made(fuse_req_t req, struct fs *fs, int r, struct fs_node *n)
@@ -744,7 +898,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
+                      struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fuse_entry_param e = {0};
@@ -794,27 +948,41 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	free(target);
 }
 
-/* Removes NAME from DIR (a tombstone) and drops a link of its inode. */
-static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struct fs_node *n)
+/*
+ * Removes NAME from P (a tombstone), drops a link of N and updates P, in one
+ * round. N's record is written only while something still refers to it.
+ */
+static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struct fs_node *n,
+                       int dir_links)
 {
 	struct meta_dentry tomb = {.deleted = true};
+	const struct meta_inode *recs[2];
+	unsigned count = 0;
 	int r;
 
 	tomb.name_len = (uint16_t)strlen(name);
 	memcpy(tomb.name, name, tomb.name_len);
-	r = meta_dentry_put(fs->meta, p->ino, &tomb, NULL);
-	if (r < 0)
-		return r;
-	if (S_ISDIR(n->rec.mode)) {
+	if (S_ISDIR(n->rec.mode))
 		n->rec.nlink = 0;
-	} else if (n->rec.nlink > 0) {
+	else if (n->rec.nlink > 0)
 		n->rec.nlink--;
-	}
 	n->rec.ctime = now_time();
 	n->meta_dirty = true;
+	p->rec.mtime = p->rec.ctime = n->rec.ctime;
+	p->rec.nlink = (uint32_t)((int)p->rec.nlink + dir_links);
+	recs[count++] = &p->rec;
 	if (n->rec.nlink > 0 || n->opens > 0)
-		r = put_record(fs, n);
-	return r;
+		recs[count++] = &n->rec;
+	fs->stats[FS_ST_META_PUT] += count + 1;
+	r = meta_put_parallel(fs->meta, recs, count, p->ino, &tomb, NULL);
+	if (r < 0) {
+		p->meta_dirty = true;
+		return r;
+	}
+	p->meta_dirty = false;
+	if (count == 2)
+		n->meta_dirty = false;
+	return 0;
 }
 
 static void op_unlink_or_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
@@ -846,9 +1014,7 @@ static void op_unlink_or_rmdir(fuse_req_t req, fuse_ino_t parent, const char *na
 			r = -ENOTEMPTY;
 	}
 	if (r == 0)
-		r = remove_name(fs, p, name, n);
-	if (r == 0)
-		r = parent_touch(fs, p, dir ? -1 : 0);
+		r = remove_name(fs, p, name, n, dir ? -1 : 0);
 	if (r == 0)
 		node_maybe_release(fs, n);
 	r = errno_of(fs, r);
@@ -899,7 +1065,7 @@ static int put_entry(struct fs *fs, uint64_t dir, const char *name, struct fs_no
 }
 
 static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		     const char *newname, unsigned flags)
+                     const char *newname, unsigned flags)
 {
 	struct meta_dentry sd, td;
 	struct fs_node *sp, *tp, *s, *t = NULL;
@@ -996,7 +1162,8 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 			tp->rec.nlink++;
 		}
 	}
-	if ((flags & RENAME_EXCHANGE) && S_ISDIR(t->rec.mode) && !S_ISDIR(s->rec.mode) && sp != tp) {
+	if ((flags & RENAME_EXCHANGE) && S_ISDIR(t->rec.mode) && !S_ISDIR(s->rec.mode) &&
+	    sp != tp) {
 		sp->rec.nlink++;
 		tp->rec.nlink--;
 	}
@@ -1013,7 +1180,7 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		      const char *newname, unsigned int flags)
+                      const char *newname, unsigned int flags)
 {
 	struct fs *fs = FS(req);
 	int r;
@@ -1060,10 +1227,10 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 static int stats_text(struct fs *fs, char **out, size_t *len)
 {
 	static const char *const names[FS_ST_COUNT] = {
-	    "lookup", "getattr", "setattr", "create", "mkdir", "mknod", "symlink", "link",
-	    "unlink", "rmdir", "rename", "open", "read", "write", "flush", "fsync",
-	    "readdir", "xattr", "statfs", "chunk_upload", "chunk_download", "meta_put", "meta_get",
-	    "errors"};
+	    "lookup",  "getattr",      "setattr",        "create",   "mkdir",    "mknod",
+	    "symlink", "link",         "unlink",         "rmdir",    "rename",   "open",
+	    "read",    "write",        "flush",          "fsync",    "readdir",  "xattr",
+	    "statfs",  "chunk_upload", "chunk_download", "meta_put", "meta_get", "errors"};
 	size_t cap = 4096, l = 0;
 	char *b = malloc(cap);
 	uint64_t used, dirty, limit;
@@ -1073,16 +1240,16 @@ static int stats_text(struct fs *fs, char **out, size_t *len)
 	l += (size_t)snprintf(b + l, cap - l, "# rados-scfs %s: operation counts\n", fs->name);
 	for (int i = 0; i < FS_ST_COUNT; i++)
 		l += (size_t)snprintf(b + l, cap - l, "%s %llu\n", names[i],
-				      (unsigned long long)fs->stats[i]);
+		                      (unsigned long long)fs->stats[i]);
 	fs_cache_usage(fs->cache, &used, &dirty, &limit);
-	l += (size_t)snprintf(b + l, cap - l,
-			      "bytes_read %llu\nbytes_written %llu\nbytes_uploaded %llu\n"
-			      "bytes_downloaded %llu\ncache_used %llu\ncache_dirty %llu\n"
-			      "cache_limit %llu\n",
-			      (unsigned long long)fs->bytes_read, (unsigned long long)fs->bytes_written,
-			      (unsigned long long)fs->bytes_up, (unsigned long long)fs->bytes_down,
-			      (unsigned long long)used, (unsigned long long)dirty,
-			      (unsigned long long)limit);
+	l += (size_t)snprintf(
+	    b + l, cap - l,
+	    "bytes_read %llu\nbytes_written %llu\nbytes_uploaded %llu\n"
+	    "bytes_downloaded %llu\ncache_used %llu\ncache_dirty %llu\n"
+	    "cache_limit %llu\n",
+	    (unsigned long long)fs->bytes_read, (unsigned long long)fs->bytes_written,
+	    (unsigned long long)fs->bytes_up, (unsigned long long)fs->bytes_down,
+	    (unsigned long long)used, (unsigned long long)dirty, (unsigned long long)limit);
 	*out = b;
 	*len = l < cap ? l : cap - 1;
 	return 0;
@@ -1120,6 +1287,20 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, r);
 		return;
 	}
+	/* FUSE_CAP_ATOMIC_O_TRUNC: the kernel sends O_TRUNC here, not as a setattr. */
+	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY && n->rec.size > 0) {
+		r = node_truncate(fs, n, 0);
+		if (r == 0) {
+			n->rec.mtime = n->rec.ctime = now_time();
+			r = node_sync(fs, n);
+		}
+		if (r < 0) {
+			r = errno_of(fs, r);
+			pthread_mutex_unlock(&fs->lock);
+			fuse_reply_err(req, r);
+			return;
+		}
+	}
 	n->opens++;
 	fi->keep_cache = fs->ro ? 0 : 1;
 	pthread_mutex_unlock(&fs->lock);
@@ -1127,7 +1308,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+                    struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fs_node *n;
@@ -1138,9 +1319,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (ino == FS_STATS_INO) {
 		const char *text = (const char *)(uintptr_t)fi->fh;
 		size_t len = strlen(text);
-		fuse_reply_buf(req, (size_t)off < len ? text + off : NULL,
-			       (size_t)off < len ? (len - (size_t)off < size ? len - (size_t)off : size)
-						 : 0);
+		fuse_reply_buf(
+		    req, (size_t)off < len ? text + off : NULL,
+		    (size_t)off < len ? (len - (size_t)off < size ? len - (size_t)off : size) : 0);
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
@@ -1157,6 +1338,15 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		r = -ENOMEM;
 		goto out;
 	}
+	if (size && (uint64_t)off == n->last_read_end) {
+		/* Sequential: this chunk and the next ones, in parallel. */
+		uint32_t first = (uint32_t)((uint64_t)off / fs->chunk_size);
+		struct fs_centry *cur = fs_cache_find(fs->cache, n->ino, first);
+		if (cur)
+			fs_cache_touch(fs->cache, cur);
+		chunks_prefetch(fs, n, first, 3);
+	}
+	n->last_read_end = (uint64_t)off + size;
 	while (done < size) {
 		uint64_t pos = (uint64_t)off + done;
 		uint32_t idx = (uint32_t)(pos / fs->chunk_size);
@@ -1193,7 +1383,7 @@ out:
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-		     struct fuse_file_info *fi)
+                     struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fs_node *n;
@@ -1353,8 +1543,43 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_open(req, fi);
 }
 
+/* Reads the inodes of entries FROM..TO-1 the mount does not hold, in one round. */
+static void nodes_prefetch(struct fs *fs, const struct dir_handle *h, size_t from, size_t to)
+{
+	uint64_t inos[64];
+	struct meta_inode recs[64];
+	int res[64];
+	unsigned count = 0;
+
+	for (size_t i = from; i < to && i < h->count && count < 64; i++) {
+		bool dup = false;
+		if (*node_slot(fs, h->e[i].ino))
+			continue;
+		for (unsigned j = 0; j < count; j++)
+			dup = dup || inos[j] == h->e[i].ino;
+		if (!dup)
+			inos[count++] = h->e[i].ino;
+	}
+	if (count == 0 || meta_inode_get_many(fs->meta, inos, count, recs, res, NULL) < 0)
+		return;
+	fs->stats[FS_ST_META_GET] += count;
+	for (unsigned j = 0; j < count; j++) {
+		struct fs_node *n;
+		if (res[j] < 0)
+			continue;
+		n = calloc(1, sizeof(*n));
+		if (!n) {
+			meta_inode_free(&recs[j]);
+			continue;
+		}
+		n->ino = inos[j];
+		n->rec = recs[j];
+		node_insert(fs, n);
+	}
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi, bool plus)
+                       struct fuse_file_info *fi, bool plus)
 {
 	struct fs *fs = FS(req);
 	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
@@ -1369,6 +1594,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	pthread_mutex_lock(&fs->lock);
 	r = node_get(fs, from_kernel(fs, ino), &dir);
+	if (r == 0 && plus) {
+		/* About 100 bytes an entry: the inodes this reply will carry, in one round. */
+		size_t from = off > 2 ? (size_t)off - 2 : 0;
+		nodes_prefetch(fs, h, from, from + size / 96 + 1);
+	}
 	/* Offsets: 0 ".", 1 "..", 2+i entry i; each entry carries the next one's. */
 	for (off_t i = off; r == 0 && i < (off_t)h->count + 2; i++) {
 		struct fuse_entry_param e = {0};
@@ -1377,7 +1607,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size_t used;
 		if (i < 2) {
 			name = i == 0 ? "." : "..";
-			e.attr.st_ino = i == 0 ? ino : to_kernel(fs, dir->rec.parent ? dir->rec.parent : fs->root);
+			e.attr.st_ino =
+			    i == 0 ? ino
+			           : to_kernel(fs, dir->rec.parent ? dir->rec.parent : fs->root);
 			e.attr.st_mode = S_IFDIR;
 		} else {
 			const struct meta_dentry *d = &h->e[i - 2];
@@ -1419,13 +1651,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+                       struct fuse_file_info *fi)
 {
 	do_readdir(req, ino, size, off, fi, false);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			   struct fuse_file_info *fi)
+                           struct fuse_file_info *fi)
 {
 	do_readdir(req, ino, size, off, fi, true);
 }
@@ -1484,7 +1716,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- extended attributes, kept in the inode record ---- */
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-			size_t size, int flags)
+                        size_t size, int flags)
 {
 	struct fs *fs = FS(req);
 	struct fs_node *n;
@@ -1658,7 +1890,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 }
 
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-			 struct fuse_file_info *fi)
+                         struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fs_node *n;

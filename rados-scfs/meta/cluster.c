@@ -41,7 +41,7 @@ static void *connect_one(void *arg)
 	if (j->spec->client_id &&
 	    sc_cluster_name_from_id(j->spec->client_id, name, sizeof(name)) < 0) {
 		sc_err_set(&j->err, "cluster %s: invalid --id '%s'", j->spec->cluster,
-			   j->spec->client_id);
+		           j->spec->client_id);
 		j->r = -EINVAL;
 		return NULL;
 	}
@@ -52,7 +52,7 @@ static void *connect_one(void *arg)
 	j->r = rados_ioctx_create(c->rados, m->pool, &c->io);
 	if (j->r < 0) {
 		sc_err_set(&j->err, "cluster %s: pool %s: %s", j->spec->cluster, m->pool,
-			   strerror(-j->r));
+		           strerror(-j->r));
 		c->io = NULL;
 		rados_shutdown(c->rados);
 		c->rados = NULL;
@@ -63,7 +63,7 @@ static void *connect_one(void *arg)
 }
 
 int meta_open(const struct meta_opts *opts, const struct meta_cluster_spec *specs,
-	      struct meta **out, struct sc_err *err)
+              struct meta **out, struct sc_err *err)
 {
 	struct connect_job jobs[META_MAX_CLUSTERS];
 	pthread_t threads[META_MAX_CLUSTERS];
@@ -103,12 +103,12 @@ int meta_open(const struct meta_opts *opts, const struct meta_cluster_spec *spec
 			up++;
 		} else if (fl < sizeof(failed)) {
 			fl += (size_t)snprintf(failed + fl, sizeof(failed) - fl, "%s%s",
-					       fl ? "; " : "", jobs[i].err.msg);
+			                       fl ? "; " : "", jobs[i].err.msg);
 		}
 	}
 	if (up < opts->n - opts->f) {
 		sc_err_set(err, "only %u of %u clusters reachable, need %u: %s", up, opts->n,
-			   opts->n - opts->f, failed);
+		           opts->n - opts->f, failed);
 		meta_close(m);
 		return -EHOSTUNREACH;
 	}
@@ -137,13 +137,25 @@ void meta_close(struct meta *m)
 	free(m);
 }
 
-unsigned meta_n(const struct meta *m) { return m->opts.n; }
+unsigned meta_n(const struct meta *m)
+{
+	return m->opts.n;
+}
 
-const char *meta_cluster_name(const struct meta *m, unsigned i) { return m->c[i].name; }
+const char *meta_cluster_name(const struct meta *m, unsigned i)
+{
+	return m->c[i].name;
+}
 
-bool meta_cluster_connected(const struct meta *m, unsigned i) { return m->c[i].io != NULL; }
+bool meta_cluster_connected(const struct meta *m, unsigned i)
+{
+	return m->c[i].io != NULL;
+}
 
-rados_t meta_cluster_rados(struct meta *m, unsigned i) { return m->c[i].rados; }
+rados_t meta_cluster_rados(struct meta *m, unsigned i)
+{
+	return m->c[i].rados;
+}
 
 int meta_cluster_fsid(struct meta *m, unsigned i, char *buf, size_t len)
 {
@@ -237,7 +249,7 @@ static void lease_holder(struct lease_job *j)
 	size_t tl = sizeof(tag), cl = sizeof(clients), kl = sizeof(cookies), al = sizeof(addrs);
 	int excl;
 	ssize_t n = rados_list_lockers(c->io, META_LEASE_OBJECT, META_LEASE_NAME, &excl, tag, &tl,
-				       clients, &cl, cookies, &kl, addrs, &al);
+	                               clients, &cl, cookies, &kl, addrs, &al);
 
 	if (n > 0) {
 		/* The description is not in list_lockers; we keep it in an xattr too. */
@@ -262,9 +274,9 @@ static void *lease_one(void *arg)
 	case 1:
 		gethostname(host, sizeof(host) - 1);
 		snprintf(desc, sizeof(desc), "host %s pid %d", host, (int)getpid());
-		j->r = rados_lock_exclusive(c->io, META_LEASE_OBJECT, META_LEASE_NAME,
-					    c->lease_cookie, desc, &dur,
-					    j->op == 1 ? LIBRADOS_LOCK_FLAG_RENEW : 0);
+		j->r =
+		    rados_lock_exclusive(c->io, META_LEASE_OBJECT, META_LEASE_NAME, c->lease_cookie,
+		                         desc, &dur, j->op == 1 ? LIBRADOS_LOCK_FLAG_RENEW : 0);
 		if (j->r == -EEXIST) /* ours already */
 			j->r = 0;
 		if (j->r == 0 && j->op == 0)
@@ -282,14 +294,14 @@ static void *lease_one(void *arg)
 		int excl;
 		lease_holder(j);
 		n = rados_list_lockers(c->io, META_LEASE_OBJECT, META_LEASE_NAME, &excl, tag, &tl,
-				       clients, &cl, cookies, &kl, addrs, &al);
+		                       clients, &cl, cookies, &kl, addrs, &al);
 		j->r = n < 0 ? (int)n : 0;
 		if (n == -ENOENT)
 			j->r = 0;
 		/* Lists are NUL-separated, one entry per locker. */
 		for (ssize_t k = 0, cp = 0, kp = 0; k < n; k++) {
 			int r = rados_break_lock(c->io, META_LEASE_OBJECT, META_LEASE_NAME,
-						 clients + cp, cookies + kp);
+			                         clients + cp, cookies + kp);
 			if (r == 0)
 				j->r++;
 			cp += (ssize_t)strlen(clients + cp) + 1;
@@ -337,7 +349,8 @@ int meta_lease_acquire(struct meta *m, char *holder, size_t holder_len)
 	for (unsigned i = 0; i < m->opts.n; i++) {
 		if (jobs[i].r == -EBUSY) {
 			snprintf(holder, holder_len, "%s (lease on cluster %s)",
-				 jobs[i].holder[0] ? jobs[i].holder : "another mount", m->c[i].name);
+			         jobs[i].holder[0] ? jobs[i].holder : "another mount",
+			         m->c[i].name);
 			meta_lease_release(m);
 			return -EBUSY;
 		}

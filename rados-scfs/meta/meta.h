@@ -22,7 +22,7 @@
 #include <rados/librados.h>
 
 #include "common/err.h"
-#include "record.h"
+#include "metarecord.h"
 
 #define META_SB_OBJECT "scfs.sb"
 #define META_LEASE_OBJECT "scfs.lease"
@@ -58,7 +58,7 @@ struct meta;
  * unconnected (their slots answer -ENOTCONN).
  */
 int meta_open(const struct meta_opts *opts, const struct meta_cluster_spec *specs,
-	      struct meta **out, struct sc_err *err);
+              struct meta **out, struct sc_err *err);
 void meta_close(struct meta *m);
 unsigned meta_n(const struct meta *m);
 const char *meta_cluster_name(const struct meta *m, unsigned i);
@@ -81,25 +81,44 @@ int meta_sb_write(struct meta *m, unsigned i, const uint8_t *buf, size_t len);
 int meta_sb_read(struct meta *m, unsigned i, uint8_t **buf, size_t *len);
 
 /* Registers. ERR-free: 0 or -errno; REP (may be NULL) names the clusters. */
-int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *out,
-		   struct meta_report *rep);
+int meta_inode_get(struct meta *m, uint64_t ino, struct meta_inode *out, struct meta_report *rep);
+/* COUNT inode reads in one parallel round; RESULTS[i] is read i's 0 or -errno. */
+int meta_inode_get_many(struct meta *m, const uint64_t *inos, unsigned count,
+                        struct meta_inode *out, int *results, struct meta_report *rep);
 int meta_inode_put(struct meta *m, const struct meta_inode *ino, struct meta_report *rep);
 /* Removes the inode's object (record and entries) from every cluster. */
 int meta_inode_remove(struct meta *m, uint64_t ino, struct meta_report *rep);
 /* The live entry NAME of DIR; -ENOENT when absent or a tombstone. */
 int meta_dentry_get(struct meta *m, uint64_t dir, const char *name, size_t len,
-		    struct meta_dentry *out, struct meta_report *rep);
+                    struct meta_dentry *out, struct meta_report *rep);
 /* Writes entry D (d->deleted: a tombstone) into DIR. */
 int meta_dentry_put(struct meta *m, uint64_t dir, const struct meta_dentry *d,
-		    struct meta_report *rep);
+                    struct meta_report *rep);
+/*
+ * Writes COUNT inode records and, if D is not NULL, entry D of DIR, all in
+ * one parallel round: the cost of one register write. 0 when every one is on
+ * n-f clusters; otherwise the first error (some may be stored).
+ */
+#define META_PARALLEL_MAX 4
+int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, unsigned count,
+                      uint64_t dir, const struct meta_dentry *d, struct meta_report *rep);
 /* Every live entry of DIR, read in batches; *OUT free(). */
 int meta_dir_list(struct meta *m, uint64_t dir, struct meta_dentry **out, size_t *count,
-		  struct meta_report *rep);
+                  struct meta_report *rep);
 /* True when DIR has at least one live entry (stops at the first batch with one). */
 int meta_dir_nonempty(struct meta *m, uint64_t dir, bool *nonempty, struct meta_report *rep);
 
 /* The next timestamp counter of this mount: also a fresh chunk version. */
 uint64_t meta_new_counter(struct meta *m);
+/*
+ * fsck: reads inode INO's record (NAME NULL) or its entry NAME from every
+ * cluster, waiting for all of them (or the deadline). REP: failed = did not
+ * answer, bad = served a record that fails verification, stale = misses it
+ * or holds an older one. REPAIR writes the newest record where it is stale
+ * or bad.
+ */
+int meta_audit(struct meta *m, uint64_t ino, const char *name, bool repair,
+               struct meta_report *rep);
 /* A fresh random inode number (never 0, 1 or 2). */
 uint64_t meta_new_ino(void);
 

@@ -72,16 +72,14 @@ static void entry_key(const uint8_t tag[META_TAG_LEN], char out[3 + 2 * META_TAG
 	sc_hex_encode(tag, META_TAG_LEN, out + 2);
 }
 
-/* Sends VALUE under KEY of OID to the clusters in MASK; waits for NEED. */
-static int put_value(struct meta *m, const char *oid, const char *key, const uint8_t *value,
-		     size_t len, uint32_t mask, unsigned need, struct meta_report *rep,
-		     bool *cancelled)
+/* Sends VALUE under KEY of OID to the clusters in MASK, without waiting. */
+static struct round *put_submit(struct meta *m, const char *oid, const char *key,
+                                const uint8_t *value, size_t len, uint32_t mask)
 {
 	struct round *rd = round_new();
-	unsigned ok = 0;
 
 	if (!rd)
-		return -ENOMEM;
+		return NULL;
 	for (unsigned i = 0; i < m->opts.n; i++) {
 		struct round_slot *s;
 		rados_write_op_t op;
@@ -97,15 +95,22 @@ static int put_value(struct meta *m, const char *oid, const char *key, const uin
 		rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
 		/* Stored < new: a missing key is the empty value, below any. */
 		rados_write_op_omap_cmp(op, key, LIBRADOS_CMPXATTR_OP_LT, (const char *)value, len,
-					&s->prval);
+		                        &s->prval);
 		rados_write_op_omap_set(op, &key, (const char *const *)&value, &len, 1);
 		round_submit_write(s, m, oid, op);
 	}
-	if (need == 0) {
-		round_put(rd);
-		return 0;
-	}
-	round_wait(rd, need, deadline_of(m));
+	return rd;
+}
+
+/* Waits for NEED stores of a put_submit round (by DEADLINE) and drops it. */
+static int put_collect(struct round *rd, unsigned need, double deadline, struct meta_report *rep,
+                       bool *cancelled)
+{
+	unsigned ok = 0;
+
+	if (!rd)
+		return -ENOMEM;
+	round_wait(rd, need, deadline);
 	pthread_mutex_lock(&rd->lock);
 	for (unsigned j = 0; j < rd->count; j++) {
 		struct round_slot *s = &rd->s[j];
@@ -121,28 +126,34 @@ static int put_value(struct meta *m, const char *oid, const char *key, const uin
 	return ok >= need ? 0 : -ETIMEDOUT;
 }
 
+static int put_value(struct meta *m, const char *oid, const char *key, const uint8_t *value,
+                     size_t len, uint32_t mask, unsigned need, struct meta_report *rep,
+                     bool *cancelled)
+{
+	struct round *rd = put_submit(m, oid, key, value, len, mask);
+
+	if (need == 0) {
+		round_put(rd);
+		return rd ? 0 : -ENOMEM;
+	}
+	return put_collect(rd, need, deadline_of(m), rep, cancelled);
+}
+
 /*
- * Reads KEY of OID everywhere; the first n-f answers decide. *BODY (free())
+ * Reading a register (get_submit, then get_collect): KEY of OID from every
+ * cluster; the first n-f answers decide. *BODY (free())
  * is the opened body of the highest verified value; -ENOENT when none of
  * them holds the key. Clusters that answered with nothing, something older
  * or something false get the best value written back, without waiting.
  */
-static int get_value(struct meta *m, const char *oid, const char *key, enum meta_kind kind,
-		     uint64_t obj_ino, const uint8_t *tag, uint8_t **body, size_t *body_len,
-		     struct meta_report *rep)
+/* Asks every connected cluster for KEY of OID, without waiting. */
+static struct round *get_submit(struct meta *m, const char *oid, const char **keyp,
+                                struct meta_report *rep)
 {
 	struct round *rd = round_new();
-	uint8_t *best = NULL, *best_body = NULL;
-	size_t best_len = 0, best_body_len = 0;
-	struct meta_ts best_ts = {0, 0}, have[META_MAX_CLUSTERS];
-	bool answered_by[META_MAX_CLUSTERS] = {0}, holds[META_MAX_CLUSTERS] = {0};
-	uint32_t behind = 0;
-	unsigned answered = 0;
-	int r = 0;
 
-	*body = NULL;
 	if (!rd)
-		return -ENOMEM;
+		return NULL;
 	for (unsigned i = 0; i < m->opts.n; i++) {
 		struct round_slot *s;
 		rados_read_op_t op;
@@ -158,10 +169,30 @@ static int get_value(struct meta *m, const char *oid, const char *key, enum meta
 				rados_release_read_op(op);
 			continue;
 		}
-		rados_read_op_omap_get_vals_by_keys(op, &key, 1, &s->iter, &s->prval);
+		rados_read_op_omap_get_vals_by_keys(op, keyp, 1, &s->iter, &s->prval);
 		round_submit_read(s, m, oid, op);
 	}
-	round_wait(rd, quorum(m), deadline_of(m));
+	return rd;
+}
+
+/* The rest of a read: wait for n-f answers by DEADLINE, pick, write back. */
+static int get_collect_how(struct meta *m, struct round *rd, const char *oid, const char *key,
+                           enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag,
+                           double deadline, unsigned need, bool write_back, uint8_t **body,
+                           size_t *body_len, struct meta_report *rep)
+{
+	uint8_t *best = NULL, *best_body = NULL;
+	size_t best_len = 0, best_body_len = 0;
+	struct meta_ts best_ts = {0, 0}, have[META_MAX_CLUSTERS];
+	bool answered_by[META_MAX_CLUSTERS] = {0}, holds[META_MAX_CLUSTERS] = {0};
+	uint32_t behind = 0;
+	unsigned answered = 0;
+	int r = 0;
+
+	*body = NULL;
+	if (!rd)
+		return -ENOMEM;
+	round_wait(rd, need, deadline);
 	pthread_mutex_lock(&rd->lock);
 	for (unsigned j = 0; j < rd->count; j++) {
 		struct round_slot *s = &rd->s[j];
@@ -175,14 +206,15 @@ static int get_value(struct meta *m, const char *oid, const char *key, enum meta
 		}
 		answered++;
 		answered_by[c] = true;
-		while (s->r >= 0 && s->iter && rados_omap_get_next(s->iter, &k, &v, &vlen) == 0 && k) {
+		while (s->r >= 0 && s->iter && rados_omap_get_next(s->iter, &k, &v, &vlen) == 0 &&
+		       k) {
 			struct meta_ts ts;
 			uint8_t *b;
 			size_t bl;
 			if (strcmp(k, key) != 0)
 				continue;
-			if (meta_value_open(&m->keys, (const uint8_t *)v, vlen, kind, obj_ino, tag, &ts,
-					    &b, &bl) < 0) {
+			if (meta_value_open(&m->keys, (const uint8_t *)v, vlen, kind, obj_ino, tag,
+			                    &ts, &b, &bl) < 0) {
 				if (rep)
 					rep->bad |= 1u << c;
 				continue;
@@ -221,7 +253,8 @@ static int get_value(struct meta *m, const char *oid, const char *key, enum meta
 	if (behind) {
 		if (rep)
 			rep->stale |= behind;
-		put_value(m, oid, key, best, best_len, behind, 0, NULL, NULL);
+		if (write_back)
+			put_value(m, oid, key, best, best_len, behind, 0, NULL, NULL);
 	}
 	meta_counter_seen(m, best_ts.counter);
 	free(best);
@@ -230,21 +263,40 @@ static int get_value(struct meta *m, const char *oid, const char *key, enum meta
 	return 0;
 }
 
+static int get_collect(struct meta *m, struct round *rd, const char *oid, const char *key,
+                       enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag, double deadline,
+                       uint8_t **body, size_t *body_len, struct meta_report *rep)
+{
+	return get_collect_how(m, rd, oid, key, kind, obj_ino, tag, deadline, quorum(m), true, body,
+	                       body_len, rep);
+}
+
+static int get_value(struct meta *m, const char *oid, const char *key, enum meta_kind kind,
+                     uint64_t obj_ino, const uint8_t *tag, uint8_t **body, size_t *body_len,
+                     struct meta_report *rep)
+{
+	struct round *rd = get_submit(m, oid, &key, rep);
+
+	return get_collect(m, rd, oid, key, kind, obj_ino, tag, deadline_of(m), body, body_len,
+	                   rep);
+}
+
 /*
  * Seals BODY with a fresh timestamp and writes it. A quorum refused because
  * clusters hold something newer (our counter is behind, e.g. a clock step):
  * read what they hold, move the counter past it, and try once more.
  */
 static int put_register(struct meta *m, const char *oid, const char *key, enum meta_kind kind,
-			uint64_t obj_ino, const uint8_t *tag, const uint8_t *body, size_t len,
-			struct meta_report *rep)
+                        uint64_t obj_ino, const uint8_t *tag, const uint8_t *body, size_t len,
+                        struct meta_report *rep)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct meta_ts ts = {meta_next_counter(m), m->keys.writer_id};
 		uint8_t *value;
 		size_t vlen;
 		bool cancelled = false;
-		int r = meta_value_seal(&m->keys, kind, &ts, obj_ino, tag, body, len, &value, &vlen);
+		int r =
+		    meta_value_seal(&m->keys, kind, &ts, obj_ino, tag, body, len, &value, &vlen);
 		if (r < 0)
 			return r;
 		r = put_value(m, oid, key, value, vlen, ~0u, quorum(m), rep, &cancelled);
@@ -328,7 +380,7 @@ int meta_inode_remove(struct meta *m, uint64_t ino, struct meta_report *rep)
 }
 
 int meta_dentry_get(struct meta *m, uint64_t dir, const char *name, size_t len,
-		    struct meta_dentry *out, struct meta_report *rep)
+                    struct meta_dentry *out, struct meta_report *rep)
 {
 	uint8_t tag[META_TAG_LEN], *body;
 	char oid[24], key[3 + 2 * META_TAG_LEN];
@@ -354,7 +406,7 @@ int meta_dentry_get(struct meta *m, uint64_t dir, const char *name, size_t len,
 }
 
 int meta_dentry_put(struct meta *m, uint64_t dir, const struct meta_dentry *d,
-		    struct meta_report *rep)
+                    struct meta_report *rep)
 {
 	uint8_t tag[META_TAG_LEN], *body;
 	char oid[24], key[3 + 2 * META_TAG_LEN];
@@ -398,7 +450,7 @@ static int listed_cmp(const void *a, const void *b)
  * holds a live entry (rmdir's emptiness check).
  */
 static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct listed **out,
-			size_t *count, struct meta_report *rep)
+                        size_t *count, struct meta_report *rep)
 {
 	char oid[24], after[META_MAX_CLUSTERS][3 + 2 * META_TAG_LEN] = {{0}};
 	bool active[META_MAX_CLUSTERS] = {0}, chosen = false;
@@ -429,8 +481,8 @@ static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct 
 					rados_release_read_op(op);
 				continue;
 			}
-			rados_read_op_omap_get_vals2(op, after[i], ENTRY_PREFIX, LIST_BATCH, &s->iter,
-						     &s->more, &s->prval);
+			rados_read_op_omap_get_vals2(op, after[i], ENTRY_PREFIX, LIST_BATCH,
+			                             &s->iter, &s->more, &s->prval);
 			round_submit_read(s, m, oid, op);
 		}
 		/* The first page picks the clusters; later pages wait for all of them. */
@@ -460,8 +512,9 @@ static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct 
 				snprintf(after[c], sizeof(after[c]), "%s", k);
 				if (strlen(k) != 2 + 2 * META_TAG_LEN ||
 				    sc_hex_decode(k + 2, tag, META_TAG_LEN) < 0 ||
-				    meta_value_open(&m->keys, (const uint8_t *)v, vlen, META_KIND_DENTRY,
-						    dir, tag, &e.ts, &b, &bl) < 0) {
+				    meta_value_open(&m->keys, (const uint8_t *)v, vlen,
+				                    META_KIND_DENTRY, dir, tag, &e.ts, &b,
+				                    &bl) < 0) {
 					if (rep)
 						rep->bad |= 1u << c;
 					continue;
@@ -528,7 +581,7 @@ static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct 
 }
 
 int meta_dir_list(struct meta *m, uint64_t dir, struct meta_dentry **out, size_t *count,
-		  struct meta_report *rep)
+                  struct meta_report *rep)
 {
 	struct listed *all;
 	size_t n, live = 0;
@@ -565,4 +618,127 @@ int meta_dir_nonempty(struct meta *m, uint64_t dir, bool *nonempty, struct meta_
 			*nonempty = true;
 	free(all);
 	return 0;
+}
+
+int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, unsigned count,
+                      uint64_t dir, const struct meta_dentry *d, struct meta_report *rep)
+{
+	struct round *rd[META_PARALLEL_MAX + 1] = {NULL};
+	bool cancelled[META_PARALLEL_MAX + 1] = {false};
+	double deadline = deadline_of(m);
+	unsigned total = count + (d ? 1 : 0);
+	int r = 0, res[META_PARALLEL_MAX + 1];
+
+	if (count > META_PARALLEL_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < total; i++) {
+		struct meta_ts ts = {meta_next_counter(m), m->keys.writer_id};
+		uint8_t *body, *value, tag[META_TAG_LEN];
+		size_t blen, vlen;
+		char oid[24], key[3 + 2 * META_TAG_LEN];
+		bool is_entry = i == count;
+		struct meta_dentry tomb = {.deleted = true};
+		if (is_entry) {
+			r = meta_name_tag(&m->keys, dir, d->name, d->name_len, tag);
+			if (r == 0)
+				r = meta_dentry_encode(d->deleted ? &tomb : d, &body, &blen);
+			meta_ino_oid(dir, oid);
+			entry_key(tag, key);
+		} else {
+			r = meta_inode_encode(inodes[i], &body, &blen);
+			meta_ino_oid(inodes[i]->ino, oid);
+			snprintf(key, sizeof(key), "%s", INODE_KEY);
+		}
+		if (r < 0)
+			break;
+		r = meta_value_seal(&m->keys, is_entry ? META_KIND_DENTRY : META_KIND_INODE, &ts,
+		                    is_entry ? dir : inodes[i]->ino, is_entry ? tag : NULL, body,
+		                    blen, &value, &vlen);
+		free(body);
+		if (r < 0)
+			break;
+		rd[i] = put_submit(m, oid, key, value, vlen, ~0u);
+		free(value);
+	}
+	for (unsigned i = 0; i < total; i++)
+		res[i] =
+		    rd[i] ? put_collect(rd[i], quorum(m), deadline, rep, &cancelled[i]) : -ENOMEM;
+	if (r < 0)
+		return r;
+	/* Anything refused as older, or short of a quorum: once more, one at a time. */
+	for (unsigned i = 0; i < total; i++) {
+		if (res[i] == 0)
+			continue;
+		if (!cancelled[i])
+			return res[i];
+		r = i == count ? meta_dentry_put(m, dir, d, rep)
+		               : meta_inode_put(m, inodes[i], rep);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int meta_inode_get_many(struct meta *m, const uint64_t *inos, unsigned count,
+                        struct meta_inode *out, int *results, struct meta_report *rep)
+{
+	static const char *key = INODE_KEY;
+	struct round **rd;
+	double deadline = deadline_of(m);
+
+	rd = calloc(count ? count : 1, sizeof(*rd));
+	if (!rd)
+		return -ENOMEM;
+	for (unsigned i = 0; i < count; i++) {
+		char oid[24];
+		meta_ino_oid(inos[i], oid);
+		rd[i] = get_submit(m, oid, &key, rep);
+	}
+	for (unsigned i = 0; i < count; i++) {
+		char oid[24];
+		uint8_t *body;
+		size_t len;
+		int r;
+		meta_ino_oid(inos[i], oid);
+		r = get_collect(m, rd[i], oid, INODE_KEY, META_KIND_INODE, inos[i], NULL, deadline,
+		                &body, &len, rep);
+		if (r == 0) {
+			r = meta_inode_parse(body, len, &out[i]);
+			free(body);
+			if (r == 0 && out[i].ino != inos[i]) {
+				meta_inode_free(&out[i]);
+				r = -EBADMSG;
+			}
+			if (r == -EBADMSG)
+				r = -EIO;
+		}
+		results[i] = r;
+	}
+	free(rd);
+	return 0;
+}
+
+int meta_audit(struct meta *m, uint64_t ino, const char *name, bool repair, struct meta_report *rep)
+{
+	char oid[24], key[3 + 2 * META_TAG_LEN];
+	const char *kp = key;
+	uint8_t tag[META_TAG_LEN], *body;
+	size_t len;
+	int r;
+
+	meta_ino_oid(ino, oid);
+	if (name) {
+		r = meta_name_tag(&m->keys, ino, name, strlen(name), tag);
+		if (r < 0)
+			return r;
+		entry_key(tag, key);
+	} else {
+		snprintf(key, sizeof(key), "%s", INODE_KEY);
+	}
+	r = get_collect_how(m, get_submit(m, oid, &kp, rep), oid, key,
+	                    name ? META_KIND_DENTRY : META_KIND_INODE, ino, name ? tag : NULL,
+	                    deadline_of(m), m->opts.n, repair, &body, &len, rep);
+	if (r == 0)
+		free(body);
+	return r;
 }

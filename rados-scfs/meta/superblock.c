@@ -13,7 +13,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "secret.h"
+#include "secret.h" /* store_internal_dep: Shamir, see "fs asks" in notes */
 
 static void root_inode(uint64_t ino, uint32_t chunk_size, struct meta_inode *out)
 {
@@ -30,7 +30,7 @@ static void root_inode(uint64_t ino, uint32_t chunk_size, struct meta_inode *out
 }
 
 int meta_mkfs(struct meta *m, const struct meta_mkfs_params *p, struct meta_superblock *out,
-	      char *msg, size_t msg_len)
+              char *msg, size_t msg_len)
 {
 	struct meta_superblock sb = {0};
 	uint8_t mkey[META_KEY_LEN], shares[META_MAX_CLUSTERS][SECRET_LEN];
@@ -47,7 +47,7 @@ int meta_mkfs(struct meta *m, const struct meta_mkfs_params *p, struct meta_supe
 	for (unsigned i = 0; i < n; i++) {
 		if (!meta_cluster_connected(m, i)) {
 			snprintf(msg, msg_len, "mkfs needs every cluster: %s is not reachable",
-				 meta_cluster_name(m, i));
+			         meta_cluster_name(m, i));
 			return -EHOSTUNREACH;
 		}
 		uint8_t *b;
@@ -55,14 +55,15 @@ int meta_mkfs(struct meta *m, const struct meta_mkfs_params *p, struct meta_supe
 		r = meta_sb_read(m, i, &b, &l);
 		if (r == 0) {
 			free(b);
-			snprintf(msg, msg_len,
-				 "cluster %s already holds file system '%s' (pool namespace in use)",
-				 meta_cluster_name(m, i), p->name);
+			snprintf(
+			    msg, msg_len,
+			    "cluster %s already holds file system '%s' (pool namespace in use)",
+			    meta_cluster_name(m, i), p->name);
 			return -EEXIST;
 		}
 		if (r != -ENOENT) {
 			snprintf(msg, msg_len, "cluster %s: cannot read the superblock: %s",
-				 meta_cluster_name(m, i), strerror(-r));
+			         meta_cluster_name(m, i), strerror(-r));
 			return r;
 		}
 	}
@@ -82,18 +83,18 @@ int meta_mkfs(struct meta *m, const struct meta_mkfs_params *p, struct meta_supe
 		return r;
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(sb.clusters[i].name, sizeof(sb.clusters[i].name), "%s",
-			 meta_cluster_name(m, i));
+		         meta_cluster_name(m, i));
 		r = meta_cluster_fsid(m, i, sb.clusters[i].fsid, sizeof(sb.clusters[i].fsid));
 		if (r < 0) {
 			snprintf(msg, msg_len, "cluster %s: no fsid: %s", meta_cluster_name(m, i),
-				 strerror(-r));
+			         strerror(-r));
 			return r;
 		}
 	}
 	if (p->protocol == 2) {
 		r = sc_random_bytes(mkey, sizeof(mkey));
 		if (r == 0)
-			r = secret_split(mkey, n, p->f + 1, shares);
+			r = store_secret_split(mkey, n, p->f + 1, shares);
 		if (r < 0)
 			goto out;
 		for (unsigned i = 0; i < n; i++)
@@ -114,7 +115,7 @@ int meta_mkfs(struct meta *m, const struct meta_mkfs_params *p, struct meta_supe
 		free(buf);
 		if (r < 0) {
 			snprintf(msg, msg_len, "cluster %s: cannot write the superblock: %s",
-				 meta_cluster_name(m, i), strerror(-r));
+			         meta_cluster_name(m, i), strerror(-r));
 			goto out;
 		}
 	}
@@ -147,9 +148,8 @@ out:
 }
 
 int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
-		     const uint8_t pub[META_KEY_LEN], struct meta_superblock *sb,
-		     struct meta_keys *keys, char *msg, size_t msg_len, char *note,
-		     size_t note_len)
+                     const uint8_t pub[META_KEY_LEN], struct meta_superblock *sb,
+                     struct meta_keys *keys, char *msg, size_t msg_len, char *note, size_t note_len)
 {
 	struct meta_superblock got[META_MAX_CLUSTERS];
 	int res[META_MAX_CLUSTERS];
@@ -177,7 +177,7 @@ int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
 	}
 	if (answered && absent == answered) {
 		snprintf(msg, msg_len, "unknown file system '%s': no cluster holds its superblock",
-			 name);
+		         name);
 		r = -ENOENT;
 		goto out;
 	}
@@ -197,27 +197,28 @@ int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
 	for (unsigned i = 0; i < n; i++) {
 		if (res[i] == -EDOM) {
 			snprintf(msg, msg_len,
-				 "cluster %s: the superblock's n and f break n >= 3f+1 (refused)",
-				 meta_cluster_name(m, i));
+			         "cluster %s: the superblock's n and f break n >= 3f+1 (refused)",
+			         meta_cluster_name(m, i));
 			r = -EDOM;
 			goto out;
 		}
 	}
 	if (best_votes == 0) {
-		snprintf(msg, msg_len, "file system '%s': no valid superblock on any cluster", name);
+		snprintf(msg, msg_len, "file system '%s': no valid superblock on any cluster",
+		         name);
 		r = -EBADMSG;
 		goto out;
 	}
 	*sb = got[best];
 	if (sb->n != n) {
-		snprintf(msg, msg_len, "file system '%s' has %u clusters, --clusters names %u", name,
-			 sb->n, n);
+		snprintf(msg, msg_len, "file system '%s' has %u clusters, --clusters names %u",
+		         name, sb->n, n);
 		r = -EXDEV;
 		goto out;
 	}
 	if (strcmp(sb->name, name) != 0) {
 		snprintf(msg, msg_len, "the superblock names file system '%s', not '%s'", sb->name,
-			 name);
+		         name);
 		r = -ENOENT;
 		goto out;
 	}
@@ -225,23 +226,24 @@ int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
 		char fsid[40];
 		if (strcmp(sb->clusters[i].name, meta_cluster_name(m, i)) != 0) {
 			snprintf(msg, msg_len,
-				 "cluster %u of file system '%s' is %s, --clusters names %s there",
-				 i + 1, name, sb->clusters[i].name, meta_cluster_name(m, i));
+			         "cluster %u of file system '%s' is %s, --clusters names %s there",
+			         i + 1, name, sb->clusters[i].name, meta_cluster_name(m, i));
 			r = -EXDEV;
 			goto out;
 		}
 		if (meta_cluster_fsid(m, i, fsid, sizeof(fsid)) == 0 &&
 		    strcmp(fsid, sb->clusters[i].fsid) != 0) {
 			snprintf(msg, msg_len,
-				 "cluster %s has fsid %s, but file system '%s' was made on fsid %s",
-				 meta_cluster_name(m, i), fsid, name, sb->clusters[i].fsid);
+			         "cluster %s has fsid %s, but file system '%s' was made on fsid %s",
+			         meta_cluster_name(m, i), fsid, name, sb->clusters[i].fsid);
 			r = -EXDEV;
 			goto out;
 		}
 	}
 	if (best_votes < (unsigned)(sb->n - sb->f)) {
-		snprintf(msg, msg_len, "file system '%s': only %u clusters agree on the superblock, need %u",
-			 name, best_votes, sb->n - sb->f);
+		snprintf(msg, msg_len,
+		         "file system '%s': only %u clusters agree on the superblock, need %u",
+		         name, best_votes, sb->n - sb->f);
 		r = -EBADMSG;
 		goto out;
 	}
@@ -249,13 +251,14 @@ int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
 		if (res[i] == -ENOTCONN)
 			continue;
 		if (res[i] != 0 || !meta_sb_same(&got[i], sb) || got[i].index != i) {
-			nl += (size_t)snprintf(note + nl, nl < note_len ? note_len - nl : 0,
-					       "%scluster %s: superblock %s, ignored", nl ? "; " : "",
-					       meta_cluster_name(m, i),
-					       res[i] == -ENOENT ? "missing"
-					       : res[i] == -EBADMSG ? "fails its signature or checks"
-								    : res[i] ? strerror(-res[i])
-									     : "disagrees");
+			nl +=
+			    (size_t)snprintf(note + nl, nl < note_len ? note_len - nl : 0,
+			                     "%scluster %s: superblock %s, ignored", nl ? "; " : "",
+			                     meta_cluster_name(m, i),
+			                     res[i] == -ENOENT    ? "missing"
+			                     : res[i] == -EBADMSG ? "fails its signature or checks"
+			                     : res[i]             ? strerror(-res[i])
+			                                          : "disagrees");
 			continue;
 		}
 		if (sb->protocol == 2 && nshares < sb->f + 1u) {
@@ -270,7 +273,7 @@ int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
 		char hex[2 * META_KEY_LEN + 1];
 		sc_hex_encode(pub, META_KEY_LEN, hex);
 		snprintf(msg, msg_len, "key %.16s... is not a writer of file system '%s'", hex,
-			 name);
+		         name);
 		r = -EKEYREJECTED;
 		goto out;
 	}
@@ -278,12 +281,12 @@ int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
 	memcpy(keys->fs_id, sb->fs_id, META_FSID_LEN);
 	if (sb->protocol == 2) {
 		if (nshares < sb->f + 1u) {
-			snprintf(msg, msg_len, "file system '%s': only %u key shares, need %u", name,
-				 nshares, sb->f + 1u);
+			snprintf(msg, msg_len, "file system '%s': only %u key shares, need %u",
+			         name, nshares, sb->f + 1u);
 			r = -EBADMSG;
 			goto out;
 		}
-		r = secret_combine(idx, shares, nshares, mkey);
+		r = store_secret_combine(idx, shares, nshares, mkey);
 		if (r == 0)
 			r = meta_keys_derive(keys, mkey);
 	} else {

@@ -19,7 +19,7 @@ struct meta_mkfs_params {
 
 /* Needs all n clusters. -EEXIST (MSG names the cluster) if one has a superblock. */
 int meta_mkfs(struct meta *m, const struct meta_mkfs_params *p, struct meta_superblock *out,
-	      char *msg, size_t msg_len);
+              char *msg, size_t msg_len);
 
 /*
  * Reads and checks the superblocks; on success *SB is the agreed one and
@@ -30,8 +30,8 @@ int meta_mkfs(struct meta *m, const struct meta_mkfs_params *p, struct meta_supe
  * not a writer, -EBADMSG no agreeing quorum.
  */
 int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
-		     const uint8_t pub[META_KEY_LEN], struct meta_superblock *sb,
-		     struct meta_keys *keys, char *msg, size_t msg_len, char *note,
-		     size_t note_len);
+                     const uint8_t pub[META_KEY_LEN], struct meta_superblock *sb,
+                     struct meta_keys *keys, char *msg, size_t msg_len, char *note,
+                     size_t note_len);
 
 #endif

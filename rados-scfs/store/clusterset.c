@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The cluster set: opening the n clusters in parallel, reconnecting the ones
  * that were down, and each cluster's state as the operations see it
@@ -46,12 +47,29 @@ static void copy_string(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
+/*
+ * Half of librados's in-flight budget for this client: the store never
+ * reaches the point where a submission would block in librados's throttle.
+ */
+static void cluster_budget(struct cluster *cl, rados_t rados)
+{
+	char buf[64];
+	unsigned long long ops = 1024, bytes = 100ull << 20;
+
+	if (rados_conf_get(rados, "objecter_inflight_ops", buf, sizeof(buf)) == 0)
+		ops = strtoull(buf, NULL, 10);
+	if (rados_conf_get(rados, "objecter_inflight_op_bytes", buf, sizeof(buf)) == 0)
+		bytes = strtoull(buf, NULL, 10);
+	cl->cap_ops = ops >= 2 ? (unsigned)(ops / 2) : 1;
+	cl->cap_bytes = bytes >= 2 ? (size_t)(bytes / 2) : 1;
+}
+
 /* Connects one cluster; runs in its own thread. */
 static void *cluster_connect_thread(void *arg)
 {
 	struct cluster *cl = arg;
-	struct store *store = (struct store *)((char *)(cl - cl->index) -
-					       offsetof(struct store, clusters));
+	struct store *store =
+	    (struct store *)((char *)(cl - cl->index) - offsetof(struct store, clusters));
 	struct sc_cluster_opts opts = {0};
 	struct sc_err err = {{0}};
 	char entity[96];
@@ -70,7 +88,7 @@ static void *cluster_connect_thread(void *arg)
 		if (sc_cluster_name_from_id(cl->client, entity, sizeof(entity)) < 0) {
 			r = -EINVAL;
 			snprintf(err.msg, sizeof(err.msg), "cluster %s: invalid client id '%s'",
-				 cl->name, cl->client);
+			         cl->name, cl->client);
 			goto out;
 		}
 		opts.name = entity;
@@ -85,10 +103,11 @@ static void *cluster_connect_thread(void *arg)
 	 */
 	rados_conf_set(rados, "mon_client_hunt_interval_max_multiple", "2");
 	rados_conf_set(rados, "ms_max_backoff", "2");
+	cluster_budget(cl, rados);
 	r = rados_ioctx_create(rados, cl->pool, &io);
 	if (r < 0) {
 		snprintf(err.msg, sizeof(err.msg), "cluster %s: pool %s: %s", cl->name, cl->pool,
-			 r == -ENOENT ? "no such pool" : strerror(-r));
+		         r == -ENOENT ? "no such pool" : strerror(-r));
 		goto out;
 	}
 	rados_ioctx_set_namespace(io, cl->rados_ns[0] ? cl->rados_ns : NULL);
@@ -134,7 +153,7 @@ static int cluster_connect_start(struct store *store, struct cluster *cl)
 	return 0;
 }
 
-rados_ioctx_t store_cluster_ioctx(struct store *store, unsigned index)
+rados_ioctx_t store_cluster_io(struct store *store, unsigned index)
 {
 	struct cluster *cl = &store->clusters[index];
 	rados_ioctx_t io = NULL;
@@ -143,7 +162,7 @@ rados_ioctx_t store_cluster_ioctx(struct store *store, unsigned index)
 	if (cl->connected)
 		io = cl->io;
 	else if (!cl->connecting && !store->closing &&
-		 sc_now_monotonic() - cl->last_attempt > STORE_RECONNECT_INTERVAL)
+	         sc_now_monotonic() - cl->last_attempt > STORE_RECONNECT_INTERVAL)
 		cluster_connect_start(store, cl);
 	pthread_mutex_unlock(&store->lock);
 	return io;
@@ -163,11 +182,13 @@ static int opts_check(const struct store_opts *opts)
 		return -EINVAL; /* nothing could ever verify */
 	if (opts->op_timeout < 0 || opts->connect_timeout < 0)
 		return -EINVAL;
+	if (!opts->store_id || opts->store_id_len < 1 || opts->store_id_len > STORE_ID_MAX)
+		return -EINVAL;
 	return 0;
 }
 
 int store_open(const struct store_opts *opts, const struct store_cluster_spec *specs,
-	       struct store **out, char *err, size_t err_len)
+               struct store **out, struct sc_err *err)
 {
 	struct store *store;
 	unsigned up = 0;
@@ -176,22 +197,27 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 	int r;
 
 	*out = NULL;
-	if (err && err_len)
-		err[0] = '\0';
+	if (err)
+		err->msg[0] = '\0';
 	r = opts_check(opts);
 	if (r < 0) {
-		if (err && opts && !opts->writer_key && opts->trusted_count == 0)
-			snprintf(err, err_len, "no writer key and no trusted key: nothing could verify");
-		else if (err)
-			snprintf(err, err_len, "invalid store options (n=%u f=%u needs n >= %uf+1)",
-				 opts ? opts->n : 0, opts ? opts->f : 0,
-				 opts && opts->crash_only ? 2 : 3);
+		if (opts && !opts->writer_key && opts->trusted_count == 0)
+			sc_err_set(err, "no writer key and no trusted key: nothing could verify");
+		else if (opts && (!opts->store_id || opts->store_id_len < 1 ||
+		                  opts->store_id_len > STORE_ID_MAX))
+			sc_err_set(err, "the store id must have 1 to %u bytes", STORE_ID_MAX);
+		else
+			sc_err_set(err, "invalid store options (n=%u f=%u needs n >= %uf+1)",
+			           opts ? opts->n : 0, opts ? opts->f : 0,
+			           opts && opts->crash_only ? 2 : 3);
 		return r;
 	}
 	for (unsigned i = 0; i < opts->n; i++)
 		if (!specs || !specs[i].cluster || !specs[i].pool ||
-		    sc_cluster_name_valid(specs[i].cluster) < 0)
+		    sc_cluster_name_valid(specs[i].cluster) < 0) {
+			sc_err_set(err, "cluster %u: missing or invalid cluster name or pool", i);
 			return -EINVAL;
+		}
 
 	store = calloc(1, sizeof(*store));
 	if (!store)
@@ -200,8 +226,12 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 	pthread_cond_init(&store->idle, NULL);
 	store->n = opts->n;
 	store->f = opts->f;
+	memcpy(store->id_bytes, opts->store_id, opts->store_id_len);
+	store->id.bytes = store->id_bytes;
+	store->id.len = opts->store_id_len;
 	store->k = opts->f + 1;
-	store->protocol = opts->protocol == STORE_PROTOCOL_A ? RECORD_PROTOCOL_A : RECORD_PROTOCOL_CA;
+	store->protocol =
+	    opts->protocol == STORE_PROTOCOL_A ? RECORD_PROTOCOL_A : RECORD_PROTOCOL_CA;
 	store->max_unit = opts->max_unit_size ? opts->max_unit_size : STORE_DEFAULT_MAX_UNIT;
 	store->op_timeout = opts->op_timeout > 0 ? opts->op_timeout : 10.0;
 	store->connect_timeout = opts->connect_timeout > 0 ? opts->connect_timeout : 10.0;
@@ -211,7 +241,8 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 		goto fail;
 	}
 	for (unsigned i = 0; i < opts->trusted_count; i++)
-		memcpy(store->trusted[store->trusted_count++], opts->trusted_keys[i], STORE_KEY_LEN);
+		memcpy(store->trusted[store->trusted_count++], opts->trusted_keys[i],
+		       STORE_KEY_LEN);
 	if (opts->writer_key) {
 		memcpy(store->writer_priv, opts->writer_key, STORE_KEY_LEN);
 		r = sc_ed25519_public(store->writer_priv, store->writer_pub);
@@ -220,7 +251,7 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 		memcpy(store->trusted[store->trusted_count++], store->writer_pub, STORE_KEY_LEN);
 		store->can_write = true;
 	}
-	r = codec_new(store->protocol, store->n, store->f, &store->codec);
+	r = store_codec_new(store->protocol, store->n, store->f, &store->codec);
 	if (r < 0)
 		goto fail;
 
@@ -250,7 +281,7 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 			up++;
 		} else if (used < sizeof(msg)) {
 			int n = snprintf(msg + used, sizeof(msg) - used, "%s%s", used ? "; " : "",
-					 cl->state.reason);
+			                 cl->state.reason);
 			used += n > 0 ? (size_t)n : 0;
 		}
 	}
@@ -262,18 +293,16 @@ int store_open(const struct store_opts *opts, const struct store_cluster_spec *s
 	for (unsigned i = 0; i < store->n; i++) {
 		struct cluster *cl = &store->clusters[i];
 		int e = cl->state.last_error;
-		if (!cl->connected && (e == -ENOENT || e == -ENOKEY || e == -EINVAL ||
-				       e == -EACCES || e == -EPERM)) {
-			if (err)
-				snprintf(err, err_len, "%s", cl->state.reason);
+		if (!cl->connected &&
+		    (e == -ENOENT || e == -ENOKEY || e == -EINVAL || e == -EACCES || e == -EPERM)) {
+			sc_err_set(err, "%s", cl->state.reason);
 			r = e;
 			goto fail;
 		}
 	}
 	if (up < store->n - store->f) {
-		if (err)
-			snprintf(err, err_len, "only %u of %u clusters reachable, %u needed: %s", up,
-				 store->n, store->n - store->f, msg);
+		sc_err_set(err, "only %u of %u clusters reachable, %u needed: %s", up, store->n,
+		           store->n - store->f, msg);
 		r = -EHOSTUNREACH;
 		goto fail;
 	}
@@ -304,22 +333,48 @@ int store_flush(struct store *store, double timeout)
 	return r;
 }
 
+int store_op_enter(struct store *store)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&store->lock);
+	if (store->closing)
+		r = -ESHUTDOWN;
+	else
+		store->ops_active++;
+	pthread_mutex_unlock(&store->lock);
+	return r;
+}
+
+void store_op_leave(struct store *store)
+{
+	pthread_mutex_lock(&store->lock);
+	if (--store->ops_active == 0)
+		pthread_cond_broadcast(&store->idle);
+	pthread_mutex_unlock(&store->lock);
+}
+
 void store_close(struct store *store)
 {
 	if (!store)
 		return;
 	pthread_mutex_lock(&store->lock);
 	store->closing = true;
+	/* Operations of other threads end within their deadline; wait for them. */
+	while (store->ops_active > 0)
+		pthread_cond_wait(&store->idle, &store->lock);
 	pthread_mutex_unlock(&store->lock);
 	for (unsigned i = 0; i < store->n; i++)
 		if (store->clusters[i].thread_started)
 			pthread_join(store->clusters[i].thread, NULL);
 	/*
-	 * Late answers touch the store: wait for them (librados's own op timeout
-	 * bounds this). What still hangs after that is dropped by rados_shutdown,
-	 * which joins librados's threads, so no callback runs after it.
+	 * Late answers touch the store and their aio sets: wait for every one
+	 * of them. librados's own op timeout (rados_osd_op_timeout, 3 x the
+	 * deadline, at least 30 s) ends each with -ETIMEDOUT, so this wait is
+	 * bounded; only then do the ioctxs go, and after them the clusters.
 	 */
-	store_flush(store, store->op_timeout * 3 > 30 ? store->op_timeout * 3 : 30);
+	while (store_flush(store, 60) == -ETIMEDOUT)
+		;
 	for (unsigned i = 0; i < store->n; i++) {
 		struct cluster *cl = &store->clusters[i];
 		if (cl->io)
@@ -327,7 +382,7 @@ void store_close(struct store *store)
 		if (cl->rados)
 			rados_shutdown(cl->rados);
 	}
-	codec_free(store->codec);
+	store_codec_free(store->codec);
 	sc_wipe(store->writer_priv, sizeof(store->writer_priv));
 	free(store->trusted);
 	pthread_mutex_destroy(&store->lock);
@@ -376,10 +431,10 @@ int store_cluster_state(struct store *store, unsigned index, struct store_cluste
 		out->last_error = -ETIMEDOUT;
 		snprintf(out->reason, sizeof(out->reason), "no answer for %.0f s", silent);
 	} else if (out->condition == STORE_CLUSTER_UP &&
-		   ((silent * 1000 > SLOW_FLOOR_MS && other >= 0 &&
-		     silent * 1000 > SLOW_FACTOR * other) ||
-		    (other >= 0 && out->ops_ok > 0 && out->latency_ms > SLOW_FLOOR_MS &&
-		     out->latency_ms > SLOW_FACTOR * other))) {
+	           ((silent * 1000 > SLOW_FLOOR_MS && other >= 0 &&
+	             silent * 1000 > SLOW_FACTOR * other) ||
+	            (other >= 0 && out->ops_ok > 0 && out->latency_ms > SLOW_FLOOR_MS &&
+	             out->latency_ms > SLOW_FACTOR * other))) {
 		out->condition = STORE_CLUSTER_SLOW;
 	}
 	return 0;
@@ -397,8 +452,8 @@ void store_cluster_note(struct store *store, unsigned index, int r, double laten
 		st->condition = STORE_CLUSTER_DOWN;
 		snprintf(st->reason, sizeof(st->reason), "operation failed: %s", strerror(-r));
 	} else {
-		st->latency_ms = st->ops_ok == 0 ? ms : (1 - EWMA_WEIGHT) * st->latency_ms +
-								EWMA_WEIGHT * ms;
+		st->latency_ms =
+		    st->ops_ok == 0 ? ms : (1 - EWMA_WEIGHT) * st->latency_ms + EWMA_WEIGHT * ms;
 		st->ops_ok++;
 		if (st->condition == STORE_CLUSTER_DOWN)
 			st->condition = STORE_CLUSTER_UP;
@@ -407,7 +462,7 @@ void store_cluster_note(struct store *store, unsigned index, int r, double laten
 }
 
 void store_cluster_fault(struct store *store, unsigned index, int condition, int err,
-			 const char *fmt, ...)
+                         const char *fmt, ...)
 {
 	struct store_cluster_state *st = &store->clusters[index].state;
 	va_list ap;
@@ -435,6 +490,20 @@ void store_cluster_good(struct store *store, unsigned index)
 	pthread_mutex_unlock(&store->lock);
 }
 
+void store_cluster_note_data(struct store *store, unsigned index, double seconds)
+{
+	struct cluster *cl = &store->clusters[index];
+	double ms = seconds * 1000.0;
+
+	pthread_mutex_lock(&store->lock);
+	if (cl->data_ops == 0)
+		cl->data_latency_ms = ms;
+	else
+		cl->data_latency_ms = (1 - EWMA_WEIGHT) * cl->data_latency_ms + EWMA_WEIGHT * ms;
+	cl->data_ops++;
+	pthread_mutex_unlock(&store->lock);
+}
+
 void store_cluster_order(struct store *store, unsigned *order)
 {
 	double key[STORE_MAX_CLUSTERS], now = sc_now_monotonic();
@@ -442,13 +511,18 @@ void store_cluster_order(struct store *store, unsigned *order)
 	pthread_mutex_lock(&store->lock);
 	for (unsigned i = 0; i < store->n; i++) {
 		const struct cluster *cl = &store->clusters[i];
-		/* Unknown latency sorts as fast; bad data and down sort last. */
-		key[i] = cl->state.latency_ms;
+		/*
+		 * By fragment-read latency once there is one (a cluster quick with
+		 * index answers but slow with fragments is slow here); unknown
+		 * latency sorts as fast; bad data and down sort last.
+		 */
+		key[i] = cl->data_ops ? cl->data_latency_ms : cl->state.latency_ms;
 		if (!cl->connected || cl->state.condition == STORE_CLUSTER_DOWN)
 			key[i] += 1e9;
 		else if (cl->state.condition == STORE_CLUSTER_BAD_DATA)
 			key[i] += 1e6;
-		else if (cl->inflight > 0 && now - cl->waiting_since > 1.0)
+		else if ((cl->inflight > 0 && now - cl->waiting_since > 1.0) ||
+		         (cl->data_inflight > 0 && now - cl->data_waiting_since > 1.0))
 			key[i] += 1e5; /* hung: it has left requests unanswered for a while */
 		order[i] = i;
 	}
@@ -461,16 +535,41 @@ void store_cluster_order(struct store *store, unsigned *order)
 		}
 }
 
-void store_set_report(struct store *store, const struct store_report *report)
+unsigned store_cluster_f(const struct store *store)
 {
-	pthread_mutex_lock(&store->lock);
-	store->report = *report;
-	pthread_mutex_unlock(&store->lock);
+	return store->f;
 }
 
-void store_last_report(struct store *store, struct store_report *out)
+int store_cluster_ioctx(struct store *store, unsigned index, rados_ioctx_t *out)
 {
+	int r = -ENOTCONN;
+
+	*out = NULL;
+	if (index >= store->n)
+		return -EINVAL;
 	pthread_mutex_lock(&store->lock);
-	*out = store->report;
+	if (store->clusters[index].connected && !store->closing) {
+		*out = store->clusters[index].io;
+		r = 0;
+	}
 	pthread_mutex_unlock(&store->lock);
+	return r;
+}
+
+int store_cluster_fsid(struct store *store, unsigned index, char *fsid, size_t len)
+{
+	rados_t rados = NULL;
+	int r;
+
+	if (index >= store->n || !fsid || len == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&store->lock);
+	if (store->clusters[index].connected && !store->closing)
+		rados = store->clusters[index].rados;
+	pthread_mutex_unlock(&store->lock);
+	if (!rados)
+		return -ENOTCONN;
+	/* rados lives until store_close once connected. */
+	r = rados_cluster_fsid(rados, fsid, len);
+	return r < 0 ? r : 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * CA and A encoding (codec.h). Decryption streams through OpenSSL's EVP
  * interface fragment by fragment, so the k data fragments never have to be
@@ -25,7 +26,7 @@ struct codec {
 	bool portable_digest; /* hash fragments with OpenSSL only (tests, bench) */
 };
 
-int codec_new(int protocol, unsigned n, unsigned f, struct codec **out)
+int store_codec_new(int protocol, unsigned n, unsigned f, struct codec **out)
 {
 	struct codec *codec;
 	int r;
@@ -41,7 +42,7 @@ int codec_new(int protocol, unsigned n, unsigned f, struct codec **out)
 	codec->n = n;
 	codec->k = f + 1;
 	if (protocol == RECORD_PROTOCOL_CA) {
-		r = erasure_new(n, codec->k, &codec->ec);
+		r = store_erasure_new(n, codec->k, &codec->ec);
 		if (r < 0)
 			goto fail;
 		codec->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
@@ -53,25 +54,25 @@ int codec_new(int protocol, unsigned n, unsigned f, struct codec **out)
 	*out = codec;
 	return 0;
 fail:
-	codec_free(codec);
+	store_codec_free(codec);
 	return r;
 }
 
-void codec_free(struct codec *codec)
+void store_codec_free(struct codec *codec)
 {
 	if (!codec)
 		return;
-	erasure_free(codec->ec);
+	store_erasure_free(codec->ec);
 	EVP_CIPHER_free(codec->gcm);
 	free(codec);
 }
 
-void codec_set_portable_digest(struct codec *codec, bool portable)
+void store_codec_set_portable_digest(struct codec *codec, bool portable)
 {
 	codec->portable_digest = portable;
 }
 
-size_t codec_frag_len(const struct codec *codec, size_t data_len)
+size_t store_codec_frag_len(const struct codec *codec, size_t data_len)
 {
 	if (codec->protocol == RECORD_PROTOCOL_A)
 		return data_len;
@@ -79,7 +80,7 @@ size_t codec_frag_len(const struct codec *codec, size_t data_len)
 }
 
 static int encode_a(const struct codec *codec, const void *data, size_t len,
-		    struct codec_encoded *out)
+                    struct codec_encoded *out)
 {
 	int r = sc_sha256(data, len, out->digests[0]);
 
@@ -103,14 +104,14 @@ static int encode_a(const struct codec *codec, const void *data, size_t len,
 #define CODEC_BLOCK (256u << 10) /* a multiple of DIGEST_BLOCK */
 
 static int encode_and_hash(const struct codec *codec, uint8_t **data_frags, uint8_t **parity,
-			   struct codec_encoded *out)
+                           struct codec_encoded *out)
 {
 	struct digest_multi dm;
 	const uint8_t *fp[RECORD_MAX_N];
 	uint8_t *dp[RECORD_MAX_N], *pp[RECORD_MAX_N];
 	unsigned n = codec->n, k = codec->k;
 	size_t frag_len = out->frag_len;
-	int r = digest_multi_begin(&dm, n, codec->portable_digest);
+	int r = store_digest_multi_begin(&dm, n, codec->portable_digest);
 
 	for (size_t off = 0; off < frag_len && r == 0; off += CODEC_BLOCK) {
 		size_t b = frag_len - off < CODEC_BLOCK ? frag_len - off : CODEC_BLOCK;
@@ -118,20 +119,20 @@ static int encode_and_hash(const struct codec *codec, uint8_t **data_frags, uint
 			dp[j] = data_frags[j] + off;
 		for (unsigned j = 0; j < n - k; j++)
 			pp[j] = parity[j] + off;
-		r = erasure_encode(codec->ec, dp, pp, b);
+		r = store_erasure_encode(codec->ec, dp, pp, b);
 		for (unsigned i = 0; i < n; i++)
 			fp[i] = out->frags[i] + off;
 		if (r == 0)
-			r = digest_multi_update(&dm, fp, b);
+			r = store_digest_multi_update(&dm, fp, b);
 	}
 	if (r == 0)
-		return digest_multi_end(&dm, out->digests);
-	digest_multi_abort(&dm);
+		return store_digest_multi_end(&dm, out->digests);
+	store_digest_multi_abort(&dm);
 	return r;
 }
 
-int codec_encode(const struct codec *codec, const void *data, size_t len, const void *aad,
-		 size_t aad_len, struct codec_encoded *out)
+int store_codec_encode(const struct codec *codec, const void *data, size_t len, const void *aad,
+                       size_t aad_len, struct codec_encoded *out)
 {
 	uint8_t key[SC_AES256_KEY_LEN];
 	uint8_t *data_frags[RECORD_MAX_N], *parity[RECORD_MAX_N];
@@ -140,7 +141,7 @@ int codec_encode(const struct codec *codec, const void *data, size_t len, const 
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	out->frag_len = frag_len = codec_frag_len(codec, len);
+	out->frag_len = frag_len = store_codec_frag_len(codec, len);
 	if (codec->protocol == RECORD_PROTOCOL_A)
 		return encode_a(codec, data, len, out);
 
@@ -166,18 +167,18 @@ int codec_encode(const struct codec *codec, const void *data, size_t len, const 
 	r = encode_and_hash(codec, data_frags, parity, out);
 	if (r < 0)
 		goto fail;
-	r = secret_split(key, n, k, out->shares);
+	r = store_secret_split(key, n, k, out->shares);
 	if (r < 0)
 		goto fail;
 	sc_wipe(key, sizeof(key));
 	return 0;
 fail:
 	sc_wipe(key, sizeof(key));
-	codec_encoded_release(out);
+	store_codec_encoded_release(out);
 	return r;
 }
 
-void codec_encoded_release(struct codec_encoded *enc)
+void store_codec_encoded_release(struct codec_encoded *enc)
 {
 	sc_wipe(enc->shares, sizeof(enc->shares));
 	free(enc->buf);
@@ -186,8 +187,8 @@ void codec_encoded_release(struct codec_encoded *enc)
 
 /* Streams AES-256-GCM decryption over the k data fragments into OUT. */
 static int decrypt_frags(const struct codec *codec, uint8_t *const *data_frags, size_t frag_len,
-			 uint64_t data_len, const uint8_t *key, const uint8_t *iv,
-			 const uint8_t *tag, const void *aad, size_t aad_len, uint8_t *out)
+                         uint64_t data_len, const uint8_t *key, const uint8_t *iv,
+                         const uint8_t *tag, const void *aad, size_t aad_len, uint8_t *out)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	uint64_t left = data_len;
@@ -217,11 +218,11 @@ out:
 	return r;
 }
 
-int codec_decode(const struct codec *codec, uint8_t *const *frags, size_t frag_len,
-		 uint64_t data_len, const uint8_t iv[RECORD_IV_LEN],
-		 const uint8_t tag[RECORD_TAG_LEN], const unsigned *share_index,
-		 const uint8_t *shares, unsigned share_count, const void *aad,
-		 size_t aad_len, uint8_t **out)
+int store_codec_decode(const struct codec *codec, uint8_t *const *frags, size_t frag_len,
+                       uint64_t data_len, const uint8_t iv[RECORD_IV_LEN],
+                       const uint8_t tag[RECORD_TAG_LEN], const unsigned *share_index,
+                       const uint8_t *shares, unsigned share_count, const void *aad, size_t aad_len,
+                       uint8_t **out)
 {
 	uint8_t key[SC_AES256_KEY_LEN];
 	uint8_t *data_frags[RECORD_MAX_N], *scratch = NULL, *plain = NULL;
@@ -243,10 +244,10 @@ int codec_decode(const struct codec *codec, uint8_t *const *frags, size_t frag_l
 	}
 	for (unsigned j = 0, m = 0; j < k; j++)
 		data_frags[j] = frags[j] ? frags[j] : scratch + (m++) * frag_len;
-	r = erasure_decode(codec->ec, frags, data_frags, frag_len);
+	r = store_erasure_decode(codec->ec, frags, data_frags, frag_len);
 	if (r < 0)
 		goto out;
-	r = secret_combine(share_index, shares, k, key);
+	r = store_secret_combine(share_index, shares, k, key);
 	if (r < 0)
 		goto out;
 	plain = malloc((size_t)data_len + 1);

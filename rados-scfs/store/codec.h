@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Turning a unit into what each cluster stores, and back, with no I/O:
  *   CA: fresh key and IV; AES-256-GCM over the unit; the ciphertext, zero-
@@ -21,7 +22,7 @@
 struct codec;
 
 struct codec_encoded {
-	uint8_t *buf;   /* owned: CA fragments, n * frag_len bytes; NULL for A */
+	uint8_t *buf; /* owned: CA fragments, n * frag_len bytes; NULL for A */
 	size_t frag_len;
 	const uint8_t *frags[RECORD_MAX_N];
 	uint8_t digests[RECORD_MAX_N][RECORD_DIGEST_LEN];
@@ -30,18 +31,18 @@ struct codec_encoded {
 };
 
 /* PROTOCOL is RECORD_PROTOCOL_A or _CA; n <= RECORD_MAX_N, f < n. */
-int codec_new(int protocol, unsigned n, unsigned f, struct codec **out);
-void codec_free(struct codec *codec);
-size_t codec_frag_len(const struct codec *codec, size_t data_len);
+int store_codec_new(int protocol, unsigned n, unsigned f, struct codec **out);
+void store_codec_free(struct codec *codec);
+size_t store_codec_frag_len(const struct codec *codec, size_t data_len);
 /* Hash fragments with OpenSSL one at a time even where SHA-NI allows two
  * at once (digest.h): for the tests and the bench, which compare both. */
-void codec_set_portable_digest(struct codec *codec, bool portable);
+void store_codec_set_portable_digest(struct codec *codec, bool portable);
 
 /* AAD binds the ciphertext to the unit's name and version (CA). */
-int codec_encode(const struct codec *codec, const void *data, size_t len, const void *aad,
-		 size_t aad_len, struct codec_encoded *out);
+int store_codec_encode(const struct codec *codec, const void *data, size_t len, const void *aad,
+                       size_t aad_len, struct codec_encoded *out);
 /* Wipes the shares and frees the fragment buffer. */
-void codec_encoded_release(struct codec_encoded *enc);
+void store_codec_encoded_release(struct codec_encoded *enc);
 
 /*
  * CA: rebuilds the unit from at least k fragments (FRAGS[i] fragment i of
@@ -51,10 +52,10 @@ void codec_encoded_release(struct codec_encoded *enc);
  * buffer of DATA_LEN bytes (free()). -EBADMSG when the GCM tag does not
  * match (wrong key or fragments), -EIO with fewer than k fragments.
  */
-int codec_decode(const struct codec *codec, uint8_t *const *frags, size_t frag_len,
-		 uint64_t data_len, const uint8_t iv[RECORD_IV_LEN],
-		 const uint8_t tag[RECORD_TAG_LEN], const unsigned *share_index,
-		 const uint8_t *shares, unsigned share_count, const void *aad,
-		 size_t aad_len, uint8_t **out);
+int store_codec_decode(const struct codec *codec, uint8_t *const *frags, size_t frag_len,
+                       uint64_t data_len, const uint8_t iv[RECORD_IV_LEN],
+                       const uint8_t tag[RECORD_TAG_LEN], const unsigned *share_index,
+                       const uint8_t *shares, unsigned share_count, const void *aad, size_t aad_len,
+                       uint8_t **out);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Multi-stream SHA-256 (digest.h). The SHA-NI kernel follows the structure
  * of Intel's reference code for the SHA extensions: state kept as ABEF/CDGH,
@@ -5,7 +6,7 @@
  * sha256msg1/msg2. It is instantiated for one and for two streams; the two-
  * stream version interleaves the independent dependency chains, which is
  * where the speed comes from. Invariants: only whole 64-byte blocks reach
- * the kernel; padding (FIPS 180-4, 5.1.1) is built here in digest_multi_end;
+ * the kernel; padding (FIPS 180-4, 5.1.1) is built here in store_digest_multi_end;
  * the portable path is OpenSSL's, stream by stream.
  */
 #include "digest.h"
@@ -110,7 +111,7 @@ SHANI_TARGET static void shani_blocks2(uint32_t *const *state, const uint8_t *co
 	shani_blocks(state, data, nblocks, 2);
 }
 
-bool digest_multi_fast(void)
+bool store_digest_multi_fast(void)
 {
 	unsigned a, b, c, d;
 
@@ -122,7 +123,7 @@ bool digest_multi_fast(void)
 	return (b & (1u << 29)) != 0; /* SHA */
 }
 #else
-bool digest_multi_fast(void)
+bool store_digest_multi_fast(void)
 {
 	return false;
 }
@@ -152,7 +153,7 @@ static void digest_multi_blocks(struct digest_multi *d, const unsigned *streams,
 #endif
 }
 
-int digest_multi_begin(struct digest_multi *d, unsigned count, bool force_portable)
+int store_digest_multi_begin(struct digest_multi *d, unsigned count, bool force_portable)
 {
 	int r = 0;
 
@@ -160,7 +161,7 @@ int digest_multi_begin(struct digest_multi *d, unsigned count, bool force_portab
 	if (count < 1 || count > DIGEST_MULTI_MAX)
 		return -EINVAL;
 	d->count = count;
-	d->shani = !force_portable && digest_multi_fast();
+	d->shani = !force_portable && store_digest_multi_fast();
 	for (unsigned i = 0; i < count; i++) {
 		if (d->shani)
 			memcpy(d->state[i], sha256_h0, sizeof(sha256_h0));
@@ -168,12 +169,12 @@ int digest_multi_begin(struct digest_multi *d, unsigned count, bool force_portab
 			break;
 	}
 	if (r < 0)
-		digest_multi_abort(d);
+		store_digest_multi_abort(d);
 	return r;
 }
 
-int digest_multi_update_streams(struct digest_multi *d, const unsigned *streams, unsigned count,
-                                const uint8_t *const *data, size_t len)
+int store_digest_multi_update_streams(struct digest_multi *d, const unsigned *streams,
+                                      unsigned count, const uint8_t *const *data, size_t len)
 {
 	size_t whole = len - len % DIGEST_BLOCK;
 	const uint8_t *tail[DIGEST_MULTI_MAX];
@@ -221,16 +222,17 @@ int digest_multi_update_streams(struct digest_multi *d, const unsigned *streams,
 	return 0;
 }
 
-int digest_multi_update(struct digest_multi *d, const uint8_t *const *data, size_t len)
+int store_digest_multi_update(struct digest_multi *d, const uint8_t *const *data, size_t len)
 {
 	unsigned all[DIGEST_MULTI_MAX];
 
 	for (unsigned i = 0; i < d->count; i++)
 		all[i] = i;
-	return digest_multi_update_streams(d, all, d->count, data, len);
+	return store_digest_multi_update_streams(d, all, d->count, data, len);
 }
 
-int digest_multi_end_stream(struct digest_multi *d, unsigned i, uint8_t out[RECORD_DIGEST_LEN])
+int store_digest_multi_end_stream(struct digest_multi *d, unsigned i,
+                                  uint8_t out[RECORD_DIGEST_LEN])
 {
 	int r;
 
@@ -256,7 +258,7 @@ int digest_multi_end_stream(struct digest_multi *d, unsigned i, uint8_t out[RECO
 	return 0;
 }
 
-int digest_multi_end(struct digest_multi *d, uint8_t (*out)[RECORD_DIGEST_LEN])
+int store_digest_multi_end(struct digest_multi *d, uint8_t (*out)[RECORD_DIGEST_LEN])
 {
 	int r = 0;
 
@@ -298,7 +300,7 @@ int digest_multi_end(struct digest_multi *d, uint8_t (*out)[RECORD_DIGEST_LEN])
 	return 0;
 }
 
-void digest_multi_abort(struct digest_multi *d)
+void store_digest_multi_abort(struct digest_multi *d)
 {
 	for (unsigned i = 0; i < d->count; i++) {
 		sc_sha256_free(d->ctx[i]);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reed-Solomon with ISA-L (see erasure.h). The encode tables are computed
  * once per (n, k); decoding inverts the k x k submatrix of the rows that
@@ -52,7 +53,7 @@ static void vector_state_clean(const struct erasure *ec)
 #endif
 }
 
-int erasure_new(unsigned n, unsigned k, struct erasure **out)
+int store_erasure_new(unsigned n, unsigned k, struct erasure **out)
 {
 	struct erasure *ec;
 
@@ -67,7 +68,7 @@ int erasure_new(unsigned n, unsigned k, struct erasure **out)
 	ec->matrix = malloc((size_t)n * k);
 	ec->enc_tables = malloc(32 * (size_t)k * (n - k) + 1);
 	if (!ec->matrix || !ec->enc_tables) {
-		erasure_free(ec);
+		store_erasure_free(ec);
 		return -ENOMEM;
 	}
 #if defined(__x86_64__) || defined(__i386__)
@@ -80,7 +81,7 @@ int erasure_new(unsigned n, unsigned k, struct erasure **out)
 	return 0;
 }
 
-void erasure_free(struct erasure *ec)
+void store_erasure_free(struct erasure *ec)
 {
 	if (!ec)
 		return;
@@ -89,21 +90,21 @@ void erasure_free(struct erasure *ec)
 	free(ec);
 }
 
-int erasure_encode(const struct erasure *ec, uint8_t *const *data, uint8_t *const *parity,
-		   size_t len)
+int store_erasure_encode(const struct erasure *ec, uint8_t *const *data, uint8_t *const *parity,
+                         size_t len)
 {
 	if (len > INT_MAX)
 		return -EINVAL;
 	if (ec->n == ec->k || len == 0)
 		return 0;
 	ec_encode_data((int)len, (int)ec->k, (int)(ec->n - ec->k), ec->enc_tables,
-		       (unsigned char **)data, (unsigned char **)parity);
+	               (unsigned char **)data, (unsigned char **)parity);
 	vector_state_clean(ec);
 	return 0;
 }
 
-int erasure_decode(const struct erasure *ec, uint8_t *const *frags, uint8_t *const *out,
-		   size_t len)
+int store_erasure_decode(const struct erasure *ec, uint8_t *const *frags, uint8_t *const *out,
+                         size_t len)
 {
 	unsigned k = ec->k, have = 0, missing = 0;
 	unsigned rows[255], lost[255];

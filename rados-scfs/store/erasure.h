@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Systematic Reed-Solomon over GF(2^8) with ISA-L: k data fragments and
  * m = n-k parity fragments, any k of which rebuild the data. The generator
@@ -13,18 +14,18 @@
 struct erasure;
 
 /* 1 <= k <= n <= 255. */
-int erasure_new(unsigned n, unsigned k, struct erasure **out);
-void erasure_free(struct erasure *ec);
+int store_erasure_new(unsigned n, unsigned k, struct erasure **out);
+void store_erasure_free(struct erasure *ec);
 
 /* Computes parity[0..m) from data[0..k), each LEN bytes. */
-int erasure_encode(const struct erasure *ec, uint8_t *const *data, uint8_t *const *parity,
-		   size_t len);
+int store_erasure_encode(const struct erasure *ec, uint8_t *const *data, uint8_t *const *parity,
+                         size_t len);
 /*
  * Rebuilds the k data fragments. FRAGS[i] is fragment i (0 <= i < n) or NULL
  * when missing; at least k must be present. OUT[j] (j < k) receives data
  * fragment j; OUT[j] may equal FRAGS[j], which is then left as it is.
  */
-int erasure_decode(const struct erasure *ec, uint8_t *const *frags, uint8_t *const *out,
-		   size_t len);
+int store_erasure_decode(const struct erasure *ec, uint8_t *const *frags, uint8_t *const *out,
+                         size_t len);
 
 #endif

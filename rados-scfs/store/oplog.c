@@ -1,10 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * One operation's account of the clusters (unit.h): which cluster failed or
  * served bad data and why, turned into the store's report when the
  * operation ends. Invariants: each cluster has one reason slot (a later
  * failure overwrites it); a cluster already named failed or bad is never
  * also named as timed out; every public operation ends through
- * store_op_finish, so the report always describes the caller's last call.
+ * store_op_finish, which fills the report the caller passed to that call
+ * (one per call, so concurrent threads never see each other's).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,7 +18,7 @@
 
 rados_ioctx_t store_op_ioctx(struct store *store, struct op_log *log, unsigned i)
 {
-	rados_ioctx_t ioctx = store_cluster_ioctx(store, i);
+	rados_ioctx_t ioctx = store_cluster_io(store, i);
 
 	if (!ioctx)
 		store_op_fail(store, log, i, -1, -ENOTCONN, "not connected");
@@ -61,9 +63,12 @@ int store_op_finish(struct store *store, struct op_log *log, int r, const char *
 	size_t used;
 	va_list ap;
 
+	if (!log->rep)
+		return r;
 	rep.result = r;
 	rep.bad_clusters = log->bad;
 	rep.failed_clusters = log->failed;
+	rep.maybe_written = r < 0 && log->maybe_written;
 	va_start(ap, fmt);
 	vsnprintf(rep.msg, sizeof(rep.msg), fmt, ap);
 	va_end(ap);
@@ -77,16 +82,19 @@ int store_op_finish(struct store *store, struct op_log *log, int r, const char *
 		                 store_cluster_name(store, i), log->reason[i]);
 		used += n > 0 ? (size_t)n : 0;
 	}
-	store_set_report(store, &rep);
+	*log->rep = rep;
 	return r;
 }
 
-void store_unit_aad(const char *name, uint64_t version, uint8_t *aad, size_t *len)
+void store_unit_aad(const struct store *store, const char *name, uint64_t version, uint8_t *aad,
+                    size_t *len)
 {
-	size_t name_len = strlen(name);
+	size_t name_len = strlen(name), id_len = store->id.len;
 
-	memcpy(aad, "scfs.du1", 8);
+	memcpy(aad, "scfs.du2", 8);
 	sc_put_be64(aad + 8, version);
-	memcpy(aad + 16, name, name_len);
-	*len = 16 + name_len;
+	aad[16] = (uint8_t)id_len;
+	memcpy(aad + 17, store->id.bytes, id_len);
+	memcpy(aad + 17 + id_len, name, name_len);
+	*len = 17 + id_len + name_len;
 }

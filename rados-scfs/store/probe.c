@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * store_cluster_probe (store.h): one cheap question to every connected
  * cluster at once, so that status tools see each cluster's latency and
@@ -17,9 +18,9 @@
 
 #define STORE_PROBE_OBJECT "scfs.probe"
 
-int store_cluster_probe(struct store *store, double timeout)
+static int cluster_probe(struct store *store, double timeout, struct store_report *rep)
 {
-	struct op_log log = {.what = "probe"};
+	struct op_log log = {.what = "probe", .rep = rep};
 	double started = sc_now_monotonic(), deadline;
 	struct aio_set *set = NULL;
 	struct aio_io *io;
@@ -27,9 +28,9 @@ int store_cluster_probe(struct store *store, double timeout)
 	int r;
 
 	if (timeout < 0)
-		return -EINVAL;
+		return store_op_finish(store, &log, -EINVAL, "probe: negative timeout");
 	deadline = started + (timeout > 0 ? timeout : store->op_timeout);
-	r = aio_set_new(store, &set);
+	r = store_aio_set_new(store, &set);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < store->n; i++) {
@@ -38,14 +39,14 @@ int store_cluster_probe(struct store *store, double timeout)
 
 		if (!ioctx)
 			continue;
-		io = aio_io_add(set, i, IO_PROBE);
+		io = store_aio_io_add(set, i, IO_PROBE);
 		op = rados_create_read_op();
 		rados_read_op_stat(op, &io->stat_size, &io->stat_mtime, &io->stat_rval);
-		aio_submit_read(io, ioctx, STORE_PROBE_OBJECT, op);
+		store_aio_submit_read(io, ioctx, STORE_PROBE_OBJECT, op);
 		rados_release_read_op(op);
 		asked++;
 	}
-	while (answered < asked && (io = aio_set_next(set, deadline))) {
+	while (answered < asked && (io = store_aio_set_next(set, deadline))) {
 		if (io->r == 0 || io->r == -ENOENT)
 			answered++;
 		else
@@ -53,8 +54,21 @@ int store_cluster_probe(struct store *store, double timeout)
 			              strerror(-io->r));
 	}
 	store_op_timeouts(store, set, &log, deadline - started);
-	aio_set_put(set);
+	store_aio_set_put(set);
 	store_op_finish(store, &log, (int)answered, "probe: %u of %u clusters answered%s", answered,
 	                store->n, (log.bad | log.failed) ? ": " : "");
 	return (int)answered;
+}
+
+int store_cluster_probe(struct store *store, double timeout, struct store_report *rep)
+{
+	int r = store_op_enter(store);
+
+	if (r < 0) {
+		struct op_log log = {.what = "probe", .rep = rep};
+		return store_op_finish(store, &log, r, "probe: the store is closing");
+	}
+	r = cluster_probe(store, timeout, rep);
+	store_op_leave(store);
+	return r;
 }

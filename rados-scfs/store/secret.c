@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libgfshare behind secret.h. libgfshare takes its randomness from one
  * process-wide function pointer, gfshare_fill_rand; it is set once, before
@@ -32,8 +33,8 @@ static void secret_install_rand(void)
 	gfshare_fill_rand = secret_fill_rand;
 }
 
-int secret_split(const uint8_t key[SECRET_LEN], unsigned n, unsigned threshold,
-		 uint8_t (*shares)[SECRET_LEN])
+int store_secret_split(const uint8_t key[SECRET_LEN], unsigned n, unsigned threshold,
+                       uint8_t (*shares)[SECRET_LEN])
 {
 	unsigned char xs[255], secret[SECRET_LEN];
 	gfshare_ctx *ctx;
@@ -66,8 +67,8 @@ int secret_split(const uint8_t key[SECRET_LEN], unsigned n, unsigned threshold,
 	return 0;
 }
 
-int secret_combine(const unsigned *indexes, const uint8_t *shares, unsigned count,
-		   uint8_t key[SECRET_LEN])
+int store_secret_combine(const unsigned *indexes, const uint8_t *shares, unsigned count,
+                         uint8_t key[SECRET_LEN])
 {
 	unsigned char xs[255], share[SECRET_LEN];
 	gfshare_ctx *ctx;

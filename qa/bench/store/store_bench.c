@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * store-bench: what the store costs, beside the bounds measured in the
  * same run (design.md, performance targets).
@@ -60,25 +61,25 @@ static double mbps(double bytes, double seconds)
 }
 
 /* Runs BODY for at least MIN_SECONDS; OUT gets bytes per second of DATA_BYTES per run. */
-#define TIME_LOOP(out, min_seconds, data_bytes, body)                                     \
-	do {                                                                               \
-		double t0_ = sc_now_monotonic(), t_;                                       \
-		unsigned long n_ = 0;                                                      \
-		do {                                                                       \
-			body;                                                              \
-			n_++;                                                              \
-			t_ = sc_now_monotonic() - t0_;                                     \
-		} while (t_ < (min_seconds));                                              \
-		(out) = (double)(data_bytes) * (double)n_ / t_;                            \
+#define TIME_LOOP(out, min_seconds, data_bytes, body)                                              \
+	do {                                                                                       \
+		double t0_ = sc_now_monotonic(), t_;                                               \
+		unsigned long n_ = 0;                                                              \
+		do {                                                                               \
+			body;                                                                      \
+			n_++;                                                                      \
+			t_ = sc_now_monotonic() - t0_;                                             \
+		} while (t_ < (min_seconds));                                                      \
+		(out) = (double)(data_bytes) * (double)n_ / t_;                                    \
 	} while (0)
 
 static void encode_loop(struct codec *codec, const uint8_t *data, const uint8_t *aad)
 {
 	struct codec_encoded e;
 
-	if (codec_encode(codec, data, UNIT, aad, 16, &e) < 0)
+	if (store_codec_encode(codec, data, UNIT, aad, 16, &e) < 0)
 		exit(1);
-	codec_encoded_release(&e);
+	store_codec_encoded_release(&e);
 }
 
 /*
@@ -95,7 +96,8 @@ static void bench_cpu(void)
 	uint8_t *dptr[K], *pptr[N - K];
 	const uint8_t *fptr[N];
 	struct codec *codec;
-	double aes, sha, sha_n, rs, bound, bound_n, enc, enc_evp, dec, dec_evp, dec_bound, dec_bound_n;
+	double aes, sha, sha_n, rs, bound, bound_n, enc, enc_evp, dec, dec_evp, dec_bound,
+	    dec_bound_n;
 	size_t frag = UNIT / K;
 
 	sc_random_bytes(data, UNIT);
@@ -116,8 +118,9 @@ static void bench_cpu(void)
 	/* The store's way to hash the n fragments: side by side (digest.h). */
 	TIME_LOOP(sha_n, 1.0, N * frag, {
 		struct digest_multi dm;
-		if (digest_multi_begin(&dm, N, false) < 0 || digest_multi_update(&dm, fptr, frag) < 0 ||
-		    digest_multi_end(&dm, digests) < 0)
+		if (store_digest_multi_begin(&dm, N, false) < 0 ||
+		    store_digest_multi_update(&dm, fptr, frag) < 0 ||
+		    store_digest_multi_end(&dm, digests) < 0)
 			exit(1);
 	});
 	TIME_LOOP(rs, 1.0, UNIT, ec_encode_data((int)frag, K, N - K, tables, dptr, pptr));
@@ -126,20 +129,20 @@ static void bench_cpu(void)
 	bound_n = 1.0 / (1.0 / aes + (double)N / K / sha_n + 1.0 / rs);
 	dec_bound = 1.0 / (1.0 / aes + 1.0 / sha + 1.0 / rs);
 	dec_bound_n = 1.0 / (1.0 / aes + 1.0 / sha_n + 1.0 / rs);
-	if (codec_new(RECORD_PROTOCOL_CA, N, F, &codec) < 0) {
-		fprintf(stderr, "store-bench: codec_new failed\n");
+	if (store_codec_new(RECORD_PROTOCOL_CA, N, F, &codec) < 0) {
+		fprintf(stderr, "store-bench: store_codec_new failed\n");
 		exit(1);
 	}
 	TIME_LOOP(enc, 2.0, UNIT, encode_loop(codec, data, aad));
-	codec_set_portable_digest(codec, true);
+	store_codec_set_portable_digest(codec, true);
 	TIME_LOOP(enc_evp, 2.0, UNIT, encode_loop(codec, data, aad));
-	codec_set_portable_digest(codec, false);
+	store_codec_set_portable_digest(codec, false);
 	{
 		/* Decode from one data and one parity fragment: RS has work to do. */
 		struct codec_encoded e;
 		uint8_t *have[N] = {0}, shares[2 * 32], *out;
 		unsigned idx[2] = {1, 2};
-		codec_encode(codec, data, UNIT, aad, 16, &e);
+		store_codec_encode(codec, data, UNIT, aad, 16, &e);
 		have[1] = (uint8_t *)e.frags[1];
 		have[2] = (uint8_t *)e.frags[2];
 		memcpy(shares, e.shares[1], 32);
@@ -150,8 +153,8 @@ static void bench_cpu(void)
 			/* the k fragments hashed one after the other, as EVP does */
 			sc_sha256(have[1], e.frag_len, d);
 			sc_sha256(have[2], e.frag_len, d);
-			if (codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx, shares, 2,
-					 aad, 16, &out) < 0)
+			if (store_codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx,
+			                       shares, 2, aad, 16, &out) < 0)
 				exit(1);
 			free(out);
 		});
@@ -159,16 +162,16 @@ static void bench_cpu(void)
 			/* the reader's way (read.c): the k fragments side by side */
 			struct digest_multi dm;
 			uint8_t d[2][32];
-			if (digest_multi_begin(&dm, 2, false) < 0 ||
-			    digest_multi_update(&dm, hp, e.frag_len) < 0 ||
-			    digest_multi_end(&dm, d) < 0)
+			if (store_digest_multi_begin(&dm, 2, false) < 0 ||
+			    store_digest_multi_update(&dm, hp, e.frag_len) < 0 ||
+			    store_digest_multi_end(&dm, d) < 0)
 				exit(1);
-			if (codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx, shares, 2,
-					 aad, 16, &out) < 0)
+			if (store_codec_decode(codec, have, e.frag_len, UNIT, e.iv, e.tag, idx,
+			                       shares, 2, aad, 16, &out) < 0)
 				exit(1);
 			free(out);
 		});
-		codec_encoded_release(&e);
+		store_codec_encoded_release(&e);
 	}
 	printf("cpu  AES-256-GCM %.0f MB/s, SHA-256 %.0f MB/s (%d streams side by side: %.0f "
 	       "MB/s), RS(k=%d,m=%d) %.0f MB/s\n",
@@ -190,7 +193,7 @@ static void bench_cpu(void)
 	printf("cpu  decrypt+decode  %.0f MB/s  bound %.0f MB/s  ratio %.2f   (fragments hashed "
 	       "with EVP, one at a time)\n",
 	       mbps(dec_evp, 1), mbps(dec_bound, 1), dec_evp / dec_bound);
-	codec_free(codec);
+	store_codec_free(codec);
 	free(data);
 	free(ct);
 	free(frags);
@@ -263,7 +266,7 @@ static double machine_busy_seconds(void)
 	if (!f)
 		return 0;
 	got = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-		     &v[4], &v[5], &v[6], &v[7]);
+	             &v[4], &v[5], &v[6], &v[7]);
 	fclose(f);
 	if (got != 8)
 		return 0;
@@ -283,6 +286,7 @@ struct write_round {
 	size_t per_cluster;
 	const char *prefix;
 	struct store_unit_ref *refs;
+	bool anchored;        /* store_unit_write_anchored: the file system's path */
 	pthread_mutex_t lock; /* guards next and failed */
 	unsigned next, last;
 	bool failed;
@@ -293,6 +297,7 @@ static void *write_round_thread(void *arg)
 {
 	struct write_round *wr = arg;
 	char name[64];
+	struct store_report rep;
 
 	for (;;) {
 		unsigned u;
@@ -304,10 +309,10 @@ static void *write_round_thread(void *arg)
 		snprintf(name, sizeof(name), "%s.%u", wr->prefix, u);
 		if (!wr->st) {
 			raw_write(wr->raw, name, wr->data, wr->per_cluster);
-		} else if (store_unit_write_version(wr->st, name, 1, wr->data, UNIT, &wr->refs[u]) <
-			   0) {
-			struct store_report rep;
-			store_last_report(wr->st, &rep);
+		} else if ((wr->anchored ? store_unit_write_anchored(wr->st, name, 1, wr->data,
+		                                                     UNIT, &wr->refs[u], &rep)
+		                         : store_unit_write_version(wr->st, name, 1, wr->data, UNIT,
+		                                                    &wr->refs[u], &rep)) < 0) {
 			fprintf(stderr, "store-bench: %s\n", rep.msg);
 			pthread_mutex_lock(&wr->lock);
 			wr->failed = true;
@@ -319,7 +324,7 @@ static void *write_round_thread(void *arg)
 
 /* Units FIRST..LAST-1 by WRITERS threads; returns the seconds it took. */
 static double write_round_run(struct write_round *wr, unsigned first, unsigned last,
-			      unsigned writers)
+                              unsigned writers)
 {
 	pthread_t threads[MAX_WRITERS];
 	double t = sc_now_monotonic(), busy = machine_busy_seconds();
@@ -343,18 +348,22 @@ static double write_round_run(struct write_round *wr, unsigned first, unsigned l
  * the same cluster state (recovery, compaction, other load) in the run.
  */
 static void write_compare(struct store *st, struct raw *raw, const uint8_t *data,
-			  size_t per_cluster, int protocol, unsigned units, unsigned writers,
-			  struct store_unit_ref *refs)
+                          size_t per_cluster, int protocol, unsigned units, unsigned writers,
+                          bool anchored, struct store_unit_ref *refs)
 {
 	char store_prefix[32], raw_prefix[32];
-	struct write_round sw = {.st = st, .data = data, .per_cluster = per_cluster,
-				 .prefix = store_prefix, .refs = refs};
-	struct write_round rw = {.raw = raw, .data = data, .per_cluster = per_cluster,
-				 .prefix = raw_prefix};
+	struct write_round sw = {.st = st,
+	                         .data = data,
+	                         .per_cluster = per_cluster,
+	                         .prefix = store_prefix,
+	                         .refs = refs,
+	                         .anchored = anchored};
+	struct write_round rw = {
+	    .raw = raw, .data = data, .per_cluster = per_cluster, .prefix = raw_prefix};
 	unsigned batch = 2 * writers;
 	double w = 0, r = 0;
 
-	snprintf(store_prefix, sizeof(store_prefix), "bench.w%u", writers);
+	snprintf(store_prefix, sizeof(store_prefix), "bench.%s%u", anchored ? "a" : "w", writers);
 	snprintf(raw_prefix, sizeof(raw_prefix), "raw.%d.w%u", protocol, writers);
 	pthread_mutex_init(&sw.lock, NULL);
 	pthread_mutex_init(&rw.lock, NULL);
@@ -363,11 +372,12 @@ static void write_compare(struct store *st, struct raw *raw, const uint8_t *data
 		w += write_round_run(&sw, u, end, writers);
 		r += write_round_run(&rw, u, end, writers);
 	}
-	printf("io   %-2s write %.0f MB/s  raw %.0f MB/s  ratio %.2f   (%u writer%s, %u units of "
-	       "4 MiB, %zu bytes per cluster each)\n",
+	printf("io   %-2s write %.0f MB/s  raw %.0f MB/s  ratio %.2f   (%s, %u writer%s, %u units "
+	       "of 4 MiB, %zu bytes per cluster each)\n",
 	       store_protocol_name((enum store_protocol)protocol), mbps((double)units * UNIT, w),
-	       mbps((double)units * UNIT, r), r / w, writers, writers > 1 ? "s" : "", units,
-	       per_cluster);
+	       mbps((double)units * UNIT, r), r / w,
+	       anchored ? "anchored: 1 round trip" : "committed: 2 round trips", writers,
+	       writers > 1 ? "s" : "", units, per_cluster);
 	/* The clusters share this machine's cores: what each side cost them all. */
 	printf("io   %-2s       cores busy: store %.2f, raw %.2f; CPU ms per unit: store %.1f, "
 	       "raw %.1f\n",
@@ -378,13 +388,13 @@ static void write_compare(struct store *st, struct raw *raw, const uint8_t *data
 }
 
 static void write_cleanup(struct store *st, struct raw *raw, int protocol, unsigned units,
-			  unsigned writers)
+                          unsigned writers, bool anchored)
 {
 	char name[64];
 
 	for (unsigned u = 0; u < units; u++) {
-		snprintf(name, sizeof(name), "bench.w%u.%u", writers, u);
-		store_unit_delete(st, name, 1);
+		snprintf(name, sizeof(name), "bench.%s%u.%u", anchored ? "a" : "w", writers, u);
+		store_unit_delete(st, name, 1, NULL);
 		snprintf(name, sizeof(name), "raw.%d.w%u.%u", protocol, writers, u);
 		for (int i = 0; i < N; i++)
 			rados_remove(raw->io[i], name);
@@ -401,8 +411,8 @@ static void write_cleanup(struct store *st, struct raw *raw, int protocol, unsig
  * path (one round trip); LATEST first reads the index of n-f clusters.
  */
 static void read_compare(struct store *st, struct raw *raw, int protocol, unsigned units,
-			 const struct store_unit_ref *refs, uint8_t *back, size_t per_cluster,
-			 int readers, double seconds)
+                         const struct store_unit_ref *refs, uint8_t *back, size_t per_cluster,
+                         int readers, double seconds)
 {
 	double by_ref = 0, latest = 0, rr = 0, t, b;
 	double busy_ref = 0, busy_raw = 0; /* CPU seconds of the whole machine, clusters included */
@@ -417,13 +427,15 @@ static void read_compare(struct store *st, struct raw *raw, int protocol, unsign
 			snprintf(name, sizeof(name), "bench.w1.%u", u);
 			b = machine_busy_seconds();
 			t = sc_now_monotonic();
-			if (store_unit_read_ref(st, name, &refs[u], 0, &out, &len) < 0 || len != UNIT)
+			if (store_unit_read_ref(st, name, &refs[u], 0, &out, &len, NULL) < 0 ||
+			    len != UNIT)
 				exit(1);
 			store_buffer_free(out, len);
 			by_ref += sc_now_monotonic() - t;
 			busy_ref += machine_busy_seconds() - b;
 			t = sc_now_monotonic();
-			if (store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &len, &got) < 0 ||
+			if (store_unit_read(st, name, STORE_VERSION_LATEST, 0, &out, &len, &got,
+			                    NULL) < 0 ||
 			    len != UNIT || got.version != refs[u].version)
 				exit(1);
 			store_buffer_free(out, len);
@@ -450,53 +462,63 @@ static void read_compare(struct store *st, struct raw *raw, int protocol, unsign
 	printf("io   %-2s       cores busy: store %.2f, raw %.2f; CPU ms per unit: store %.1f, "
 	       "raw %.1f (by anchor)\n",
 	       store_protocol_name((enum store_protocol)protocol), busy_ref / by_ref, busy_raw / rr,
-	       busy_ref * 1e3 / ((double)rounds * units), busy_raw * 1e3 / ((double)rounds * units));
+	       busy_ref * 1e3 / ((double)rounds * units),
+	       busy_raw * 1e3 / ((double)rounds * units));
 }
 
 static void bench_io(const char *dir, char names[N][64], const char *pool, unsigned units,
-		     unsigned writers, double read_seconds)
+                     unsigned writers, double read_seconds)
 {
 	struct store_cluster_spec specs[N];
 	struct raw raw = {0};
 	uint8_t *data = malloc(UNIT), *back = malloc(2 * UNIT), priv[32], pub[32];
 	struct store_unit_ref *refs = calloc(units, sizeof(*refs));
-	char err[1024];
+	struct sc_err err = {{0}};
 
 	sc_random_bytes(data, UNIT);
 	sc_ed25519_keygen(priv, pub);
 	if (raw_open(&raw, dir, names, pool) < 0)
 		exit(1);
 	for (int i = 0; i < N; i++)
-		specs[i] = (struct store_cluster_spec){.cluster = names[i], .pool = pool,
-						       .rados_ns = "bench", .conf_dir = dir};
+		specs[i] = (struct store_cluster_spec){
+		    .cluster = names[i], .pool = pool, .rados_ns = "bench", .conf_dir = dir};
 	for (int p = STORE_PROTOCOL_A; p <= STORE_PROTOCOL_CA; p++) {
-		struct store_opts opts = {.n = N, .f = F, .protocol = (enum store_protocol)p,
-					  .writer_key = priv, .op_timeout = 30};
+		struct store_opts opts = {.n = N,
+		                          .f = F,
+		                          .protocol = (enum store_protocol)p,
+		                          .writer_key = priv,
+		                          .op_timeout = 30,
+		                          .store_id = "bench",
+		                          .store_id_len = 5};
 		struct store *st;
 		size_t per_cluster = p == STORE_PROTOCOL_CA ? UNIT / K : UNIT;
 		int readers = p == STORE_PROTOCOL_CA ? K : 1;
 
 		opts.max_unit_size = UNIT;
-		if (store_open(&opts, specs, &st, err, sizeof(err)) < 0) {
-			fprintf(stderr, "store-bench: %s\n", err);
+		if (store_open(&opts, specs, &st, &err) < 0) {
+			fprintf(stderr, "store-bench: %s\n", err.msg);
 			exit(1);
 		}
 		/* Warm up both paths (connections, first objects of the PGs). */
-		store_unit_write_version(st, "warm", 1, data, UNIT, NULL);
+		store_unit_write_version(st, "warm", 1, data, UNIT, NULL, NULL);
 		raw_write(&raw, "warm", data, per_cluster);
 
 		/* One writer: what one file's sequential chunk uploads see. */
-		write_compare(st, &raw, data, per_cluster, p, units, 1, refs);
+		write_compare(st, &raw, data, per_cluster, p, units, 1, false, refs);
 		store_flush(st, 60);
 		read_compare(st, &raw, p, units, refs, back, per_cluster, readers, read_seconds);
-		write_cleanup(st, &raw, p, units, 1);
+		write_cleanup(st, &raw, p, units, 1, false);
+		/* The file system's own path: anchored writes, no commit round. */
+		write_compare(st, &raw, data, per_cluster, p, units, 1, true, refs);
+		store_flush(st, 60);
+		write_cleanup(st, &raw, p, units, 1, true);
 		/* Several writers: the file system uploads several chunks at once. */
 		if (writers > 1) {
-			write_compare(st, &raw, data, per_cluster, p, units, writers, refs);
+			write_compare(st, &raw, data, per_cluster, p, units, writers, true, refs);
 			store_flush(st, 60);
-			write_cleanup(st, &raw, p, units, writers);
+			write_cleanup(st, &raw, p, units, writers, true);
 		}
-		store_unit_delete(st, "warm", 1);
+		store_unit_delete(st, "warm", 1, NULL);
 		store_close(st);
 	}
 	for (int i = 0; i < N; i++) {
@@ -511,13 +533,15 @@ static void bench_io(const char *dir, char names[N][64], const char *pool, unsig
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"dir", required_argument, NULL, 'd'},   {"clusters", required_argument, NULL, 'c'},
-		{"pool", required_argument, NULL, 'p'},  {"units", required_argument, NULL, 'u'},
-		{"writers", required_argument, NULL, 'w'},
-		{"read-seconds", required_argument, NULL, 'r'},
-		{"io-only", no_argument, NULL, 'I'},
-		{"cpu-only", no_argument, NULL, 'C'},    {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
+	                                         {"clusters", required_argument, NULL, 'c'},
+	                                         {"pool", required_argument, NULL, 'p'},
+	                                         {"units", required_argument, NULL, 'u'},
+	                                         {"writers", required_argument, NULL, 'w'},
+	                                         {"read-seconds", required_argument, NULL, 'r'},
+	                                         {"io-only", no_argument, NULL, 'I'},
+	                                         {"cpu-only", no_argument, NULL, 'C'},
+	                                         {NULL, 0, NULL, 0}};
 	const char *dir = NULL, *pool = "scfs", *clusters = "dc1,dc2,dc3,dc4";
 	char names[N][64];
 	unsigned units = 24, writers = DEFAULT_WRITERS;
@@ -526,17 +550,35 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'c': clusters = optarg; break;
-		case 'p': pool = optarg; break;
-		case 'u': units = (unsigned)atoi(optarg); break;
-		case 'w': writers = (unsigned)atoi(optarg); break;
-		case 'r': read_seconds = atof(optarg); break;
-		case 'C': cpu_only = 1; break;
-		case 'I': io_only = 1; break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'c':
+			clusters = optarg;
+			break;
+		case 'p':
+			pool = optarg;
+			break;
+		case 'u':
+			units = (unsigned)atoi(optarg);
+			break;
+		case 'w':
+			writers = (unsigned)atoi(optarg);
+			break;
+		case 'r':
+			read_seconds = atof(optarg);
+			break;
+		case 'C':
+			cpu_only = 1;
+			break;
+		case 'I':
+			io_only = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: store_bench --dir DIR [--clusters a,b,c,d] [--pool P] "
-					"[--units N] [--writers N] [--read-seconds S] [--cpu-only | --io-only]\n");
+			fprintf(stderr,
+			        "usage: store_bench --dir DIR [--clusters a,b,c,d] [--pool P] "
+			        "[--units N] [--writers N] [--read-seconds S] [--cpu-only | "
+			        "--io-only]\n");
 			return 2;
 		}
 	}
@@ -549,11 +591,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!dir || units == 0) {
-		fprintf(stderr, "store-bench: --dir DIR (micro-ceph's) is needed for the io part\n");
+		fprintf(stderr,
+		        "store-bench: --dir DIR (micro-ceph's) is needed for the io part\n");
 		return 2;
 	}
 	if (sscanf(clusters, "%63[^,],%63[^,],%63[^,],%63s", names[0], names[1], names[2],
-		   names[3]) != 4) {
+	           names[3]) != 4) {
 		fprintf(stderr, "store-bench: --clusters wants four names\n");
 		return 2;
 	}

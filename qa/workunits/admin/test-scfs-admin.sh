@@ -58,7 +58,10 @@ refuses "rm of a version that is no number" 1 "not a version number" "${A[@]}" -
 refuses "n=4 with f=2 breaks n >= 3f+1" 1 "3f+1" "${A[@]}" -f 2 -k "$dir/w.pem" put unit2 "$dir/data"
 refuses "an unknown command" 2 "unknown command" "${A[@]}" frobnicate
 refuses "a bad --protocol" 1 "neither CA nor A" "${A[@]}" --protocol B status
-refuses "keygen never overwrites a key" 1 "File exists" "$ADMIN" keygen "$dir/w.pem"
+check "help is printed from the command table, one line per command" bash -c "'$ADMIN' --help | grep -c '^  \(keygen\|status\|put\|get\|versions\|rm\) ' | grep -qx 6"
+refuses "a wrong argument count is refused before connecting" 2 "wrong number of arguments" "${A[@]}" -k "$dir/w.pem" rm unit1
+refuses "another store id does not see the unit" 1 "unit1" "${A[@]}" --store-id other -k "$dir/w.pem" get unit1
+refuses "keygen never overwrites a key" 1 "exists already" "$ADMIN" keygen "$dir/w.pem"
 
 echo "$fails failed"
 [ "$fails" = 0 ]

@@ -1,11 +1,11 @@
 /*
- * Codecs of the metadata formats (record.h, docs/fs-format.md). Every read
+ * Codecs of the metadata formats (metarecord.h, docs/fs-format.md). Every read
  * of untrusted bytes goes through struct rd, which checks the length before
  * it moves; every write through struct wr into a buffer sized beforehand.
  * A parse either fills its output completely or returns -EBADMSG and leaves
  * nothing allocated.
  */
-#include "record.h"
+#include "metarecord.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -82,7 +82,10 @@ struct wr {
 	uint8_t *p;
 };
 
-static void wr_u8(struct wr *w, uint8_t v) { *w->p++ = v; }
+static void wr_u8(struct wr *w, uint8_t v)
+{
+	*w->p++ = v;
+}
 static void wr_u16(struct wr *w, uint16_t v)
 {
 	sc_put_be16(w->p, v);
@@ -118,7 +121,7 @@ int meta_ts_cmp(const struct meta_ts *a, const struct meta_ts *b)
 void meta_ts_hex(const struct meta_ts *ts, char out[META_TS_HEX_LEN + 1])
 {
 	snprintf(out, META_TS_HEX_LEN + 1, "%016llx%016llx", (unsigned long long)ts->counter,
-		 (unsigned long long)ts->writer);
+	         (unsigned long long)ts->writer);
 }
 
 int meta_writer_id(const uint8_t pub[META_KEY_LEN], uint64_t *out)
@@ -141,17 +144,17 @@ int meta_keys_derive(struct meta_keys *keys, const uint8_t *mkey)
 
 	keys->encrypt = mkey != NULL;
 	r = sc_hkdf_sha256(keys->fs_id, META_FSID_LEN, ikm, META_KEY_LEN,
-			   (const uint8_t *)aead_info, sizeof(aead_info) - 1, keys->aead,
-			   META_KEY_LEN);
+	                   (const uint8_t *)aead_info, sizeof(aead_info) - 1, keys->aead,
+	                   META_KEY_LEN);
 	if (r == 0)
 		r = sc_hkdf_sha256(keys->fs_id, META_FSID_LEN, ikm, META_KEY_LEN,
-				   (const uint8_t *)tag_info, sizeof(tag_info) - 1, keys->tag,
-				   META_KEY_LEN);
+		                   (const uint8_t *)tag_info, sizeof(tag_info) - 1, keys->tag,
+		                   META_KEY_LEN);
 	return r;
 }
 
 int meta_name_tag(const struct meta_keys *keys, uint64_t dir, const char *name, size_t len,
-		  uint8_t out[META_TAG_LEN])
+                  uint8_t out[META_TAG_LEN])
 {
 	uint8_t msg[8 + META_NAME_MAX];
 
@@ -404,8 +407,8 @@ int meta_dentry_parse(const uint8_t *buf, size_t len, struct meta_dentry *out)
 	if (del ? (out->name_len || out->ino || out->type) : (!out->name_len || !out->ino))
 		goto bad;
 	name = rd_take(&r, out->name_len);
-	if (r.bad || r.left || (out->name_len && (memchr(name, 0, out->name_len) ||
-						  memchr(name, '/', out->name_len))))
+	if (r.bad || r.left ||
+	    (out->name_len && (memchr(name, 0, out->name_len) || memchr(name, '/', out->name_len))))
 		goto bad;
 	if (out->name_len)
 		memcpy(out->name, name, out->name_len);
@@ -417,8 +420,8 @@ bad:
 }
 
 /* ---- sealed register values ---- */
-static int sig_message(const uint8_t *fs_id, const char *context, const uint8_t *data,
-		       size_t len, uint8_t **out, size_t *out_len)
+static int sig_message(const uint8_t *fs_id, const char *context, const uint8_t *data, size_t len,
+                       uint8_t **out, size_t *out_len)
 {
 	size_t cl = strlen(context);
 
@@ -441,8 +444,8 @@ static int aad_of(const struct meta_keys *keys, const uint8_t *hdr, uint8_t aad[
 }
 
 int meta_value_seal(const struct meta_keys *keys, enum meta_kind kind, const struct meta_ts *ts,
-		    uint64_t obj_ino, const uint8_t *tag, const uint8_t *body, size_t body_len,
-		    uint8_t **out, size_t *out_len)
+                    uint64_t obj_ino, const uint8_t *tag, const uint8_t *body, size_t body_len,
+                    uint8_t **out, size_t *out_len)
 {
 	size_t sealed = body_len + (keys->encrypt ? SC_GCM_IV_LEN + SC_GCM_TAG_LEN : 0);
 	size_t total = META_TS_HEX_LEN + META_HDR_LEN + sealed + META_SIG_LEN, msg_len;
@@ -485,7 +488,7 @@ int meta_value_seal(const struct meta_keys *keys, enum meta_kind kind, const str
 			goto out;
 		aad_of(keys, rec, aad);
 		r = sc_aes256gcm_seal(keys->aead, iv, aad, sizeof(aad), body, body_len, ct,
-				      ct + body_len);
+		                      ct + body_len);
 		if (r < 0)
 			goto out;
 	} else {
@@ -528,8 +531,8 @@ int meta_value_ts(const uint8_t *value, size_t len, struct meta_ts *ts)
 }
 
 int meta_value_open(const struct meta_keys *keys, const uint8_t *value, size_t len,
-		    enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag, struct meta_ts *ts,
-		    uint8_t **body, size_t *body_len)
+                    enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag, struct meta_ts *ts,
+                    uint8_t **body, size_t *body_len)
 {
 	static const uint8_t zero_tag[META_TAG_LEN];
 	struct meta_ts prefix, signed_ts;
@@ -578,7 +581,7 @@ int meta_value_open(const struct meta_keys *keys, const uint8_t *value, size_t l
 	if (!pub)
 		return -EBADMSG;
 	if (sig_message(keys->fs_id, SIG_CONTEXT_META, rec, META_HDR_LEN + sealed_len, &msg,
-			&msg_len) < 0)
+	                &msg_len) < 0)
 		return -ENOMEM;
 	if (sc_ed25519_verify(pub, msg, msg_len, sig) != 0)
 		goto out;
@@ -593,7 +596,7 @@ int meta_value_open(const struct meta_keys *keys, const uint8_t *value, size_t l
 		}
 		aad_of(keys, rec, aad);
 		if (sc_aes256gcm_open(keys->aead, sealed, aad, sizeof(aad), sealed + SC_GCM_IV_LEN,
-				      plain_len, sealed + SC_GCM_IV_LEN + plain_len, plain) != 0)
+		                      plain_len, sealed + SC_GCM_IV_LEN + plain_len, plain) != 0)
 			goto out;
 	} else {
 		plain_len = sealed_len;
@@ -629,7 +632,7 @@ static size_t sb_body_len(const struct meta_superblock *sb)
 }
 
 int meta_sb_encode(const struct meta_superblock *sb, const uint8_t priv[META_KEY_LEN],
-		   uint8_t **out, size_t *len)
+                   uint8_t **out, size_t *len)
 {
 	size_t body = sb_body_len(sb), total = 12 + body + META_SIG_LEN + 3 + sb->share_len,
 	       msg_len;
@@ -735,9 +738,9 @@ int meta_sb_parse(const uint8_t *buf, size_t len, struct meta_superblock *out)
 	sb.chunk_size = rd_u32(&r);
 	sb.root_ino = rd_u64(&r);
 	sb.created_ns = rd_u64(&r);
-	if (r.bad || sb.n == 0 || sb.n > META_MAX_CLUSTERS || (sb.protocol != 1 && sb.protocol != 2) ||
-	    sb.crash_only > 1 || sb.chunk_size < 4096 || sb.chunk_size > (64u << 20) ||
-	    sb.root_ino == 0)
+	if (r.bad || sb.n == 0 || sb.n > META_MAX_CLUSTERS ||
+	    (sb.protocol != 1 && sb.protocol != 2) || sb.crash_only > 1 || sb.chunk_size < 4096 ||
+	    sb.chunk_size > (64u << 20) || sb.root_ino == 0)
 		return -EBADMSG;
 	for (unsigned i = 0; i < sb.n; i++) {
 		rd_string(&r, sb.clusters[i].name, META_FSNAME_MAX);

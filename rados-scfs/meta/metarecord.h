@@ -10,8 +10,8 @@
  * never looked at before its writer's signature has been checked.
  * Pure functions: no I/O, no global state; safe from any thread.
  */
-#ifndef SCFS_META_RECORD_H
-#define SCFS_META_RECORD_H
+#ifndef SCFS_META_METARECORD_H
+#define SCFS_META_METARECORD_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,8 +19,8 @@
 
 #define META_FSID_LEN 16
 #define META_KEY_LEN 32
-#define META_TAG_LEN 32          /* name tag: HMAC-SHA-256 */
-#define META_TS_HEX_LEN 32       /* counter and writer id, 16 hex digits each */
+#define META_TAG_LEN 32    /* name tag: HMAC-SHA-256 */
+#define META_TS_HEX_LEN 32 /* counter and writer id, 16 hex digits each */
 #define META_SIG_LEN 64
 #define META_HDR_LEN 68          /* record header, before the body */
 #define META_MAX_BODY (1u << 20) /* body bytes of one record */
@@ -114,7 +114,7 @@ int meta_writer_id(const uint8_t pub[META_KEY_LEN], uint64_t *out);
 int meta_keys_derive(struct meta_keys *keys, const uint8_t *mkey);
 /* The name tag of NAME in directory DIR: HMAC-SHA-256 under keys->tag. */
 int meta_name_tag(const struct meta_keys *keys, uint64_t dir, const char *name, size_t len,
-		  uint8_t out[META_TAG_LEN]);
+                  uint8_t out[META_TAG_LEN]);
 
 /* Body codecs. encode allocates *OUT (free()); parse fills a struct. */
 int meta_inode_encode(const struct meta_inode *ino, uint8_t **out, size_t *len);
@@ -131,8 +131,8 @@ int meta_dentry_parse(const uint8_t *buf, size_t len, struct meta_dentry *out);
  * record to the place it is stored. -EROFS without a private key.
  */
 int meta_value_seal(const struct meta_keys *keys, enum meta_kind kind, const struct meta_ts *ts,
-		    uint64_t obj_ino, const uint8_t *tag, const uint8_t *body, size_t body_len,
-		    uint8_t **out, size_t *out_len);
+                    uint64_t obj_ino, const uint8_t *tag, const uint8_t *body, size_t body_len,
+                    uint8_t **out, size_t *out_len);
 /*
  * Checks a register value read from a cluster: lengths, magic, the prefix
  * equal to the signed timestamp, the signature of a listed writer, the
@@ -140,8 +140,8 @@ int meta_value_seal(const struct meta_keys *keys, enum meta_kind kind, const str
  * the plaintext body. -EBADMSG for anything wrong (the cluster's fault).
  */
 int meta_value_open(const struct meta_keys *keys, const uint8_t *value, size_t len,
-		    enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag, struct meta_ts *ts,
-		    uint8_t **body, size_t *body_len);
+                    enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag, struct meta_ts *ts,
+                    uint8_t **body, size_t *body_len);
 /* Only the timestamp prefix (no check of the rest): for ordering answers. */
 int meta_value_ts(const uint8_t *value, size_t len, struct meta_ts *ts);
 
@@ -170,7 +170,7 @@ struct meta_superblock {
 
 /* Encodes SB signed by PRIV (which must be writers[0]'s key). */
 int meta_sb_encode(const struct meta_superblock *sb, const uint8_t priv[META_KEY_LEN],
-		   uint8_t **out, size_t *len);
+                   uint8_t **out, size_t *len);
 /*
  * Parses and checks a superblock object: lengths, magic, version, the
  * signature by its first writer key, n >= 3f+1 (2f+1 crash-only), the
