@@ -349,7 +349,7 @@ static int schedule(rados_t rados, const struct pool_args *a, bool *changed)
 
 	step(a->primary, "snapshot schedule (mgr)");
 	snprintf(cmd, sizeof(cmd),
-	         "{\"prefix\":\"rbd mirror snapshot schedule ls\",\"level_spec\":\"%s\","
+	         "{\"prefix\":\"rbd mirror snapshot schedule list\",\"level_spec\":\"%s\","
 	         "\"format\":\"json\"}",
 	         a->pool);
 	r = rados_mgr_command(rados, cmds, 1, "", 0, &out, &outlen, &outs, &outslen);
