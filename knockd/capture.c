@@ -10,7 +10,8 @@
  * survived, never fatal. knock_datagram_parse is the one place IP and UDP
  * headers are read; it trusts no length field it has not checked.
  */
-#include "knockd/libknock.h"
+#include "knockd/capture.h"
+#include "knockd/wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,7 @@ static int ipv4_parse(const uint8_t *ip, size_t len, struct knock_datagram *out,
 		return -EBADMSG;
 	out->family = AF_INET;
 	memcpy(out->source, ip + 12, 4);
+	memcpy(out->destination, ip + 16, 4);
 	*offset = ihl;
 	return 0;
 }
@@ -80,6 +82,7 @@ static int ipv6_parse(const uint8_t *ip, size_t len, struct knock_datagram *out,
 		return -EBADMSG;
 	out->family = AF_INET6;
 	memcpy(out->source, ip + 8, 16);
+	memcpy(out->destination, ip + 24, 16);
 	*offset = off;
 	return 0;
 }

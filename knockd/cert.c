@@ -10,7 +10,7 @@
  * dies with its authority (a SIGHUP builds a new one, so a new CRL applies at
  * once).
  */
-#include "knockd/libknock.h"
+#include "knockd/cert.h"
 
 #include <errno.h>
 #include <stdio.h>

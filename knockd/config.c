@@ -5,7 +5,7 @@
  * directory. The table name goes into nftables commands, so it is limited to
  * [A-Za-z0-9_-].
  */
-#include "knockd/libknock.h"
+#include "knockd/knockd_config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/log.h"
 
 static const char *const top_names[] = {"knockd", NULL};
@@ -34,6 +35,8 @@ static const char *const knockd_names[] = {
     "log_rejects_per_second",
     "rcvbuf_mb",
     "open_other_address",
+    "allow_source_address",
+    "public_addresses",
     "protect",
     "access",
     NULL,
@@ -168,6 +171,33 @@ static int access_parse(struct sc_config *sc, const config_setting_t *list, stru
 	return 0;
 }
 
+/* public_addresses: a list of IPv4 or IPv6 addresses (no prefixes). */
+static int addresses_setting(struct sc_config *sc, const config_setting_t *s,
+                             struct knock_address_list *list, struct sc_err *err)
+{
+	int count = config_setting_length(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		goto bad;
+	list->addresses = calloc((size_t)count + 1, sizeof(*list->addresses));
+	if (!list->addresses)
+		return -ENOMEM;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		uint8_t *a = list->addresses[list->count];
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    knock_address_parse(config_setting_get_string(e), &a[0], a + 1) < 0)
+			goto bad;
+		list->count++;
+	}
+	return 0;
+bad:
+	sc_err_set(err, "%s:%d: setting '%s' must list IPv4 or IPv6 addresses as strings",
+	           sc_config_path(sc), sc_config_line(s), config_setting_name(s));
+	return -EINVAL;
+}
+
 static int table_check(struct sc_config *sc, const config_setting_t *group, const char *table,
                        struct sc_err *err)
 {
@@ -239,6 +269,13 @@ static int knockd_group_read(struct sc_config *sc, struct knockd_config *c, stru
 	}
 	r = sc_config_bool(sc, g, "open_other_address", false, true, &c->open_other_address, err);
 	if (r < 0)
+		return r;
+	r = sc_config_bool(sc, g, "allow_source_address", false, false, &c->allow_source_address,
+	                   err);
+	if (r < 0)
+		return r;
+	s = sc_config_child(g, "public_addresses");
+	if (s && (r = addresses_setting(sc, s, &c->destinations, err)) < 0)
 		return r;
 	if ((r = path_setting(sc, g, "server_key", true, &c->server_key, &c->server_key_line,
 	                      err)) < 0 ||
@@ -350,6 +387,7 @@ void knockd_config_free(struct knockd_config *c)
 		knock_ports_free(&c->access[i].ports);
 	}
 	free(c->access);
+	free(c->destinations.addresses);
 	knock_ports_free(&c->protect);
 	free(c->path);
 	free(c->server_key);

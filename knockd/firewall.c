@@ -22,7 +22,7 @@
  * is created whole in one transaction (replacing a stale copy of itself) and
  * deleted at stop; no other table is ever named.
  */
-#include "knockd/libknock.h"
+#include "knockd/firewall.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -6,7 +6,7 @@
  * Private key bytes leave OpenSSL only into the caller's buffer, which the
  * caller wipes.
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include "common/keyfile.h"
 

@@ -3,10 +3,12 @@
  * knockd never answers, so success here means "sent"; whether the port
  * opened, the client learns by connecting.
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +26,9 @@ static void usage(FILE *out)
 	    "usage: knock [-c CONFIG] [options] HOST PORT[/tcp|/udp]\n"
 	    "\n"
 	    "Sends one certificate-signed knock to knockd on HOST asking it to open PORT\n"
-	    "(TCP unless /udp is given) for this host's address, then exits 0. knockd\n"
-	    "never answers: connect to the port to see it open.\n"
+	    "(TCP unless /udp is given) for the address this host sends from towards HOST\n"
+	    "(signed into the knock, with HOST's address), then exits 0. knockd never\n"
+	    "answers: connect to the port to see it open.\n"
 	    "\n"
 	    "  -c, --config FILE        client config, group knock { server_key; certificate;\n"
 	    "                           key; port; } (default " DEFAULT_CONFIG ")\n"
@@ -34,7 +37,10 @@ static void usage(FILE *out)
 	    "      --key FILE           this client's Ed25519 private key (PEM)\n"
 	    "  -p, --knock-port N       knockd's UDP knock port (default %d)\n"
 	    "  -o, --open-address ADDR  ask to open the port for ADDR (IPv4 or IPv6) instead\n"
-	    "                           of the address the knock leaves from (NAT)\n"
+	    "                           of the address the knock leaves from (NAT); the knock\n"
+	    "                           goes over ADDR's family\n"
+	    "  -4, -6                   knock (and so open) over IPv4 or IPv6 only\n"
+	    "      --pad                pad the knock to 1200 bytes, so its size tells nothing\n"
 	    "  -r, --repeat N           send N knocks, each fresh, for lossy links (default 1)\n"
 	    "  -i, --interval MS        milliseconds between repeated knocks (default 200)\n"
 	    "  -h, --help               this help\n"
@@ -86,6 +92,7 @@ int main(int argc, char **argv)
 	    {"open-address", required_argument, NULL, 'o'},
 	    {"repeat", required_argument, NULL, 'r'},
 	    {"interval", required_argument, NULL, 'i'},
+	    {"pad", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -93,13 +100,15 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *server_key = NULL, *cert = NULL, *key = NULL;
 	const char *open = NULL;
 	long repeat = 1, interval = 200, knock_port = 0;
+	int family = AF_UNSPEC;
+	bool pad = false;
 	struct knock_client_config *config = NULL;
 	struct sc_err err = {{0}};
 	uint8_t protocol;
 	uint16_t port;
 	int c, r = 0;
 
-	while ((c = getopt_long(argc, argv, "c:p:o:r:i:hV", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:p:o:r:i:46hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
@@ -127,6 +136,15 @@ int main(int argc, char **argv)
 		case 'i':
 			if (number_parse(optarg, 0, 60000, &interval) < 0)
 				goto bad_number;
+			break;
+		case '4':
+			family = AF_INET;
+			break;
+		case '6':
+			family = AF_INET6;
+			break;
+		case 'P':
+			pad = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -157,6 +175,10 @@ int main(int argc, char **argv)
 	}
 	if (knock_port)
 		config->knock_port = (uint16_t)knock_port;
+	if (family != AF_UNSPEC)
+		config->family = family;
+	if (pad)
+		config->pad = true;
 	for (long i = 0; i < repeat; i++) {
 		if (i > 0 && interval > 0)
 			nanosleep(&(struct timespec){interval / 1000, (interval % 1000) * 1000000L},

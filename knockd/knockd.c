@@ -17,7 +17,9 @@
  * is left that a restart would trust; a start without a valid file refuses
  * knocks older than itself (the cache's floor, replay.c).
  */
-#include "knockd/libknock.h"
+#include "knockd/capture.h"
+#include "knockd/firewall.h"
+#include "knockd/knockd_config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -104,6 +106,8 @@ static void policy_apply(struct knockd *k)
 	k->verifier.policy = (struct knock_policy){
 	    .time_window = k->config->time_window,
 	    .open_other_address = k->config->open_other_address,
+	    .allow_source_address = k->config->allow_source_address,
+	    .destinations = &k->config->destinations,
 	    .protect = &k->config->protect,
 	    .access = k->config->access,
 	    .access_count = k->config->access_count,
@@ -350,14 +354,10 @@ static void knock_accept(struct knockd *k, const struct knock_datagram *d, const
 	const struct knock_request *req = &k->verdict.request;
 	struct sc_err err = {{0}};
 	char target[64];
-	const uint8_t *address = req->address;
-	int family = req->family;
+	const uint8_t *address = k->verdict.open_address;
+	int family = k->verdict.open_family;
 	int r;
 
-	if (family == KNOCK_ADDRESS_SOURCE) {
-		family = d->family == AF_INET6 ? KNOCK_ADDRESS_IPV6 : KNOCK_ADDRESS_IPV4;
-		address = d->source;
-	}
 	knock_address_format(family, address, target, sizeof(target));
 	if (!state_save(k)) {
 		k->rejected[KNOCK_INTERNAL]++;
@@ -384,16 +384,19 @@ static void on_datagram(void *arg, const struct knock_datagram *d)
 {
 	struct knockd *k = arg;
 	struct knock_verdict *v = &k->verdict;
+	struct knock_origin origin = {.family = d->family};
 	char src[64];
 
+	memcpy(origin.source, d->source, 16);
+	memcpy(origin.destination, d->destination, 16);
 	k->received++;
 	knock_address_format(d->family == AF_INET6 ? 6 : 4, d->source, src, sizeof(src));
 	if (d->wire_len > KNOCK_MAX_LEN || d->len < d->wire_len) {
 		v->reason = d->wire_len > KNOCK_MAX_LEN ? KNOCK_OVERSIZED : KNOCK_TRUNCATED;
 		v->subject[0] = '\0';
 		snprintf(v->detail, sizeof(v->detail), "%zu bytes", d->wire_len);
-	} else if (knock_verify(&k->verifier, d->payload, d->len, (uint64_t)sc_now_wall(), v) ==
-	           KNOCK_OK) {
+	} else if (knock_verify(&k->verifier, d->payload, d->len, &origin, (uint64_t)sc_now_wall(),
+	                        v) == KNOCK_OK) {
 		knock_accept(k, d, src);
 		return;
 	}

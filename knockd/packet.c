@@ -4,7 +4,7 @@
  * of knockd handles only decoded structs. No crypto in this file, so the
  * header check costs a few comparisons and can reject floods at line rate.
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +30,8 @@ static const char *const reason_names[KNOCK_REASON_COUNT] = {
     [KNOCK_UNAUTHORISED] = "unauthorised",
     [KNOCK_SIGNATURE] = "bad-signature",
     [KNOCK_INTERNAL] = "internal-error",
+    [KNOCK_DESTINATION] = "wrong-destination",
+    [KNOCK_RATE_LIMITED] = "rate-limited",
 };
 
 const char *knock_reason_name(enum knock_reason reason)
@@ -78,15 +80,15 @@ void knock_header_write(uint8_t header[KNOCK_HEADER_LEN], size_t total_len,
 }
 
 /* The address bytes must match the family: unused bytes are zero. */
-static int request_address_check(const struct knock_request *req)
+static int address_check(uint8_t family, const uint8_t address[16], bool source_allowed)
 {
 	static const uint8_t zero[16];
 
-	switch (req->family) {
+	switch (family) {
 	case KNOCK_ADDRESS_SOURCE:
-		return memcmp(req->address, zero, 16) == 0 ? 0 : -EBADMSG;
+		return source_allowed && memcmp(address, zero, 16) == 0 ? 0 : -EBADMSG;
 	case KNOCK_ADDRESS_IPV4:
-		return memcmp(req->address + 4, zero, 12) == 0 ? 0 : -EBADMSG;
+		return memcmp(address + 4, zero, 12) == 0 ? 0 : -EBADMSG;
 	case KNOCK_ADDRESS_IPV6:
 		return 0;
 	default:
@@ -102,16 +104,21 @@ static int request_fields_check(const struct knock_request *req)
 		return -EBADMSG;
 	if (req->cert_len == 0 || req->cert_len > KNOCK_MAX_CERT_LEN)
 		return -EBADMSG;
-	return request_address_check(req);
+	if (req->pad_len > KNOCK_MAX_CERT_LEN - req->cert_len)
+		return -EBADMSG;
+	if (address_check(req->dest_family, req->destination, false) < 0)
+		return -EBADMSG;
+	return address_check(req->family, req->address, true);
 }
 
 /*
- * Body: protocol(1) family(1) port(2) address(16) timestamp(8) nonce(16)
- * cert_len(2) cert(cert_len), then the signature (64), which the caller adds.
+ * Body: protocol(1) family(1) port(2) address(16) destination family(1)
+ * zero(1) destination(16) timestamp(8) nonce(16) cert_len(2) cert(cert_len)
+ * pad_len(2) zeros(pad_len), then the signature (64), which the caller adds.
  */
 int knock_request_encode(const struct knock_request *req, uint8_t *out, size_t size)
 {
-	size_t len = KNOCK_FIXED_LEN + req->cert_len;
+	size_t len = KNOCK_FIXED_LEN + req->cert_len + KNOCK_PAD_FIELD_LEN + req->pad_len;
 
 	if (request_fields_check(req) < 0)
 		return -EINVAL;
@@ -121,31 +128,60 @@ int knock_request_encode(const struct knock_request *req, uint8_t *out, size_t s
 	out[1] = req->family;
 	sc_put_be16(out + 2, req->port);
 	memcpy(out + 4, req->address, 16);
-	sc_put_be64(out + 20, req->timestamp);
-	memcpy(out + 28, req->nonce, KNOCK_NONCE_LEN);
-	sc_put_be16(out + 44, (uint16_t)req->cert_len);
+	out[20] = req->dest_family;
+	out[21] = 0;
+	memcpy(out + 22, req->destination, 16);
+	sc_put_be64(out + 38, req->timestamp);
+	memcpy(out + 46, req->nonce, KNOCK_NONCE_LEN);
+	sc_put_be16(out + 62, (uint16_t)req->cert_len);
 	memcpy(out + KNOCK_FIXED_LEN, req->cert, req->cert_len);
+	sc_put_be16(out + KNOCK_FIXED_LEN + req->cert_len, (uint16_t)req->pad_len);
+	memset(out + KNOCK_FIXED_LEN + req->cert_len + KNOCK_PAD_FIELD_LEN, 0, req->pad_len);
 	return (int)len;
 }
 
 int knock_request_decode(const uint8_t *body, size_t len, struct knock_request *req)
 {
+	static const uint8_t zero[KNOCK_MAX_LEN];
+	size_t pad_at;
+
 	memset(req, 0, sizeof(*req));
-	if (len < KNOCK_FIXED_LEN + KNOCK_SIG_LEN)
+	if (len < KNOCK_FIXED_LEN + 1 + KNOCK_PAD_FIELD_LEN + KNOCK_SIG_LEN || len > KNOCK_MAX_LEN)
 		return -EBADMSG;
 	req->protocol = body[0];
 	req->family = body[1];
 	req->port = sc_get_be16(body + 2);
 	memcpy(req->address, body + 4, 16);
-	req->timestamp = sc_get_be64(body + 20);
-	memcpy(req->nonce, body + 28, KNOCK_NONCE_LEN);
-	req->cert_len = sc_get_be16(body + 44);
-	/* The certificate and the signature fill the body exactly. */
-	if (req->cert_len != len - KNOCK_FIXED_LEN - KNOCK_SIG_LEN)
+	req->dest_family = body[20];
+	if (body[21] != 0)
+		return -EBADMSG;
+	memcpy(req->destination, body + 22, 16);
+	req->timestamp = sc_get_be64(body + 38);
+	memcpy(req->nonce, body + 46, KNOCK_NONCE_LEN);
+	req->cert_len = sc_get_be16(body + 62);
+	/* Certificate, padding length, padding and signature fill the body exactly. */
+	if (req->cert_len > len - KNOCK_FIXED_LEN - KNOCK_PAD_FIELD_LEN - KNOCK_SIG_LEN)
+		return -EBADMSG;
+	pad_at = KNOCK_FIXED_LEN + req->cert_len;
+	req->pad_len = sc_get_be16(body + pad_at);
+	if (req->pad_len != len - pad_at - KNOCK_PAD_FIELD_LEN - KNOCK_SIG_LEN ||
+	    memcmp(body + pad_at + KNOCK_PAD_FIELD_LEN, zero, req->pad_len) != 0)
 		return -EBADMSG;
 	req->cert = body + KNOCK_FIXED_LEN;
-	memcpy(req->signature, body + KNOCK_FIXED_LEN + req->cert_len, KNOCK_SIG_LEN);
+	memcpy(req->signature, body + len - KNOCK_SIG_LEN, KNOCK_SIG_LEN);
 	return request_fields_check(req);
+}
+
+int knock_address_parse(const char *text, uint8_t *family, uint8_t address[16])
+{
+	memset(address, 0, 16);
+	if (text && inet_pton(AF_INET, text, address) == 1)
+		*family = KNOCK_ADDRESS_IPV4;
+	else if (text && inet_pton(AF_INET6, text, address) == 1)
+		*family = KNOCK_ADDRESS_IPV6;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 void knock_address_format(int family, const uint8_t *address, char *out, size_t size)

@@ -5,7 +5,7 @@
  * admin learns it once. Parsing text from a certificate is untrusted input:
  * every number is range-checked.
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include <ctype.h>
 #include <errno.h>

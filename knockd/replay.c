@@ -17,7 +17,7 @@
  * timestamp at or above the floor is in the cache until its timestamp leaves
  * the current time window.
  */
-#include "knockd/libknock.h"
+#include "knockd/replay.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
  * costs a scalar multiplication in OpenSSL); each knock then costs one X25519
  * and, in verify.c, one Ed25519 verification.
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  * whole (length against the count, magic, version, fields, checksum) before
  * one nonce enters the cache, and anything that fails a check is "corrupt".
  */
-#include "knockd/libknock.h"
+#include "knockd/replay.h"
 
 #include <errno.h>
 #include <fcntl.h>

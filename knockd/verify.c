@@ -6,6 +6,7 @@
  *   X25519 + AES-256-GCM                   one scalar multiplication
  *   timestamp window (two-sided)           compares
  *   replay cache: floor, then the nonce    a compare, one hash probe
+ *   signed destination and address to open compares against the IP header
  *   certificate chain, CRL, authorisation  cached by certificate digest
  *   Ed25519 signature                      one verification
  *
@@ -13,13 +14,14 @@
  * than the cache's floor counts as a replay: the cache cannot vouch for it
  * (replay.c).
  */
-#include "knockd/libknock.h"
+#include "knockd/verify.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 bool knock_policy_allows(const struct knock_policy *policy, const struct knock_cert *cert,
                          uint8_t protocol, uint16_t port)
@@ -31,6 +33,16 @@ bool knock_policy_allows(const struct knock_policy *policy, const struct knock_c
 	for (size_t i = 0; i < policy->access_count; i++)
 		if (strcmp(policy->access[i].subject, cert->subject) == 0 &&
 		    knock_ports_contain(&policy->access[i].ports, protocol, port))
+			return true;
+	return false;
+}
+
+bool knock_address_list_contains(const struct knock_address_list *list, uint8_t family,
+                                 const uint8_t address[16])
+{
+	for (size_t i = 0; list && i < list->count; i++)
+		if (list->addresses[i][0] == family &&
+		    memcmp(list->addresses[i] + 1, address, 16) == 0)
 			return true;
 	return false;
 }
@@ -84,6 +96,42 @@ static enum knock_reason replay_check(const struct knock_verifier *verifier,
 	return KNOCK_OK;
 }
 
+/*
+ * The signed addresses against the IP header: the knock must name this
+ * server (or one of the addresses a NAT in front of it is knocked at), and
+ * the address to open must be signed unless the admin allowed otherwise.
+ */
+static enum knock_reason address_check(const struct knock_verifier *verifier,
+                                       const struct knock_origin *origin, struct knock_verdict *v)
+{
+	const struct knock_request *req = &v->request;
+	uint8_t family = origin->family == AF_INET6 ? KNOCK_ADDRESS_IPV6 : KNOCK_ADDRESS_IPV4;
+	char text[64];
+
+	if (!(req->dest_family == family && memcmp(req->destination, origin->destination,
+	                                           family == KNOCK_ADDRESS_IPV4 ? 4 : 16) == 0) &&
+	    !knock_address_list_contains(verifier->policy.destinations, req->dest_family,
+	                                 req->destination)) {
+		knock_address_format(req->dest_family, req->destination, text, sizeof(text));
+		return refuse(v, KNOCK_DESTINATION, "knock is for %s", text);
+	}
+	if (req->family == KNOCK_ADDRESS_SOURCE) {
+		if (!verifier->policy.allow_source_address)
+			return refuse(v, KNOCK_UNAUTHORISED,
+			              "address to open not signed (allow_source_address is false)");
+		v->open_family = family;
+		memcpy(v->open_address, origin->source, 16);
+		return KNOCK_OK;
+	}
+	if (!verifier->policy.open_other_address &&
+	    !(req->family == family &&
+	      memcmp(req->address, origin->source, family == KNOCK_ADDRESS_IPV4 ? 4 : 16) == 0))
+		return refuse(v, KNOCK_UNAUTHORISED, "asks to open another address");
+	v->open_family = req->family;
+	memcpy(v->open_address, req->address, 16);
+	return KNOCK_OK;
+}
+
 static enum knock_reason certificate_check(struct knock_verifier *verifier, struct knock_verdict *v,
                                            uint64_t now, const struct knock_cert **cert)
 {
@@ -101,8 +149,6 @@ static enum knock_reason certificate_check(struct knock_verifier *verifier, stru
 			snprintf(v->detail, sizeof(v->detail), "%s", strerror(-r));
 		return KNOCK_CERTIFICATE;
 	}
-	if (req->family != KNOCK_ADDRESS_SOURCE && !verifier->policy.open_other_address)
-		return refuse(v, KNOCK_UNAUTHORISED, "asks to open another address");
 	if (!knock_policy_allows(&verifier->policy, *cert, req->protocol, req->port)) {
 		knock_ports_format(&(*cert)->ports, ports, sizeof(ports));
 		return refuse(v, KNOCK_UNAUTHORISED, "%s/%u not allowed (certificate: %s)",
@@ -113,7 +159,8 @@ static enum knock_reason certificate_check(struct knock_verifier *verifier, stru
 }
 
 enum knock_reason knock_verify(struct knock_verifier *verifier, const uint8_t *packet, size_t len,
-                               uint64_t now, struct knock_verdict *v)
+                               const struct knock_origin *origin, uint64_t now,
+                               struct knock_verdict *v)
 {
 	const struct knock_cert *cert = NULL;
 	enum knock_reason reason;
@@ -123,6 +170,7 @@ enum knock_reason knock_verify(struct knock_verifier *verifier, const uint8_t *p
 	v->skew = 0;
 	v->subject[0] = '\0';
 	v->detail[0] = '\0';
+	v->open_family = 0;
 	memset(&v->request, 0, sizeof(v->request));
 
 	reason = knock_header_check(packet, len);
@@ -141,6 +189,9 @@ enum knock_reason knock_verify(struct knock_verifier *verifier, const uint8_t *p
 	if (reason != KNOCK_OK)
 		return reason;
 	reason = replay_check(verifier, v, now);
+	if (reason != KNOCK_OK)
+		return reason;
+	reason = address_check(verifier, origin, v);
 	if (reason != KNOCK_OK)
 		return reason;
 

@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "knockd/libknock.h"
+#include "knockd/capture.h"
+#include "knockd/knockd_config.h"
+#include "knockd/replay.h"
 
 #ifndef FUZZ_FIXTURE_DIR
 #error "meson passes -DFUZZ_FIXTURE_DIR=path"
@@ -60,10 +62,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static enum knock_reason verify(struct knock_verifier *v, const uint8_t *p, size_t len)
+/* The client and server of the seeds (make-seeds.c). */
+static const struct knock_origin seed_origin = {
+    .family = AF_INET, .source = {10, 77, 0, 2}, .destination = {10, 77, 0, 1}};
+
+static enum knock_reason verify(struct knock_verifier *v, const uint8_t *p, size_t len,
+                                const struct knock_origin *origin)
 {
 	static struct knock_verdict verdict;
-	enum knock_reason r = knock_verify(v, p, len, FUZZ_NOW, &verdict);
+	enum knock_reason r = knock_verify(v, p, len, origin, FUZZ_NOW, &verdict);
 
 	if ((unsigned)r >= KNOCK_REASON_COUNT || !knock_reason_name(r))
 		abort();
@@ -71,7 +78,9 @@ static enum knock_reason verify(struct knock_verifier *v, const uint8_t *p, size
 	if (strlen(verdict.subject) >= sizeof(verdict.subject) || strchr(verdict.subject, '"') ||
 	    strchr(verdict.subject, '\n'))
 		abort();
-	if (r == KNOCK_OK && (verdict.request.port == 0 || verdict.request.cert_len == 0))
+	if (r == KNOCK_OK && (verdict.request.port == 0 || verdict.request.cert_len == 0 ||
+	                      (verdict.open_family != KNOCK_ADDRESS_IPV4 &&
+	                       verdict.open_family != KNOCK_ADDRESS_IPV6)))
 		abort();
 	return r;
 }
@@ -133,20 +142,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	switch (data[0] % 5) {
 	case 0:
-		verify(&v, data + 1, size - 1);
+		verify(&v, data + 1, size - 1, &seed_origin);
 		break;
 	case 1:
 		n = knock_packet_seal_body(data + 1, size - 1, knock_server_key_public(server),
 		                           ephemeral, packet, sizeof(packet));
-		if (n > 0 && verify(&v, packet, (size_t)n) == KNOCK_OK &&
-		    verify(&v, packet, (size_t)n) != KNOCK_REPLAY)
+		if (n > 0 && verify(&v, packet, (size_t)n, &seed_origin) == KNOCK_OK &&
+		    verify(&v, packet, (size_t)n, &seed_origin) != KNOCK_REPLAY)
 			abort();
 		break;
 	case 2:
 		if (knock_datagram_parse(data + 1, size - 1, &d) == 0) {
 			if (d.len > d.wire_len || d.payload + d.len > data + size)
 				abort();
-			verify(&v, d.payload, d.len);
+			struct knock_origin origin = {.family = d.family};
+			memcpy(origin.source, d.source, 16);
+			memcpy(origin.destination, d.destination, 16);
+			verify(&v, d.payload, d.len, &origin);
 		}
 		break;
 	case 3:

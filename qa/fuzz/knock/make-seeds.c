@@ -2,9 +2,8 @@
  * Writes the seed corpus of fuzz_knock (qa/fuzz/knock/corpus/) from a PKI
  * made by qa/workunits/knock/make-pki in DIR (the fixture is DIR's ca.crt,
  * crl.pem and server.key), at time NOW. Not built by meson; run once:
- *   cc -D_GNU_SOURCE -I. qa/fuzz/knock/make-seeds.c build/knockd/libknock.a \
- *      build/common/libsccommon.a -lcrypto -lconfig -lnftables -lnetfilter_log -lrados -o
- * make-seeds
+ *   cc -D_GNU_SOURCE -I. qa/fuzz/knock/make-seeds.c build/knockd/libknock_client.a \
+ *      build/common/libsccommon_base.a -lcrypto -lconfig -o make-seeds
  *   ./make-seeds DIR NOW qa/fuzz/knock/corpus
  */
 #include <stdio.h>
@@ -12,7 +11,7 @@
 #include <string.h>
 
 #include "common/crypto.h"
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 static const uint8_t ephemeral[32] = {
     0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f,
@@ -52,7 +51,7 @@ static void knock_seeds(const char *dir, const char *name, uint16_t port, long o
 		fprintf(stderr, "%s\n", err.msg);
 		exit(1);
 	}
-	knock_request_prepare(c, 6, port, NULL, &req);
+	knock_request_prepare(c, 6, port, "10.77.0.2", "10.77.0.1", &req);
 	req.timestamp = now + (uint64_t)offset;
 	n = knock_packet_seal(&req, c->signer, c->server_pub, ephemeral, packet, sizeof(packet));
 	m = knock_packet_open(server, packet, (size_t)n, body);

@@ -9,9 +9,10 @@
 #include <cmocka.h>
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "knockd/libknock.h"
+#include "knockd/knockd_config.h"
 
 #ifndef KNOCKD_EXAMPLE_CONF
 #error "meson passes -DKNOCKD_EXAMPLE_CONF=path"
@@ -129,7 +130,7 @@ static void test_client_config_errors_are_clear(void **state)
 	assert_true(knock_client_config_load(NULL, "/nonexistent/server.pub", "/x.crt", "/x.key",
 	                                     &c, &err) < 0);
 	assert_null(c);
-	assert_non_null(strstr(err.msg, "/nonexistent/server.pub: not an X25519 key"));
+	assert_non_null(strstr(err.msg, "/nonexistent/server.pub: not an X25519 public key"));
 	assert_true(knock_client_config_load(NULL, NULL, NULL, NULL, &c, &err) < 0);
 	assert_non_null(strstr(err.msg, "no server key given"));
 }

@@ -16,7 +16,8 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
+#include "knockd/capture.h"
 
 static const uint8_t cert_bytes[300] = {0x30, 0x82, 1, 0x28};
 
@@ -27,6 +28,8 @@ static struct knock_request request_sample(void)
 	    .family = KNOCK_ADDRESS_IPV6,
 	    .port = 6800,
 	    .address = {0xfd, 0x77, [15] = 2},
+	    .dest_family = KNOCK_ADDRESS_IPV4,
+	    .destination = {192, 0, 2, 1},
 	    .timestamp = 1767225600,
 	    .cert = cert_bytes,
 	    .cert_len = sizeof(cert_bytes),
@@ -50,13 +53,13 @@ static void test_header_check_refuses_each_defect_for_its_reason(void **state)
 	p[0] ^= 1;
 	assert_int_equal(knock_header_check(p, 300), KNOCK_BAD_MAGIC);
 	p[0] ^= 1;
-	p[4] = 2;
+	p[4] = 1; /* version 1 (no destination, no padding) is not read any more */
 	assert_int_equal(knock_header_check(p, 300), KNOCK_BAD_VERSION);
 	p[4] = KNOCK_VERSION;
 	p[5] = 0x80;
 	assert_int_equal(knock_header_check(p, 300), KNOCK_MALFORMED);
-	assert_int_equal(KNOCK_MIN_LEN, 167);
-	assert_int_equal(KNOCK_MAX_CERT_LEN, 1034);
+	assert_int_equal(KNOCK_MIN_LEN, 187);
+	assert_int_equal(KNOCK_MAX_CERT_LEN, 1014);
 }
 
 static void test_request_round_trips_and_refuses_bad_fields(void **state)
@@ -65,7 +68,7 @@ static void test_request_round_trips_and_refuses_bad_fields(void **state)
 	uint8_t body[KNOCK_MAX_LEN];
 	int n = knock_request_encode(&req, body, sizeof(body));
 
-	assert_int_equal(n, KNOCK_FIXED_LEN + sizeof(cert_bytes));
+	assert_int_equal(n, KNOCK_FIXED_LEN + sizeof(cert_bytes) + KNOCK_PAD_FIELD_LEN);
 	memset(body + n, 0xee, KNOCK_SIG_LEN);
 	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN, &out), 0);
 	assert_int_equal(out.protocol, IPPROTO_TCP);
@@ -77,6 +80,9 @@ static void test_request_round_trips_and_refuses_bad_fields(void **state)
 	assert_int_equal(out.cert_len, sizeof(cert_bytes));
 	assert_memory_equal(out.cert, cert_bytes, sizeof(cert_bytes));
 	assert_int_equal(out.signature[0], 0xee);
+	assert_int_equal(out.dest_family, KNOCK_ADDRESS_IPV4);
+	assert_memory_equal(out.destination, req.destination, 16);
+	assert_int_equal(out.pad_len, 0);
 
 	/* Length: the certificate length must fill the body exactly. */
 	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN - 1, &out), -EBADMSG);
@@ -90,8 +96,32 @@ static void test_request_round_trips_and_refuses_bad_fields(void **state)
 	body[1] = KNOCK_ADDRESS_IPV4; /* IPv4 with bytes past the fourth */
 	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN, &out), -EBADMSG);
 	body[1] = KNOCK_ADDRESS_IPV6;
+	body[20] = KNOCK_ADDRESS_SOURCE; /* every knock names its destination */
+	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN, &out), -EBADMSG);
+	body[20] = KNOCK_ADDRESS_IPV4;
+	body[21] = 1; /* the reserved byte */
+	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN, &out), -EBADMSG);
+	body[21] = 0;
+	body[30] = 1; /* IPv4 destination with bytes past the fourth */
+	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN, &out), -EBADMSG);
+	body[30] = 0;
+	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN, &out), 0);
 	body[2] = body[3] = 0; /* port 0 */
 	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN, &out), -EBADMSG);
+
+	/* Padding: zero bytes of the stated length, nothing else. */
+	req.pad_len = 100;
+	n = knock_request_encode(&req, body, sizeof(body));
+	assert_int_equal(n, KNOCK_FIXED_LEN + sizeof(cert_bytes) + KNOCK_PAD_FIELD_LEN + 100);
+	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN, &out), 0);
+	assert_int_equal(out.pad_len, 100);
+	body[n - 1] = 1;
+	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN, &out), -EBADMSG);
+	body[n - 1] = 0;
+	assert_int_equal(knock_request_decode(body, (size_t)n + KNOCK_SIG_LEN - 1, &out), -EBADMSG);
+	req.pad_len = KNOCK_MAX_CERT_LEN - req.cert_len + 1;
+	assert_int_equal(knock_request_encode(&req, body, sizeof(body)), -EINVAL);
+	req.pad_len = 0;
 
 	req.cert_len = KNOCK_MAX_CERT_LEN + 1;
 	assert_int_equal(knock_request_encode(&req, body, sizeof(body)), -EINVAL);
@@ -103,15 +133,14 @@ static void test_sealed_packet_opens_only_whole(void **state)
 	uint8_t packet[KNOCK_MAX_LEN], body[KNOCK_MAX_LEN];
 	struct knock_request req = request_sample(), out;
 	struct knock_server_key *key;
-	int n, m, flips = 0;
+	int n, m;
 
 	assert_int_equal(sc_x25519_keygen(server_priv, server_pub), 0);
 	assert_int_equal(sc_ed25519_keygen(signer, signer_pub), 0);
 	assert_int_equal(knock_server_key_new(server_priv, &key), 0);
 	assert_memory_equal(knock_server_key_public(key), server_pub, 32);
 	n = knock_packet_seal(&req, signer, server_pub, NULL, packet, sizeof(packet));
-	assert_int_equal(n,
-	                 KNOCK_HEADER_LEN + KNOCK_FIXED_LEN + 300 + KNOCK_SIG_LEN + KNOCK_TAG_LEN);
+	assert_int_equal(n, KNOCK_OVERHEAD + 300);
 	assert_int_equal(knock_header_check(packet, (size_t)n), KNOCK_OK);
 	/* A passive observer sees neither the certificate nor the port. */
 	assert_null(memmem(packet, (size_t)n, cert_bytes, 4));
@@ -126,15 +155,31 @@ static void test_sealed_packet_opens_only_whole(void **state)
 	assert_int_equal(knock_signature_verify(signer_pub, packet, signer_pub, body, (size_t)m),
 	                 -EBADMSG);
 
-	/* Every single flipped bit is caught by the header check or the AEAD. */
+	/*
+	 * Every single flipped bit is caught, each by the check its byte belongs
+	 * to: magic, version, flags and length by the header check (with the
+	 * reason for that field), the ephemeral key, ciphertext and tag by the AEAD.
+	 */
 	for (int bit = 0; bit < n * 8; bit++) {
-		packet[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		if (knock_header_check(packet, (size_t)n) != KNOCK_OK ||
-		    knock_packet_open(key, packet, (size_t)n, body) < 0)
-			flips++;
-		packet[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		int byte = bit / 8;
+		enum knock_reason expected = byte < 4    ? KNOCK_BAD_MAGIC
+		                             : byte == 4 ? KNOCK_BAD_VERSION
+		                             : byte == 5 ? KNOCK_MALFORMED
+		                                         : KNOCK_OK;
+		enum knock_reason got;
+
+		packet[byte] ^= (uint8_t)(1u << (bit % 8));
+		got = knock_header_check(packet, (size_t)n);
+		if (byte == 6 || byte == 7)
+			assert_true(got == KNOCK_TRUNCATED || got == KNOCK_OVERSIZED);
+		else
+			assert_int_equal(got, expected);
+		if (got == KNOCK_OK)
+			assert_int_equal(knock_packet_open(key, packet, (size_t)n, body), -EBADMSG);
+		packet[byte] ^= (uint8_t)(1u << (bit % 8));
 	}
-	assert_int_equal(flips, n * 8);
+	/* And unflipped it still opens. */
+	assert_int_equal(knock_packet_open(key, packet, (size_t)n, body), m);
 	knock_server_key_free(key);
 }
 

@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "knockd/libknock.h"
+#include "knockd/replay.h"
 
 static void nonce_make(uint8_t nonce[16], uint32_t i)
 {

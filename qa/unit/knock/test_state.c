@@ -19,7 +19,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "knockd/libknock.h"
+#include "knockd/replay.h"
 
 #define NOW 1800000000ULL
 #define WINDOW 30

@@ -17,7 +17,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #ifndef KNOCK_PROTOCOL_DOC
 #error "meson passes -DKNOCK_PROTOCOL_DOC=path"
@@ -103,6 +103,8 @@ static void test_code_seals_the_doc_vector_byte_for_byte(void **state)
 	    .family = KNOCK_ADDRESS_IPV4,
 	    .port = 3300,
 	    .address = {192, 0, 2, 7},
+	    .dest_family = KNOCK_ADDRESS_IPV4,
+	    .destination = {192, 0, 2, 1},
 	    .timestamp = 1767225600,
 	    .cert = cert->data,
 	    .cert_len = cert->len,
@@ -114,32 +116,35 @@ static void test_code_seals_the_doc_vector_byte_for_byte(void **state)
 	n = knock_packet_seal(&req, field_get("client_private", 32)->data,
 	                      field_get("server_public", 32)->data,
 	                      field_get("ephemeral_private", 32)->data, out, sizeof(out));
-	assert_int_equal(n, 210);
-	assert_int_equal(packet->len, 210);
-	assert_memory_equal(out, packet->data, 210);
+	assert_int_equal(n, 230);
+	assert_int_equal(packet->len, 230);
+	assert_memory_equal(out, packet->data, 230);
 }
 
 static void test_code_opens_the_doc_vector_and_reads_its_fields(void **state)
 {
-	const struct field *packet = field_get("packet", 210);
+	const struct field *packet = field_get("packet", 230);
 	struct knock_server_key *key;
 	struct knock_request req;
 	uint8_t body[KNOCK_MAX_LEN], eph_pub[32];
 	int n;
 
 	assert_int_equal(knock_header_check(packet->data, packet->len), KNOCK_OK);
-	assert_memory_equal(packet->data, "SCKN\x01\x00\x00\xd2", 8);
+	assert_memory_equal(packet->data, "SCKN\x02\x00\x00\xe6", 8);
 	assert_int_equal(sc_x25519_public(field_get("ephemeral_private", 32)->data, eph_pub), 0);
 	assert_memory_equal(packet->data + 8, eph_pub, 32);
 
 	assert_int_equal(knock_server_key_new(field_get("server_private", 32)->data, &key), 0);
 	n = knock_packet_open(key, packet->data, packet->len, body);
-	assert_int_equal(n, 154);
+	assert_int_equal(n, 174);
 	assert_int_equal(knock_request_decode(body, (size_t)n, &req), 0);
 	assert_int_equal(req.protocol, IPPROTO_TCP);
 	assert_int_equal(req.family, KNOCK_ADDRESS_IPV4);
 	assert_int_equal(req.port, 3300);
 	assert_memory_equal(req.address, ((uint8_t[16]){192, 0, 2, 7}), 16);
+	assert_int_equal(req.dest_family, KNOCK_ADDRESS_IPV4);
+	assert_memory_equal(req.destination, ((uint8_t[16]){192, 0, 2, 1}), 16);
+	assert_int_equal(req.pad_len, 0);
 	assert_true(req.timestamp == 1767225600);
 	assert_memory_equal(req.nonce, field_get("nonce", 16)->data, 16);
 	assert_int_equal(req.cert_len, 44);

@@ -13,13 +13,14 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "knockd/libknock.h"
+#include "knockd/verify.h"
 
 #ifndef MAKE_PKI
 #error "meson passes -DMAKE_PKI=path"
@@ -35,6 +36,11 @@ static struct knock_ports protect;
 static struct knock_access_rule access_rule;
 static struct knock_verifier verifier;
 static struct knock_verdict verdict;
+/* Datagrams come from the client 10.0.0.2 to the server 10.0.0.1. */
+static struct knock_origin origin = {
+    .family = AF_INET, .source = {10, 0, 0, 2}, .destination = {10, 0, 0, 1}};
+static const char *destination = "10.0.0.1";
+#define SOURCE "source" /* knock_make's OPEN for "leave it to the datagram's source" */
 
 static int pki_make(void **state)
 {
@@ -103,7 +109,11 @@ static int knock_make(const char *sub, const char *name, uint8_t protocol, uint1
 	snprintf(crt, sizeof(crt), "%s%s/%s.crt", dir, sub, name);
 	snprintf(key, sizeof(key), "%s%s/%s.key", dir, sub, name);
 	assert_int_equal(knock_client_config_load(NULL, pub, crt, key, &c, &err), 0);
-	assert_int_equal(knock_request_prepare(c, protocol, port, open, &req), 0);
+	if (!open)
+		open = "10.0.0.2";
+	else if (!strcmp(open, SOURCE))
+		open = NULL;
+	assert_int_equal(knock_request_prepare(c, protocol, port, open, destination, &req), 0);
 	req.timestamp = (uint64_t)((long)req.timestamp + offset);
 	memcpy(sign, c->signer, 32);
 	if (signer) {
@@ -118,7 +128,7 @@ static int knock_make(const char *sub, const char *name, uint8_t protocol, uint1
 
 static enum knock_reason verify(const uint8_t *packet, int len, uint64_t now)
 {
-	return knock_verify(&verifier, packet, (size_t)len, now, &verdict);
+	return knock_verify(&verifier, packet, (size_t)len, &origin, now, &verdict);
 }
 
 static uint64_t now(void)
@@ -134,12 +144,92 @@ static void test_valid_knock_passes_and_its_certificate_is_cached(void **state)
 	assert_int_equal(verify(p, n, now()), KNOCK_OK);
 	assert_string_equal(verdict.subject, "CN=alice,O=SafeCloud");
 	assert_int_equal(verdict.request.port, 2222);
-	assert_int_equal(verdict.request.family, KNOCK_ADDRESS_SOURCE);
+	assert_int_equal(verdict.request.family, KNOCK_ADDRESS_IPV4);
+	assert_int_equal(verdict.open_family, KNOCK_ADDRESS_IPV4);
+	assert_memory_equal(verdict.open_address, origin.source, 4);
 	size_t cached = knock_authority_cached(authority);
 	n = knock_make("", "alice", IPPROTO_TCP, 2223, 0, NULL, "fd77::3", p);
 	assert_int_equal(verify(p, n, now()), KNOCK_OK);
 	assert_int_equal(verdict.request.family, KNOCK_ADDRESS_IPV6);
+	assert_int_equal(verdict.open_family, KNOCK_ADDRESS_IPV6);
 	assert_int_equal(knock_authority_cached(authority), cached);
+}
+
+static void test_unsigned_source_address_is_refused_unless_allowed(void **state)
+{
+	uint8_t p[KNOCK_MAX_LEN];
+	int n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, SOURCE, p);
+
+	assert_int_equal(verify(p, n, now()), KNOCK_UNAUTHORISED);
+	assert_non_null(strstr(verdict.detail, "allow_source_address is false"));
+	verifier.policy.allow_source_address = true;
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	assert_int_equal(verdict.open_family, KNOCK_ADDRESS_IPV4);
+	assert_memory_equal(verdict.open_address, origin.source, 4);
+	verifier.policy.allow_source_address = false;
+}
+
+/* An on-path attacker replays a captured knock from its own address first. */
+static void test_replay_from_another_source_opens_only_the_signed_address(void **state)
+{
+	struct knock_origin attacker = origin;
+	uint8_t p[KNOCK_MAX_LEN];
+	int n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+
+	attacker.source[3] = 66;
+	assert_int_equal(knock_verify(&verifier, p, (size_t)n, &attacker, now(), &verdict),
+	                 KNOCK_OK);
+	assert_int_equal(verdict.open_family, KNOCK_ADDRESS_IPV4);
+	assert_memory_equal(verdict.open_address, ((uint8_t[4]){10, 0, 0, 2}), 4);
+	/* With open_other_address off, a knock from elsewhere than it names opens nothing. */
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	verifier.policy.open_other_address = false;
+	assert_int_equal(knock_verify(&verifier, p, (size_t)n, &attacker, now(), &verdict),
+	                 KNOCK_UNAUTHORISED);
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	verifier.policy.open_other_address = true;
+}
+
+/* One server key on two hosts: a knock for one is refused by the other. */
+static void test_knock_for_another_server_is_refused(void **state)
+{
+	uint8_t p[KNOCK_MAX_LEN], other[17] = {KNOCK_ADDRESS_IPV4, 10, 0, 0, 9};
+	struct knock_address_list list = {.addresses = &other, .count = 1};
+	int n;
+
+	destination = "10.0.0.9";
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	destination = "10.0.0.1";
+	assert_int_equal(verify(p, n, now()), KNOCK_DESTINATION);
+	assert_string_equal(verdict.detail, "knock is for 10.0.0.9");
+	assert_string_equal(knock_reason_name(verdict.reason), "wrong-destination");
+	/* Unless the admin lists it (a NAT in front of this host is knocked at 10.0.0.9). */
+	verifier.policy.destinations = &list;
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
+	verifier.policy.destinations = NULL;
+	/* The same for IPv6 against an IPv4 datagram: the family is part of it. */
+	destination = "::ffff:10.0.0.1";
+	n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p);
+	destination = "10.0.0.1";
+	assert_int_equal(verify(p, n, now()), KNOCK_DESTINATION);
+}
+
+/* Only the server can open a knock; re-sealing its body under a new ephemeral key breaks the
+ * signature. */
+static void test_knock_rewrapped_under_a_new_ephemeral_key_is_refused(void **state)
+{
+	uint8_t p[KNOCK_MAX_LEN], body[KNOCK_MAX_LEN], again[KNOCK_MAX_LEN];
+	int n = knock_make("", "alice", IPPROTO_TCP, 2222, 0, NULL, NULL, p), m, k;
+
+	m = knock_packet_open(server, p, (size_t)n, body);
+	assert_true(m > 0);
+	k = knock_packet_seal_body(body, (size_t)m, knock_server_key_public(server), NULL, again,
+	                           sizeof(again));
+	assert_int_equal(k, n);
+	assert_memory_not_equal(again + 8, p + 8, KNOCK_KEY_LEN);
+	assert_int_equal(verify(again, k, now()), KNOCK_SIGNATURE);
+	/* The original is untouched by the attempt. */
+	assert_int_equal(verify(p, n, now()), KNOCK_OK);
 }
 
 /* The timestamp the client put in P. */
@@ -281,6 +371,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid_knock_passes_and_its_certificate_is_cached),
+	    cmocka_unit_test(test_unsigned_source_address_is_refused_unless_allowed),
+	    cmocka_unit_test(test_replay_from_another_source_opens_only_the_signed_address),
+	    cmocka_unit_test(test_knock_for_another_server_is_refused),
+	    cmocka_unit_test(test_knock_rewrapped_under_a_new_ephemeral_key_is_refused),
 	    cmocka_unit_test(test_time_window_is_two_sided_with_exact_bounds),
 	    cmocka_unit_test(test_replayed_packet_is_refused),
 	    cmocka_unit_test(test_certificates_of_another_ca_or_revoked_are_refused),

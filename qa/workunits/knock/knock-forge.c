@@ -5,8 +5,8 @@
  * A test tool: it takes its inputs on trust and exits 0 on success, 1 on the
  * outcome it was asked to detect not happening, 2 on misuse.
  *
- *   forge --server-key PUB --cert CRT --key KEY [--sign-key KEY2] [--port 22/tcp]
- *         [--time-offset S] [--open ADDR] [--nonce HEX] -o FILE
+ *   forge --server-key PUB --cert CRT --key KEY --dest ADDR [--sign-key KEY2]
+ *         [--port 22/tcp] [--time-offset S] [--open ADDR|source] [--nonce HEX] -o FILE
  *   send ADDR PORT FILE [--flip BIT] [--truncate N] [--append N]
  *   garbage ADDR PORT SIZE [--magic]
  *   flood ADDR PORT RATE SECONDS    (prints the rate reached)
@@ -20,7 +20,7 @@
  *   probe-tcp ADDR PORT             exit 0 when a connect neither succeeds nor is refused
  *   vector                          print the test vector of docs/knock-protocol.md
  */
-#include "knockd/libknock.h"
+#include "knockd/wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,7 +72,7 @@ static int udp_to(const char *host, const char *port)
 static int cmd_forge(int argc, char **argv)
 {
 	const char *server = NULL, *cert = NULL, *key = NULL, *sign = NULL, *open = NULL;
-	const char *target = "22/tcp", *out = NULL, *nonce = NULL;
+	const char *target = "22/tcp", *out = NULL, *nonce = NULL, *dest = NULL;
 	struct knock_client_config *config;
 	struct knock_request req;
 	struct sc_err err;
@@ -98,6 +98,8 @@ static int cmd_forge(int argc, char **argv)
 			offset = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--open"))
 			open = argv[i + 1];
+		else if (!strcmp(argv[i], "--dest"))
+			dest = argv[i + 1];
 		else if (!strcmp(argv[i], "--nonce"))
 			nonce = argv[i + 1];
 		else if (!strcmp(argv[i], "-o"))
@@ -118,7 +120,9 @@ static int cmd_forge(int argc, char **argv)
 	}
 	if (knock_port_range_parse(spec, &range) < 0)
 		die("bad --port");
-	if (knock_request_prepare(config, range.protocol, range.first, open, &req) < 0)
+	if (open && !strcmp(open, "source"))
+		open = NULL; /* family 0: the unsigned source address */
+	if (knock_request_prepare(config, range.protocol, range.first, open, dest, &req) < 0)
 		die("bad request");
 	req.timestamp = (uint64_t)((long)req.timestamp + offset);
 	if (nonce && sc_hex_decode(nonce, req.nonce, sizeof(req.nonce)) < 0)
@@ -474,6 +478,8 @@ static int cmd_vector(void)
 	    .family = KNOCK_ADDRESS_IPV4,
 	    .port = 3300,
 	    .address = {192, 0, 2, 7},
+	    .dest_family = KNOCK_ADDRESS_IPV4,
+	    .destination = {192, 0, 2, 1},
 	    .timestamp = 1767225600, /* 2026-01-01T00:00:00Z */
 	    .cert = cert,
 	    .cert_len = sizeof(cert) - 1,

@@ -167,7 +167,7 @@ forge_as() {
 	shift 2
 	dir=${PKI_DIR:-$WORK/pki}
 	"$KNOCK_FORGE" forge --server-key "$WORK/pki/server.pub" --cert "$dir/$name.crt" \
-		--key "$dir/$name.key" -o "$out" "$@"
+		--key "$dir/$name.key" --dest $SERVER4 --open $CLIENT4 -o "$out" "$@"
 }
 
 send_raw() {
