@@ -60,7 +60,7 @@ static const struct opt connect_opts[] = {
     {"ca", OPT_PATH, C(ca), true, 0, 0},
     {"crl", OPT_PATH, C(crl), false, 0, 0},
     {"knock_server_key", OPT_PATH, C(knock_server_key), false, 0, 0},
-    {"knock_port", OPT_INT, C(knock_port), false, 1, 65535},
+    {"knock_config", OPT_PATH, C(knock_config), false, 0, 0},
     {"knock_refresh_seconds", OPT_INT, C(knock_refresh_seconds), false, 1, 3600},
     {"table", OPT_STRING, C(table), false, 0, 0},
     {"mark", OPT_INT, C(mark), false, 1, 0xffffffffLL},
@@ -178,7 +178,6 @@ static void connect_defaults(struct guard_connect_config *c)
 {
 	c->port = GUARD_DEFAULT_PORT;
 	c->listen_port = GUARD_DEFAULT_LISTEN_PORT;
-	c->knock_port = 62201;
 	c->knock_refresh_seconds = 20;
 	c->mark = GUARD_DEFAULT_MARK;
 	c->refresh_seconds = 10;

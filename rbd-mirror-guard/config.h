@@ -25,7 +25,8 @@ struct guard_serve_config {
 struct guard_connect_config {
 	char *server, *certificate, *key, *ca, *crl, *knock_server_key, *table;
 	char *status_socket, *log_file, *log_level;
-	long long port, listen_port, knock_port, knock_refresh_seconds, mark;
+	char *knock_config;
+	long long port, listen_port, knock_refresh_seconds, mark;
 	long long refresh_seconds, connect_seconds;
 	uint64_t max_rate; /* bytes per second, 0: no limit */
 };

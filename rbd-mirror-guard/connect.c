@@ -490,9 +490,9 @@ int guard_cmd_connect(int argc, char **argv)
 		guard_fail("%s", err.msg);
 		goto out;
 	}
-	if (c.cfg->knock_server_key &&
-	    guard_knock_open(c.cfg->knock_server_key, c.cfg->certificate, c.cfg->key,
-	                     (uint16_t)c.cfg->knock_port, &c.knock, &err) < 0) {
+	if ((c.cfg->knock_server_key || c.cfg->knock_config) &&
+	    guard_knock_open(c.cfg->knock_config, c.cfg->knock_server_key, c.cfg->certificate,
+	                     c.cfg->key, &c.knock, &err) < 0) {
 		guard_fail("knock: %s", err.msg);
 		goto out;
 	}
@@ -510,7 +510,7 @@ int guard_cmd_connect(int argc, char **argv)
 	if (guard_redirect_remove_stale(c.cfg->table) == 1)
 		sc_log_warn("removed a stale nftables table inet %s", c.cfg->table);
 	if (guard_redirect_open(c.cfg->table, (uint32_t)c.cfg->mark, (uint16_t)c.cfg->listen_port,
-	                        (uint16_t)c.cfg->knock_port, &c.redirect, &err) < 0) {
+	                        &c.redirect, &err) < 0) {
 		guard_fail("%s", err.msg);
 		goto out;
 	}

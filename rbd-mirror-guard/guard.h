@@ -169,9 +169,12 @@ int guard_buf_json_string(struct guard_buf *b, const char *text);
 
 /* ---- knock.c ----------------------------------------------------------- */
 struct guard_knock;
-/* KNOCK_SERVER_KEY: knockd's public key; the identity is CERT and KEY. */
-int guard_knock_open(const char *server_key, const char *cert, const char *key,
-                     uint16_t knock_port, struct guard_knock **out, struct sc_err *err);
+/*
+ * CONFIG: a knock client config (group "knock") or NULL; SERVER_KEY:
+ * knockd's public key (overrides CONFIG's); the identity is CERT and KEY.
+ */
+int guard_knock_open(const char *config, const char *server_key, const char *cert,
+                     const char *key, struct guard_knock **out, struct sc_err *err);
 /* Knocks HOST for tcp/PORT. */
 int guard_knock_send(struct guard_knock *knock, const char *host, uint16_t port,
                      struct sc_err *err);
@@ -183,9 +186,9 @@ struct guard_redirect;
  * Creates the inet table TABLE (replacing a stale one of that name): TCP the
  * host sends to the addresses of LIST goes to 127.0.0.1/::1 port LPORT, except
  * packets carrying MARK (the guard's own sockets); anything else to those
- * addresses that is not marked (but knocks to KNOCK_PORT) is dropped.
+ * addresses that is not marked is dropped before it leaves.
  */
-int guard_redirect_open(const char *table, uint32_t mark, uint16_t lport, uint16_t knock_port,
+int guard_redirect_open(const char *table, uint32_t mark, uint16_t lport,
                         struct guard_redirect **out, struct sc_err *err);
 /* Replaces the sets' contents with LIST's addresses (ports ignored). */
 int guard_redirect_update(struct guard_redirect *r, const struct guard_allow_list *list,

@@ -2,9 +2,10 @@
  * The knock of `connect`, the one file of rbd-mirror-guard that speaks to
  * libknock: it sends knocks with the same Ed25519 certificate and key the
  * tunnel's TLS client presents, so one identity opens the port and is then
- * checked again by `serve`. libknock's client functions are used as they are
- * (knockd/libknock.h); when the knock client library is split out, only this
- * file changes.
+ * checked again by `serve`. It links only the knock client library
+ * (knockd/knock_client.h): no part of the daemon. The knock port and, if the
+ * guard's config names none, knockd's public key come from a knock client
+ * config (the `knock` program's, group "knock").
  */
 #include "guard.h"
 
@@ -12,14 +13,14 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 
-#include "knockd/libknock.h"
+#include "knockd/knock_client.h"
 
 struct guard_knock {
 	struct knock_client_config *config;
 };
 
-int guard_knock_open(const char *server_key, const char *cert, const char *key,
-                     uint16_t knock_port, struct guard_knock **out, struct sc_err *err)
+int guard_knock_open(const char *config, const char *server_key, const char *cert,
+                     const char *key, struct guard_knock **out, struct sc_err *err)
 {
 	struct guard_knock *k = calloc(1, sizeof(*k));
 	int r;
@@ -27,13 +28,11 @@ int guard_knock_open(const char *server_key, const char *cert, const char *key,
 	*out = NULL;
 	if (!k)
 		return -ENOMEM;
-	r = knock_client_config_load(NULL, server_key, cert, key, &k->config, err);
+	r = knock_client_config_load(config, server_key, cert, key, &k->config, err);
 	if (r < 0) {
 		free(k);
 		return r;
 	}
-	if (knock_port)
-		k->config->knock_port = knock_port;
 	*out = k;
 	return 0;
 }

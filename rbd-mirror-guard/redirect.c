@@ -16,9 +16,8 @@
  *     chain leak {
  *       type filter hook output priority 0; policy accept;
  *       meta mark MARK accept
- *       udp dport KNOCK accept                  knocks, when serve shares a host with a MON
- *       ip daddr @primary4 drop                 nothing else reaches the primary in clear
- *       ip6 daddr @primary6 drop
+ *       ip daddr @primary4 meta l4proto tcp drop   no TCP reaches the primary in clear,
+ *       ip6 daddr @primary6 meta l4proto tcp drop  even if the redirect were bypassed
  *     }
  *   }
  *
@@ -93,7 +92,7 @@ static struct nft_ctx *nft_open(void)
 	return nft;
 }
 
-int guard_redirect_open(const char *table, uint32_t mark, uint16_t lport, uint16_t knock_port,
+int guard_redirect_open(const char *table, uint32_t mark, uint16_t lport,
                         struct guard_redirect **out, struct sc_err *err)
 {
 	struct guard_redirect *g;
@@ -128,12 +127,11 @@ int guard_redirect_open(const char *table, uint32_t mark, uint16_t lport, uint16
 	        " chain leak {\n"
 	        "  type filter hook output priority 0; policy accept;\n"
 	        "  meta mark 0x%x accept\n"
-	        "  udp dport %u accept\n"
-	        "  ip daddr @primary4 drop\n"
-	        "  ip6 daddr @primary6 drop\n"
+	        "  ip daddr @primary4 meta l4proto tcp drop\n"
+	        "  ip6 daddr @primary6 meta l4proto tcp drop\n"
 	        " }\n"
 	        "}\n",
-	        g->table, g->table, g->table, mark, lport, lport, mark, knock_port);
+	        g->table, g->table, g->table, mark, lport, lport, mark);
 	if (r < 0) {
 		nft_ctx_free(g->nft);
 		free(g);

@@ -1,0 +1,238 @@
+# Sourced by the guard workunits. Two sites of the WAN test bed
+# (qa/cluster/sites): dc-a with cluster A (with a mgr) on an address only dc-a
+# has (10.77.0.1 on its loopback: dc-b's packets to it reach the WAN router,
+# which drops them), knockd in front of serve; dc-b with cluster B, the real
+# rbd-mirror and connect. PKI made with knockd's documented openssl commands.
+# Everything is removed by the EXIT trap, even when a check fails.
+#
+# Environment (set by meson): GUARD KNOCKD SITES MICRO_CEPH MAKE_PKI SITES_WAN_ROUTER.
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "skipped: needs root (network namespaces, nftables)"
+	exit 77
+fi
+: "${GUARD:?}" "${KNOCKD:?}" "${SITES:?}" "${MICRO_CEPH:?}" "${MAKE_PKI:?}"
+
+RUN=grd$(printf '%x' $$ | tail -c 5)
+SA=${RUN}a SB=${RUN}b
+WORK=$(mktemp -d /tmp/grd-test.XXXXXX)
+chmod 0755 "$WORK" # serve reads the CA and CRL after dropping to nobody
+CA=dca CB=dcb
+A_IP=10.77.0.1
+SERVE_PORT=7443
+LISTEN_PORT=7444
+TABLE=grd_connect
+KNOCK_TABLE=grd_knockd
+POOL=rbd
+PIDS=""
+KNOCKD_PID="" SERVE_PID="" CONNECT_PID="" MIRROR_PID=""
+
+cleanup() {
+	status=$?
+	set +e
+	for pid in $CONNECT_PID $SERVE_PID $KNOCKD_PID $MIRROR_PID $PIDS; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $CONNECT_PID $SERVE_PID $KNOCKD_PID $MIRROR_PID $PIDS; do
+		wait "$pid" 2>/dev/null
+	done
+	if [ "$status" -ne 0 ]; then
+		for f in serve.log connect.log knockd.log rbd-mirror.log; do
+			[ -f "$WORK/$f" ] || continue
+			echo "---- $f (last 30 lines) ----" >&2
+			tail -n 30 "$WORK/$f" >&2
+		done
+	fi
+	"$MICRO_CEPH" stop --dir "$WORK" >/dev/null 2>&1
+	"$SITES" down --dir "$WORK" >/dev/null 2>&1
+	rm -rf "$WORK"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+pass() { echo "ok: $*"; }
+
+in_a() { ip netns exec "$SA" "$@"; }
+in_b() { ip netns exec "$SB" "$@"; }
+rbd_a() { in_a timeout 60 rbd -c "$WORK/$CA.conf" "$@"; }
+rbd_b() { in_b timeout 60 rbd -c "$WORK/$CB.conf" "$@"; }
+
+# Waits up to SECONDS for a command to succeed.
+wait_for() {
+	seconds=$1
+	shift
+	end=$(($(date +%s) + seconds))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 1
+	done
+}
+
+sites_setup() {
+	"$SITES" up --dir "$WORK" --rtt "${RTT:-2ms}" "$SA" "$SB" >/dev/null
+	SA_IP=$(cat "$WORK/$SA.addr") SB_IP=$(cat "$WORK/$SB.addr")
+	in_a ip addr add $A_IP/32 dev lo
+	# dc-b can send to A's network (a route, as a WAN default route would be),
+	# but the WAN router carries nothing outside the test bed: without the
+	# guard those packets are lost.
+	in_b ip route add 10.77.0.0/16 dev wan0 src "$SB_IP"
+}
+
+clusters_setup() {
+	"$MICRO_CEPH" start --dir "$WORK" --netns "$SA" --ip $A_IP --mgr --pool $POOL $CA >/dev/null
+	"$MICRO_CEPH" start --dir "$WORK" --netns "$SB" --ip "$SB_IP" --pool $POOL $CB >/dev/null
+	rbd_a pool init $POOL
+	rbd_b pool init $POOL
+}
+
+pki_setup() {
+	mkdir -p "$WORK/pki" "$WORK/other"
+	"$MAKE_PKI" ca "$WORK/pki" 2>/dev/null
+	"$MAKE_PKI" server "$WORK/pki"
+	"$MAKE_PKI" client "$WORK/pki" guard-serve
+	"$MAKE_PKI" client "$WORK/pki" dcb-mirror tcp/$SERVE_PORT
+	"$MAKE_PKI" client "$WORK/pki" dcb-revoked tcp/$SERVE_PORT
+	"$MAKE_PKI" revoke "$WORK/pki" dcb-revoked
+	"$MAKE_PKI" ca "$WORK/other" 2>/dev/null
+	"$MAKE_PKI" client "$WORK/other" mallory tcp/$SERVE_PORT
+	chmod 0644 "$WORK/pki/ca.crt" "$WORK/pki/crl.pem"
+}
+
+configs_write() {
+	cat > "$WORK/knockd.conf" <<CONF
+knockd = {
+  table = "$KNOCK_TABLE";
+  nflog_group = 4712;
+  server_key = "pki/server.key";
+  ca = "pki/ca.crt";
+  crl = "pki/crl.pem";
+  open_seconds = 30;
+  time_window = 30;
+  state_file = "knockd-state/replay-cache";
+  protect = [ "tcp/$SERVE_PORT" ];
+};
+CONF
+	cat > "$WORK/guard.conf" <<CONF
+serve = {
+  listen = "$SA_IP";
+  port = $SERVE_PORT;
+  cluster = "$CA";
+  conf_dir = ".";
+  certificate = "pki/guard-serve.crt";
+  key = "pki/guard-serve.key";
+  ca = "pki/ca.crt";
+  crl = "pki/crl.pem";
+  user = "nobody";
+  refresh_seconds = 2;
+  status_socket = "serve.sock";
+  log_level = "info";
+};
+connect = {
+  server = "$SA_IP";
+  port = $SERVE_PORT;
+  listen_port = $LISTEN_PORT;
+  certificate = "${CONNECT_CERT:-pki/dcb-mirror.crt}";
+  key = "${CONNECT_KEY:-pki/dcb-mirror.key}";
+  ca = "pki/ca.crt";
+  crl = "pki/crl.pem";
+  knock_server_key = "pki/server.pub";
+  knock_refresh_seconds = 10;
+  table = "$TABLE";
+  refresh_seconds = 2;
+  connect_seconds = 5;
+  status_socket = "connect.sock";
+  log_level = "debug";
+};
+CONF
+}
+
+knockd_start() {
+	ip netns exec "$SA" "$KNOCKD" -c "$WORK/knockd.conf" --log-file "$WORK/knockd.log" &
+	KNOCKD_PID=$!
+	wait_for 10 grep -q "started" "$WORK/knockd.log" || fail "knockd did not start"
+}
+
+serve_start() {
+	ip netns exec "$SA" "$GUARD" serve -c "$WORK/guard.conf" --log-file "$WORK/serve.log" &
+	SERVE_PID=$!
+	wait_for 30 test -S "$WORK/serve.sock" || fail "serve did not start"
+}
+
+serve_stop() {
+	kill -TERM "$SERVE_PID"
+	wait "$SERVE_PID" || fail "serve exited non-zero on SIGTERM"
+	SERVE_PID=""
+	rm -f "$WORK/serve.sock"
+}
+
+connect_start() {
+	rm -f "$WORK/connect.sock"
+	ip netns exec "$SB" "$GUARD" connect -c "$WORK/guard.conf" --log-file "$WORK/connect.log" "$@" &
+	CONNECT_PID=$!
+	wait_for 10 test -S "$WORK/connect.sock" || fail "connect did not start"
+}
+
+connect_stop() {
+	kill -TERM "$CONNECT_PID"
+	wait "$CONNECT_PID" || fail "connect exited non-zero on SIGTERM"
+	CONNECT_PID=""
+}
+
+connect_status() { "$GUARD" status "$WORK/connect.sock"; }
+serve_status() { "$GUARD" status "$WORK/serve.sock"; }
+tunnel_up() { connect_status | grep -q '"tunnel_up":true'; }
+
+mirror_start() {
+	ip netns exec "$SB" rbd-mirror -c "$WORK/$CB.conf" --id rbd-mirror.a -f \
+		--log-file "$WORK/rbd-mirror.log" --pid-file "$WORK/rbd-mirror.pid" \
+		--admin-socket "$WORK/rbd-mirror.asok" 2>>"$WORK/rbd-mirror.log" &
+	MIRROR_PID=$!
+}
+
+table_present() { in_b nft list table inet $TABLE >/dev/null 2>&1; }
+
+pool_enable() {
+	in_b "$GUARD" pool enable $POOL --primary $CA --secondary $CB --conf-dir "$WORK" \
+		--timeout 60 "$@"
+}
+
+image_md5() { # SIDE IMAGE
+	"rbd_$1" export "$POOL/$2" - 2>/dev/null | md5sum | cut -d' ' -f1
+}
+
+# Waits until IMAGE on B has A's content (md5 of an export), up to SECONDS.
+converged() {
+	a=$(image_md5 a "$1")
+	b=$(image_md5 b "$1" || true)
+	[ -n "$a" ] && [ "$a" = "$b" ]
+}
+wait_converged() { # IMAGE SECONDS
+	wait_for "$2" converged "$1" || fail "image $1 did not converge on $CB within $2 s " \
+		"(A $(image_md5 a "$1"), B $(image_md5 b "$1" || echo none))"
+}
+
+# The whole bed: sites, clusters, PKI, knockd, serve, connect, one pool enable, rbd-mirror.
+guard_setup() {
+	sites_setup
+	clusters_setup
+	pki_setup
+	configs_write
+	knockd_start
+	serve_start
+	connect_start
+	wait_for 30 tunnel_up || fail "the tunnel did not come up: $(connect_status)"
+}
+
+image_write() { # IMAGE MODE(journal|snapshot) MB
+	feat=exclusive-lock
+	[ "$2" = journal ] && feat=exclusive-lock,journaling
+	rbd_a create --size 64M --image-feature "$feat" "$POOL/$1"
+	rbd_a bench --io-type write --io-size 64K --io-threads 4 --io-total "${3:-16}M" \
+		--io-pattern rand "$POOL/$1" >/dev/null
+}
