@@ -5,14 +5,14 @@
 # rbd-mirror and connect. PKI made with knockd's documented openssl commands.
 # Everything is removed by the EXIT trap, even when a check fails.
 #
-# Environment (set by meson): GUARD KNOCKD SITES MICRO_CEPH MAKE_PKI SITES_WAN_ROUTER.
+# Environment (set by meson): GUARD KNOCKD KNOCK SITES MICRO_CEPH MAKE_PKI SITES_WAN_ROUTER.
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "skipped: needs root (network namespaces, nftables)"
 	exit 77
 fi
-: "${GUARD:?}" "${KNOCKD:?}" "${SITES:?}" "${MICRO_CEPH:?}" "${MAKE_PKI:?}"
+: "${GUARD:?}" "${KNOCKD:?}" "${KNOCK:?}" "${SITES:?}" "${MICRO_CEPH:?}" "${MAKE_PKI:?}"
 
 RUN=grd$(printf '%x' $$ | tail -c 5)
 SA=${RUN}a SB=${RUN}b
@@ -84,10 +84,11 @@ sites_setup() {
 	in_b ip route add 10.77.0.0/16 dev wan0 src "$SB_IP"
 }
 
-clusters_setup() {
+clusters_setup() { # [a]: cluster A only
 	"$MICRO_CEPH" start --dir "$WORK" --netns "$SA" --ip $A_IP --mgr --pool $POOL $CA >/dev/null
-	"$MICRO_CEPH" start --dir "$WORK" --netns "$SB" --ip "$SB_IP" --pool $POOL $CB >/dev/null
 	rbd_a pool init $POOL
+	[ "${1:-}" = a ] && return 0
+	"$MICRO_CEPH" start --dir "$WORK" --netns "$SB" --ip "$SB_IP" --pool $POOL $CB >/dev/null
 	rbd_b pool init $POOL
 }
 
@@ -217,10 +218,10 @@ wait_converged() { # IMAGE SECONDS
 		"(A $(image_md5 a "$1"), B $(image_md5 b "$1" || echo none))"
 }
 
-# The whole bed: sites, clusters, PKI, knockd, serve, connect, one pool enable, rbd-mirror.
+# The bed: sites, clusters ("a": A only), PKI, knockd, serve, connect, tunnel up.
 guard_setup() {
 	sites_setup
-	clusters_setup
+	clusters_setup "${1:-}"
 	pki_setup
 	configs_write
 	knockd_start
@@ -235,4 +236,44 @@ image_write() { # IMAGE MODE(journal|snapshot) MB
 	rbd_a create --size 64M --image-feature "$feat" "$POOL/$1"
 	rbd_a bench --io-type write --io-size 64K --io-threads 4 --io-total "${3:-16}M" \
 		--io-pattern rand "$POOL/$1" >/dev/null
+}
+
+# guard_setup, then IMAGE (journal mode) written, pool enable, rbd-mirror, converged.
+mirror_setup() {
+	guard_setup
+	image_write img-j journal 16
+	pool_enable --image-mode journal >/dev/null || fail "pool enable failed"
+	mirror_start
+	wait_converged img-j 300
+}
+
+# More writes on A while nothing else happens: the content to converge to.
+more_writes() { rbd_a bench --io-type write --io-size 64K --io-total "${1:-8}M" \
+	--io-pattern rand "$POOL/img-j" >/dev/null; }
+
+# A TLS client as NAME (cert and key in DIR, default pki) from dc-b, sending
+# the bytes of stdin after the handshake; prints what serve answers.
+tls_as() { # NAME [DIR]
+	d=${2:-$WORK/pki}
+	in_b timeout 10 openssl s_client -quiet -no_ign_eof -tls1_3 -connect "$SA_IP:$SERVE_PORT" \
+		-cert "$d/$1.crt" -key "$d/$1.key" -CAfile "$WORK/pki/ca.crt" 2>/dev/null | od -An -c | tr -d ' \n'
+}
+
+# A knock from dc-b as NAME for the serve port (knock's own client).
+knock_as() { # NAME [DIR]
+	d=${2:-$WORK/pki}
+	in_b "$KNOCK" --server-key "$WORK/pki/server.pub" --cert "$d/$1.crt" --key "$d/$1.key" \
+		"$SA_IP" "$SERVE_PORT/tcp"
+}
+
+# Can dc-b open a TCP connection to serve's port?
+port_open() { in_b timeout 3 bash -c "exec 3<>/dev/tcp/$SA_IP/$SERVE_PORT" 2>/dev/null; }
+
+# A CONNECT flow header (docs/guard.md) for IPv4 ADDR:PORT, as printf escapes.
+flow_header() { # ADDR PORT
+	IFS=. read -r o1 o2 o3 o4 <<<"$1"
+	printf 'SCGF\001\001\000\000\004\000'
+	printf "\\$(printf %03o $(($2 >> 8)))\\$(printf %03o $(($2 & 255)))"
+	printf "\\$(printf %03o "$o1")\\$(printf %03o "$o2")\\$(printf %03o "$o3")\\$(printf %03o "$o4")"
+	printf '\000\000\000\000\000\000\000\000\000\000\000\000'
 }
