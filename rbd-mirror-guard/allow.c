@@ -198,7 +198,33 @@ struct guard_maps {
 	rados_t rados;
 	pthread_mutex_t lock; /* guards list */
 	struct guard_allow_list list;
+	struct guard_allow_list extra; /* fixed at open */
 };
+
+int guard_allow_parse_text(const char *text, struct guard_allow_list *list)
+{
+	char item[80];
+	const char *p = text;
+	int r;
+
+	while (*p) {
+		size_t n = strcspn(p, ", ");
+		if (n >= sizeof(item))
+			return -EINVAL;
+		if (n > 0) {
+			struct guard_addr a;
+			memcpy(item, p, n);
+			item[n] = '\0';
+			if (guard_addr_parse(item, &a) < 0)
+				return -EINVAL;
+			if ((r = guard_allow_add(list, &a)) < 0)
+				return r;
+		}
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return 0;
+}
 
 static const struct {
 	const char *name, *command, *key;
@@ -208,16 +234,20 @@ static const struct {
     {"mgr dump", "{\"prefix\":\"mgr dump\",\"format\":\"json\"}", "active_addrs"},
 };
 
-int guard_maps_open(const struct sc_cluster_opts *opts, struct guard_maps **out,
-                    struct sc_err *err)
+int guard_maps_open(const struct sc_cluster_opts *opts, const struct guard_allow_list *extra,
+                    struct guard_maps **out, struct sc_err *err)
 {
 	struct guard_maps *m = calloc(1, sizeof(*m));
-	int r;
+	int r = 0;
 
 	*out = NULL;
 	if (!m)
 		return -ENOMEM;
 	pthread_mutex_init(&m->lock, NULL);
+	for (size_t i = 0; extra && i < extra->count && r == 0; i++)
+		r = guard_allow_add(&m->extra, &extra->addrs[i]);
+	if (r < 0)
+		goto fail;
 	r = sc_cluster_connect(opts, &m->rados, err);
 	if (r < 0)
 		goto fail;
@@ -254,6 +284,10 @@ int guard_maps_refresh(struct guard_maps *m, struct sc_err *err)
 		if (r < 0)
 			goto out;
 	}
+	for (size_t i = 0; i < m->extra.count && r == 0; i++)
+		r = guard_allow_add(&fresh, &m->extra.addrs[i]);
+	if (r < 0)
+		goto out;
 	pthread_mutex_lock(&m->lock);
 	struct guard_allow_list old = m->list;
 	m->list = fresh;
@@ -295,6 +329,7 @@ void guard_maps_close(struct guard_maps *m)
 	if (m->rados)
 		rados_shutdown(m->rados);
 	guard_allow_free(&m->list);
+	guard_allow_free(&m->extra);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

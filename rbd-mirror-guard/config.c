@@ -41,6 +41,7 @@ static const struct opt serve_opts[] = {
     {"ca", OPT_PATH, S(ca), true, 0, 0},
     {"crl", OPT_PATH, S(crl), false, 0, 0},
     {"user", OPT_STRING, S(user), false, 0, 0},
+    {"allow", OPT_STRING, S(allow), false, 0, 0},
     {"refresh_seconds", OPT_INT, S(refresh_seconds), false, 1, 3600},
     {"max_flows", OPT_INT, S(max_flows), false, 1, 65536},
     {"handshake_seconds", OPT_INT, S(handshake_seconds), false, 1, 600},

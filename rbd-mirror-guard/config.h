@@ -18,7 +18,7 @@
 struct guard_serve_config {
 	char *listen, *cluster, *conf_dir, *conf, *keyring, *id;
 	char *certificate, *key, *ca, *crl, *user;
-	char *status_socket, *log_file, *log_level;
+	char *status_socket, *log_file, *log_level, *allow;
 	long long port, refresh_seconds, max_flows, handshake_seconds;
 };
 

@@ -98,8 +98,11 @@ void guard_allow_free(struct guard_allow_list *list);
 /* The primary cluster's maps, refreshed; thread-safe lookups. */
 struct guard_maps;
 struct sc_cluster_opts;
-int guard_maps_open(const struct sc_cluster_opts *opts, struct guard_maps **out,
-                    struct sc_err *err);
+/* EXTRA: addresses the admin allows besides the maps (may be NULL). */
+int guard_maps_open(const struct sc_cluster_opts *opts, const struct guard_allow_list *extra,
+                    struct guard_maps **out, struct sc_err *err);
+/* "10.0.0.1:5201, [fd00::1]:5201" into LIST: 0 or -EINVAL. */
+int guard_allow_parse_text(const char *text, struct guard_allow_list *list);
 /* Reads mon, osd and mgr dump again; the list is replaced only on success. */
 int guard_maps_refresh(struct guard_maps *maps, struct sc_err *err);
 bool guard_maps_allows(struct guard_maps *maps, const struct guard_addr *a);

@@ -355,7 +355,7 @@ int guard_cmd_serve(int argc, char **argv)
 	struct sc_err err = {{0}};
 	pthread_t refresher;
 	bool refresher_started = false;
-	int sig[2] = {-1, -1}, opt, level = -1, status_code = 1;
+	int sig[2] = {-1, -1}, opt, level = -1, status_code = 1, r;
 
 	while ((opt = getopt_long(argc, argv, "c:l:dh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -414,7 +414,17 @@ int guard_cmd_serve(int argc, char **argv)
 		}
 		copts.name = name;
 	}
-	if (guard_maps_open(&copts, &s.maps, &err) < 0) {
+	struct guard_allow_list extra = {0};
+	if (s.cfg->allow && guard_allow_parse_text(s.cfg->allow, &extra) < 0) {
+		guard_fail("%s: allow: '%s' is not a list of ADDR:PORT", config_path, s.cfg->allow);
+		goto out;
+	}
+	if (s.cfg->allow)
+		sc_log_warn("allowing %zu addresses besides the cluster's maps (setting 'allow')",
+		            extra.count);
+	r = guard_maps_open(&copts, &extra, &s.maps, &err);
+	guard_allow_free(&extra);
+	if (r < 0) {
 		guard_fail("%s", err.msg);
 		goto out;
 	}

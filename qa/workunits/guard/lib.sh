@@ -77,6 +77,11 @@ wait_for() {
 sites_setup() {
 	"$SITES" up --dir "$WORK" --rtt "${RTT:-2ms}" "$SA" "$SB" >/dev/null
 	SA_IP=$(cat "$WORK/$SA.addr") SB_IP=$(cat "$WORK/$SB.addr")
+	if [ "${A_ON_WAN:-0}" = 1 ]; then
+		# Cluster A on dc-a's WAN address: dc-b reaches it directly (benchmarks).
+		A_IP=$SA_IP
+		return 0
+	fi
 	in_a ip addr add $A_IP/32 dev lo
 	# dc-b can send to A's network (a route, as a WAN default route would be),
 	# but the WAN router carries nothing outside the test bed: without the
@@ -131,6 +136,7 @@ serve = {
   crl = "pki/crl.pem";
   user = "nobody";
   refresh_seconds = 2;
+  ${SERVE_ALLOW:+allow = \"$SERVE_ALLOW\";}
   status_socket = "serve.sock";
   log_level = "info";
 };
