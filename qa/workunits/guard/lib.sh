@@ -261,7 +261,7 @@ more_writes() { rbd_a bench --io-type write --io-size 64K --io-total "${1:-8}M" 
 # the bytes of stdin after the handshake; prints what serve answers.
 tls_as() { # NAME [DIR]
 	d=${2:-$WORK/pki}
-	in_b timeout 10 openssl s_client -quiet -no_ign_eof -tls1_3 -connect "$SA_IP:$SERVE_PORT" \
+	in_b timeout 10 openssl s_client -quiet -tls1_3 -connect "$SA_IP:$SERVE_PORT" \
 		-cert "$d/$1.crt" -key "$d/$1.key" -CAfile "$WORK/pki/ca.crt" 2>/dev/null | od -An -c | tr -d ' \n'
 }
 
