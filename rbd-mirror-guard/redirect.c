@@ -7,13 +7,13 @@
  *   table inet TABLE {
  *     set primary4 { type ipv4_addr; }
  *     set primary6 { type ipv6_addr; }
- *     chain redirect {
+ *     chain nat_out {
  *       type nat hook output priority -100; policy accept;
  *       meta mark MARK return                  the guard's own sockets go out as they are
  *       ip daddr @primary4 meta l4proto tcp redirect to :LPORT
  *       ip6 daddr @primary6 meta l4proto tcp redirect to :LPORT
  *     }
- *     chain leak {
+ *     chain filter_out {
  *       type filter hook output priority 0; policy accept;
  *       meta mark MARK accept
  *       ip daddr @primary4 meta l4proto tcp drop   no TCP reaches the primary in clear,
@@ -118,13 +118,13 @@ int guard_redirect_open(const char *table, uint32_t mark, uint16_t lport,
 	        "table inet %s {\n"
 	        " set primary4 { type ipv4_addr; }\n"
 	        " set primary6 { type ipv6_addr; }\n"
-	        " chain redirect {\n"
+	        " chain nat_out {\n"
 	        "  type nat hook output priority -100; policy accept;\n"
 	        "  meta mark 0x%x return\n"
 	        "  ip daddr @primary4 meta l4proto tcp redirect to :%u\n"
 	        "  ip6 daddr @primary6 meta l4proto tcp redirect to :%u\n"
 	        " }\n"
-	        " chain leak {\n"
+	        " chain filter_out {\n"
 	        "  type filter hook output priority 0; policy accept;\n"
 	        "  meta mark 0x%x accept\n"
 	        "  ip daddr @primary4 meta l4proto tcp drop\n"

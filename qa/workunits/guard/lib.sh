@@ -89,12 +89,18 @@ sites_setup() {
 	in_b ip route add 10.77.0.0/16 dev wan0 src "$SB_IP"
 }
 
+# The pool is made here, not by micro-ceph (which tags its pools 'rados').
+pool_make() { # CLUSTER NS
+	ip netns exec "$2" timeout 60 ceph -c "$WORK/$1.conf" osd pool create $POOL 8 >/dev/null 2>&1
+	ip netns exec "$2" timeout 120 rbd -c "$WORK/$1.conf" pool init $POOL
+}
+
 clusters_setup() { # [a]: cluster A only
-	"$MICRO_CEPH" start --dir "$WORK" --netns "$SA" --ip $A_IP --mgr --pool $POOL $CA >/dev/null
-	rbd_a pool init $POOL
+	"$MICRO_CEPH" start --dir "$WORK" --netns "$SA" --ip $A_IP --mgr $CA >/dev/null
+	pool_make $CA "$SA"
 	[ "${1:-}" = a ] && return 0
-	"$MICRO_CEPH" start --dir "$WORK" --netns "$SB" --ip "$SB_IP" --pool $POOL $CB >/dev/null
-	rbd_b pool init $POOL
+	"$MICRO_CEPH" start --dir "$WORK" --netns "$SB" --ip "$SB_IP" $CB >/dev/null
+	pool_make $CB "$SB"
 }
 
 pki_setup() {
