@@ -51,7 +51,7 @@ struct conn {
 	struct guard_rate rate;
 	struct guard_counters bytes;
 	_Atomic bool stop, up;
-	_Atomic long streams_open;
+	_Atomic long streams_open, flows_active; /* flows_active: flow threads alive */
 	_Atomic unsigned long long streams_total, streams_failed, refused, reknocks, reconnects;
 	pthread_mutex_t knock_lock; /* guards last_knock */
 	double last_knock;
@@ -340,6 +340,7 @@ done:
 	stream_close(ssl);
 	close(fa->fd);
 	free(fa);
+	c->flows_active--;
 	return NULL;
 }
 
@@ -562,7 +563,9 @@ int guard_cmd_connect(int argc, char **argv)
 			fa->family = i == 0 ? AF_INET : AF_INET6;
 			pthread_attr_init(&attr);
 			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			c.flows_active++;
 			if (pthread_create(&t, &attr, flow_thread, fa) != 0) {
+				c.flows_active--;
 				close(fd);
 				free(fa);
 			}
@@ -570,7 +573,7 @@ int guard_cmd_connect(int argc, char **argv)
 		}
 	}
 	code = 0;
-	for (int i = 0; i < 30 && c.streams_open > 0; i++)
+	for (int i = 0; i < 30 && c.flows_active > 0; i++)
 		usleep(100000);
 out:
 	c.stop = true;
@@ -582,13 +585,16 @@ out:
 	for (int i = 0; i < 2; i++)
 		if (lfd[i] >= 0)
 			close(lfd[i]);
-	if (c.streams_open == 0) {
-		guard_knock_close(c.knock);
-		SSL_CTX_free(c.ctx);
-		guard_allow_free(&c.list);
-		guard_config_free(config);
-	}
 	guard_tls_identity_free(identity);
+	if (c.flows_active > 0) {
+		/* The table is gone; streams still closing hold the context. */
+		sc_log_close();
+		_exit(code);
+	}
+	guard_knock_close(c.knock);
+	SSL_CTX_free(c.ctx);
+	guard_allow_free(&c.list);
+	guard_config_free(config);
 	sc_log_close();
 	return code;
 }

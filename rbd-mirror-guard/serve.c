@@ -525,12 +525,17 @@ out:
 	guard_status_close(status);
 	if (s.listen_fd >= 0)
 		close(s.listen_fd);
-	if (s.flows_open == 0) {
-		guard_maps_close(s.maps);
-		SSL_CTX_free(s.ctx);
-		guard_tls_identity_free(s.identity);
-		guard_config_free(config); /* flows still running read it: exit frees it */
+	if (s.flows_open > 0) {
+		/* Flows still hold the context and the maps: end without tearing
+		 * down what they use (exit handlers would free OpenSSL under them). */
+		sc_log_info("exiting with %ld flows still closing", (long)s.flows_open);
+		sc_log_close();
+		_exit(status_code);
 	}
+	guard_maps_close(s.maps);
+	SSL_CTX_free(s.ctx);
+	guard_tls_identity_free(s.identity);
+	guard_config_free(config);
 	sc_log_close();
 	return status_code;
 }

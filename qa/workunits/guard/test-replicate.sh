@@ -29,6 +29,16 @@ out=$(pool_enable --image-mode journal) || fail "pool enable: $out"
 grep -q "peer $CA: set" <<<"$out" || fail "pool enable did not bootstrap the peer: $out"
 grep -q "image img-j: mirroring: set" <<<"$out" || fail "img-j not enabled: $out"
 pass "pool enable (journal): $(tail -n1 <<<"$out")"
+# The bootstrap token carries client.rbd-mirror-peer's key: it must be
+# nowhere but in the clusters (no output, log or file of ours).
+peer_key=$(in_a timeout 30 ceph -c "$WORK/$CA.conf" auth get-key client.rbd-mirror-peer)
+[ -n "$peer_key" ] || fail "no client.rbd-mirror-peer on $CA after the bootstrap"
+! grep -q -- "$peer_key" <<<"$out" || fail "pool enable printed the peer's key"
+# (Ceph's own daemon directories and rbd-mirror's log are Ceph's business.)
+leaks=$(grep -r -l -F -D skip --exclude-dir=$CA --exclude-dir=$CB --exclude=rbd-mirror.log \
+	-- "$peer_key" "$WORK" 2>/dev/null || true)
+[ -z "$leaks" ] || fail "the peer's key is in: $leaks"
+pass "the bootstrap token's key reached no output, log or file"
 mirror_start
 wait_converged img-j 300
 pass "journal mode: img-j replicated, md5 $(image_md5 b img-j) on both sides"
