@@ -106,7 +106,8 @@ static int skip_scalar(struct scan *s)
 
 	skip_ws(s);
 	start = s->p;
-	while (s->p < s->end && (strchr("-+.eE0123456789", *s->p) || (*s->p >= 'a' && *s->p <= 'z')))
+	while (s->p < s->end &&
+	       (strchr("-+.eE0123456789", *s->p) || (*s->p >= 'a' && *s->p <= 'z')))
 		s->p++;
 	return s->p > start ? 0 : -EBADMSG;
 }
@@ -169,8 +170,7 @@ static int read_addrvec(struct scan *s, struct guard_allow_list *list)
 	return 0;
 }
 
-int guard_allow_parse(const char *json, size_t len, const char *key,
-                      struct guard_allow_list *list)
+int guard_allow_parse(const char *json, size_t len, const char *key, struct guard_allow_list *list)
 {
 	char pattern[48];
 	size_t plen = (size_t)snprintf(pattern, sizeof(pattern), "\"%s\"", key);

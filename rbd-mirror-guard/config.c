@@ -124,7 +124,8 @@ static int opts_read(struct sc_config *sc, const config_setting_t *group, const 
 				break;
 			if (!text[0]) {
 				sc_err_set(err, "%s:%d: setting '%s' is empty", sc_config_path(sc),
-				           sc_config_line(sc_config_child(group, o->name)), o->name);
+				           sc_config_line(sc_config_child(group, o->name)),
+				           o->name);
 				return -EINVAL;
 			}
 			if (o->type == OPT_SIZE) {
@@ -148,8 +149,8 @@ static int opts_read(struct sc_config *sc, const config_setting_t *group, const 
 				return r;
 			break;
 		case OPT_INT:
-			r = sc_config_int(sc, group, o->name, o->required, *(long long *)field, o->min,
-			                  o->max, &v, err);
+			r = sc_config_int(sc, group, o->name, o->required, *(long long *)field,
+			                  o->min, o->max, &v, err);
 			if (r < 0)
 				return r;
 			*(long long *)field = v;

@@ -96,7 +96,8 @@ static int knock_if_needed(struct conn *c, bool force)
 		return 0;
 	pthread_mutex_lock(&c->knock_lock);
 	double now = sc_now_monotonic();
-	if (force || c->last_knock == 0 || now - c->last_knock >= (double)c->cfg->knock_refresh_seconds) {
+	if (force || c->last_knock == 0 ||
+	    now - c->last_knock >= (double)c->cfg->knock_refresh_seconds) {
 		r = guard_knock_send(c->knock, c->server_host, c->server.port, &err);
 		if (r == 0) {
 			c->last_knock = now;
@@ -278,9 +279,8 @@ static int original_dst(int fd, int family, struct guard_addr *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int r = family == AF_INET6
-	            ? getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len)
-	            : getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &len);
+	int r = family == AF_INET6 ? getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len)
+	                           : getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &len);
 
 	if (r < 0)
 		return -errno;
@@ -414,12 +414,9 @@ static const char connect_usage[] =
 int guard_cmd_connect(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"max-rate", required_argument, NULL, 'r'},
-	    {"log-file", required_argument, NULL, 'l'},
-	    {"debug", no_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},   {"max-rate", required_argument, NULL, 'r'},
+	    {"log-file", required_argument, NULL, 'l'}, {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
 	};
 	const char *config_path = "/etc/ceph/rbd-mirror-guard.conf", *log_file = NULL;
 	const char *max_rate = NULL;
@@ -522,13 +519,14 @@ int guard_cmd_connect(int argc, char **argv)
 	}
 	if (pthread_create(&tunnel, NULL, tunnel_thread, &c) == 0)
 		tunnel_started = true;
-	sc_log_info("connecting to %s port %u, table inet %s, listening on port %lld%s", c.server_host,
-	            c.server.port, c.cfg->table, c.cfg->listen_port,
+	sc_log_info("connecting to %s port %u, table inet %s, listening on port %lld%s",
+	            c.server_host, c.server.port, c.cfg->table, c.cfg->listen_port,
 	            c.cfg->max_rate ? ", rate limited" : "");
 
 	while (!c.stop) {
-		struct pollfd fds[3] = {
-		    {sig[0], POLLIN, 0}, {lfd[0], POLLIN, 0}, {lfd[1], lfd[1] >= 0 ? POLLIN : 0, 0}};
+		struct pollfd fds[3] = {{sig[0], POLLIN, 0},
+		                        {lfd[0], POLLIN, 0},
+		                        {lfd[1], lfd[1] >= 0 ? POLLIN : 0, 0}};
 		if (poll(fds, lfd[1] >= 0 ? 3 : 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;

@@ -33,8 +33,8 @@
 #define GUARD_FLOW_MAGIC "SCGF"
 #define GUARD_REPLY_MAGIC "SCGR"
 #define GUARD_FLOW_VERSION 1
-#define GUARD_FLOW_LEN 28  /* magic 4, version 1, kind 1, zero 2, then a list entry */
-#define GUARD_REPLY_LEN 12 /* magic 4, version 1, status 1, count 2, zero 4 */
+#define GUARD_FLOW_LEN 28       /* magic 4, version 1, kind 1, zero 2, then a list entry */
+#define GUARD_REPLY_LEN 12      /* magic 4, version 1, status 1, count 2, zero 4 */
 #define GUARD_LIST_ENTRY_LEN 20 /* family 1, zero 1, port 2, addr 16 */
 #define GUARD_LIST_MAX 4096
 
@@ -89,8 +89,7 @@ struct guard_allow_list {
  * (mon dump's and osd dump's "public_addrs", mgr dump's "active_addrs").
  * Untrusted text: bounded, never reads past LEN. 0, -EBADMSG, -ENOMEM.
  */
-int guard_allow_parse(const char *json, size_t len, const char *key,
-                      struct guard_allow_list *list);
+int guard_allow_parse(const char *json, size_t len, const char *key, struct guard_allow_list *list);
 int guard_allow_add(struct guard_allow_list *list, const struct guard_addr *a);
 bool guard_allow_contains(const struct guard_allow_list *list, const struct guard_addr *a);
 void guard_allow_free(struct guard_allow_list *list);
@@ -166,7 +165,8 @@ struct guard_buf {
 	char *data;
 	size_t len, cap;
 };
-int guard_buf_printf(struct guard_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int guard_buf_printf(struct guard_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* A JSON string literal of TEXT, quotes included. */
 int guard_buf_json_string(struct guard_buf *b, const char *text);
 
@@ -176,8 +176,8 @@ struct guard_knock;
  * CONFIG: a knock client config (group "knock") or NULL; SERVER_KEY:
  * knockd's public key (overrides CONFIG's); the identity is CERT and KEY.
  */
-int guard_knock_open(const char *config, const char *server_key, const char *cert,
-                     const char *key, struct guard_knock **out, struct sc_err *err);
+int guard_knock_open(const char *config, const char *server_key, const char *cert, const char *key,
+                     struct guard_knock **out, struct sc_err *err);
 /* Knocks HOST for tcp/PORT. */
 int guard_knock_send(struct guard_knock *knock, const char *host, uint16_t port,
                      struct sc_err *err);

@@ -19,8 +19,8 @@ struct guard_knock {
 	struct knock_client_config *config;
 };
 
-int guard_knock_open(const char *config, const char *server_key, const char *cert,
-                     const char *key, struct guard_knock **out, struct sc_err *err)
+int guard_knock_open(const char *config, const char *server_key, const char *cert, const char *key,
+                     struct guard_knock **out, struct sc_err *err)
 {
 	struct guard_knock *k = calloc(1, sizeof(*k));
 	int r;

@@ -50,7 +50,8 @@ int guard_cmd_check(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rbd-mirror-guard COMMAND [OPTIONS]   (COMMAND --help for its options)\n\n");
+	fprintf(f,
+	        "usage: rbd-mirror-guard COMMAND [OPTIONS]   (COMMAND --help for its options)\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].description);
 }

@@ -102,9 +102,10 @@ static void report(bool *changed, bool did, const char *cluster, const char *fmt
 /* ---- the steps ----------------------------------------------------------- */
 static int connect_cluster(const struct pool_args *a, const char *name, rados_t *out)
 {
-	struct sc_cluster_opts o = {
-	    .cluster = name, .conf_dir = a->conf_dir, .connect_timeout = a->timeout,
-	    .op_timeout = a->timeout};
+	struct sc_cluster_opts o = {.cluster = name,
+	                            .conf_dir = a->conf_dir,
+	                            .connect_timeout = a->timeout,
+	                            .op_timeout = a->timeout};
 	struct sc_err err;
 	int r;
 
@@ -161,8 +162,7 @@ static int site_name(rados_t rados, const char *cluster, bool *changed)
 	return 0;
 }
 
-static int mirror_mode(rados_ioctx_t io, const char *cluster, rbd_mirror_mode_t mode,
-                       bool *changed)
+static int mirror_mode(rados_ioctx_t io, const char *cluster, rbd_mirror_mode_t mode, bool *changed)
 {
 	rbd_mirror_mode_t now;
 	int r;
@@ -251,8 +251,7 @@ static int peer_find(rados_ioctx_t io, const char *site, char *uuid, size_t size
 	return r;
 }
 
-static int bootstrap(rados_ioctx_t pio, rados_ioctx_t sio, const struct pool_args *a,
-                     bool *changed)
+static int bootstrap(rados_ioctx_t pio, rados_ioctx_t sio, const struct pool_args *a, bool *changed)
 {
 	char *token = NULL;
 	size_t len = TOKEN_MAX;
@@ -485,8 +484,8 @@ out:
 
 static const char *state_name(rbd_mirror_image_status_state_t s)
 {
-	static const char *const names[] = {"unknown",        "error",           "syncing",
-	                                    "starting_replay", "replaying",       "stopping_replay",
+	static const char *const names[] = {"unknown",         "error",     "syncing",
+	                                    "starting_replay", "replaying", "stopping_replay",
 	                                    "stopped"};
 	return (unsigned)s < SC_ARRAY_SIZE(names) ? names[s] : "unknown";
 }
@@ -572,7 +571,8 @@ static int pool_status(const struct pool_args *a)
 			if (!a->json)
 				printf("%-24s %-8s %-16s %s\n", st[i].name,
 				       primary ? "primary" : "replica",
-				       local ? state_name(local->state) : "unknown", desc ? desc : "");
+				       local ? state_name(local->state) : "unknown",
+				       desc ? desc : "");
 		}
 		if (n > 0)
 			snprintf(last, sizeof(last), "%s", ids[n - 1]);
@@ -652,12 +652,13 @@ int guard_cmd_pool(int argc, char **argv)
 		case 'm':
 			if (strcmp(optarg, "image") && strcmp(optarg, "pool"))
 				return guard_fail("--mode: '%s' is neither image nor pool", optarg);
-			a.mode = strcmp(optarg, "pool") ? RBD_MIRROR_MODE_IMAGE : RBD_MIRROR_MODE_POOL;
+			a.mode =
+			    strcmp(optarg, "pool") ? RBD_MIRROR_MODE_IMAGE : RBD_MIRROR_MODE_POOL;
 			break;
 		case 'i':
 			if (strcmp(optarg, "journal") && strcmp(optarg, "snapshot"))
-				return guard_fail("--image-mode: '%s' is neither journal nor snapshot",
-				                  optarg);
+				return guard_fail(
+				    "--image-mode: '%s' is neither journal nor snapshot", optarg);
 			a.image_mode = strcmp(optarg, "snapshot") ? RBD_MIRROR_IMAGE_MODE_JOURNAL
 			                                          : RBD_MIRROR_IMAGE_MODE_SNAPSHOT;
 			break;
@@ -682,7 +683,8 @@ int guard_cmd_pool(int argc, char **argv)
 		case 't':
 			a.timeout = strtod(optarg, NULL);
 			if (a.timeout <= 0)
-				return guard_fail("--timeout: '%s' is not a number of seconds", optarg);
+				return guard_fail("--timeout: '%s' is not a number of seconds",
+				                  optarg);
 			break;
 		case 'S':
 			a.socket = optarg;

@@ -214,7 +214,8 @@ int guard_relay(int plain, SSL *ssl, struct guard_rate *rate, struct guard_count
 			r = -errno;
 			goto out;
 		}
-		if ((fds[0].revents & (POLLERR | POLLNVAL)) || (fds[1].revents & (POLLERR | POLLNVAL))) {
+		if ((fds[0].revents & (POLLERR | POLLNVAL)) ||
+		    (fds[1].revents & (POLLERR | POLLNVAL))) {
 			r = r ? r : -ECONNRESET;
 			goto out;
 		}

@@ -57,7 +57,8 @@ struct flow_arg {
 	struct guard_addr peer;
 };
 
-static void serve_error(struct serve *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void serve_error(struct serve *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void serve_error(struct serve *s, const char *fmt, ...)
 {
@@ -234,13 +235,15 @@ static void *refresh_thread(void *arg)
 		if (s->stop)
 			break;
 		if (guard_maps_refresh(s->maps, &err) < 0) {
-			serve_error(s, "cluster %s: maps not refreshed: %s", s->cfg->cluster, err.msg);
+			serve_error(s, "cluster %s: maps not refreshed: %s", s->cfg->cluster,
+			            err.msg);
 			continue;
 		}
 		struct guard_allow_list l;
 		if (guard_maps_snapshot(s->maps, &l) == 0) {
 			if (l.count != last)
-				sc_log_info("cluster %s: %zu addresses allowed", s->cfg->cluster, l.count);
+				sc_log_info("cluster %s: %zu addresses allowed", s->cfg->cluster,
+				            l.count);
 			last = l.count;
 			guard_allow_free(&l);
 		}
@@ -469,8 +472,9 @@ int guard_cmd_serve(int argc, char **argv)
 			if (read(sig[0], &signo, 1) == 1) {
 				if (signo == SIGHUP) {
 					if (ctx_reload(&s, &err) < 0)
-						serve_error(&s, "reload: %s (keeping the old CA and CRL)",
-						            err.msg);
+						serve_error(
+						    &s, "reload: %s (keeping the old CA and CRL)",
+						    err.msg);
 					else {
 						s.reloads++;
 						sc_log_info("reloaded CA and CRL");
@@ -493,7 +497,8 @@ int guard_cmd_serve(int argc, char **argv)
 		if (!fa || s.flows_open >= s.cfg->max_flows) {
 			s.busy++;
 			if (fa)
-				sc_log_warn("too many flows (%lld): connection refused", s.cfg->max_flows);
+				sc_log_warn("too many flows (%lld): connection refused",
+				            s.cfg->max_flows);
 			free(fa);
 			close(fd);
 			continue;

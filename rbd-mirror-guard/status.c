@@ -208,8 +208,9 @@ out:
 	return r;
 }
 
-static const char status_usage[] = "usage: rbd-mirror-guard status SOCKET\n"
-                                   "  prints the JSON status of the serve or connect behind SOCKET\n";
+static const char status_usage[] =
+    "usage: rbd-mirror-guard status SOCKET\n"
+    "  prints the JSON status of the serve or connect behind SOCKET\n";
 
 int guard_cmd_status(int argc, char **argv)
 {

@@ -25,9 +25,9 @@ static struct guard_flow flow4(void)
 static void test_connect_header_is_the_documented_bytes(void **state)
 {
 	static const uint8_t want[GUARD_FLOW_LEN] = {
-	    'S', 'C', 'G', 'F', 1, 1, 0, 0, /* magic, version, kind CONNECT, reserved */
-	    4,   0,   0xa0, 0x28,           /* family 4, reserved, port 41000 */
-	    10,  99,  0,    1,              /* 10.99.0.1, then 12 zero bytes */
+	    'S', 'C', 'G',  'F',  1, 1, 0, 0, /* magic, version, kind CONNECT, reserved */
+	    4,   0,   0xa0, 0x28,             /* family 4, reserved, port 41000 */
+	    10,  99,  0,    1,                /* 10.99.0.1, then 12 zero bytes */
 	};
 	struct guard_flow f = flow4(), back;
 	uint8_t out[GUARD_FLOW_LEN];
