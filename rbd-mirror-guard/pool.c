@@ -348,11 +348,12 @@ static int schedule(rados_t rados, const struct pool_args *a, bool *changed)
 
 	step(a->primary, "snapshot schedule (mgr)");
 	snprintf(cmd, sizeof(cmd),
-	         "{\"prefix\":\"rbd mirror snapshot schedule list\",\"level_spec\":\"%s\","
-	         "\"format\":\"json\"}",
+	         "{\"prefix\":\"rbd mirror snapshot schedule list\",\"level_spec\":\"%s\"}",
 	         a->pool);
 	r = rados_mgr_command(rados, cmds, 1, "", 0, &out, &outlen, &outs, &outslen);
 	bool have = r == 0 && out && memmem(out, outlen, a->interval, strlen(a->interval));
+	if (r < 0 && outs)
+		fprintf(stderr, "rbd-mirror-guard: mgr: %.*s\n", (int)outslen, outs);
 	rados_buffer_free(out);
 	rados_buffer_free(outs);
 	out = outs = NULL;

@@ -202,9 +202,12 @@ serve_status() { "$GUARD" status "$WORK/serve.sock"; }
 tunnel_up() { connect_status | grep -q '"tunnel_up":true'; }
 
 mirror_start() {
-	ip netns exec "$SB" rbd-mirror -c "$WORK/$CB.conf" --id rbd-mirror.a -f \
-		--log-file "$WORK/rbd-mirror.log" --pid-file "$WORK/rbd-mirror.pid" \
-		--admin-socket "$WORK/rbd-mirror.asok" 2>>"$WORK/rbd-mirror.log" &
+	# rbd-mirror opens further connections of its own that find the local
+	# cluster only through CEPH_CONF (or ./CLUSTER.conf).
+	(cd "$WORK" && CEPH_CONF=$WORK/$CB.conf exec ip netns exec "$SB" rbd-mirror \
+		-c "$WORK/$CB.conf" --id rbd-mirror.a -f --log-file "$WORK/rbd-mirror.log" \
+		--pid-file "$WORK/rbd-mirror.pid" --admin-socket "$WORK/rbd-mirror.asok" \
+		2>>"$WORK/rbd-mirror.log") &
 	MIRROR_PID=$!
 }
 

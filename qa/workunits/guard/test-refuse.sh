@@ -79,3 +79,12 @@ pass "200 bare connections later serve still answers"
 uid=$(awk '/^Uid:/ { print $2 }' "/proc/$SERVE_PID/status")
 [ "$uid" = "$(id -u nobody)" ] || fail "serve runs as uid $uid, not nobody"
 pass "serve runs as nobody after start-up"
+
+# 6. Without the tunnel, pool enable fails within its timeout, naming the
+# cluster and the step, instead of hanging.
+connect_stop
+if out=$(pool_enable --timeout 5 2>&1); then
+	fail "pool enable succeeded without a tunnel: $out"
+fi
+grep -q "cluster $CA: .*timed out after 5 s" <<<"$out" || fail "pool enable's error: $out"
+pass "without the tunnel pool enable stops with: $out"
