@@ -38,7 +38,7 @@ knock_as dcb-revoked
 wait_for 5 grep -q 'subject="CN=dcb-revoked,O=SafeCloud" reason=revoked' "$WORK/knockd.log" ||
 	fail "knockd did not reject the revoked certificate's knock"
 knock_as mallory "$WORK/other"
-wait_for 5 grep -q 'subject="CN=mallory,O=SafeCloud" reason=certificate' "$WORK/knockd.log" ||
+wait_for 5 grep -q 'subject="CN=mallory,O=SafeCloud" reason=bad-certificate' "$WORK/knockd.log" ||
 	fail "knockd did not reject the other CA's knock"
 pass "knocks with a revoked certificate or another CA's are rejected by knockd"
 # The port is open for dc-b (connect knocked): TLS itself must refuse them.
