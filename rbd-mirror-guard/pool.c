@@ -99,6 +99,8 @@ static void report(bool *changed, bool did, const char *cluster, const char *fmt
 		*changed = true;
 }
 
+/* The mgr's rbd_support names a pool level "POOL/" (a bare name does not parse). */
+
 /* ---- the steps ----------------------------------------------------------- */
 static int connect_cluster(const struct pool_args *a, const char *name, rados_t *out)
 {
@@ -348,7 +350,7 @@ static int schedule(rados_t rados, const struct pool_args *a, bool *changed)
 
 	step(a->primary, "snapshot schedule (mgr)");
 	snprintf(cmd, sizeof(cmd),
-	         "{\"prefix\":\"rbd mirror snapshot schedule list\",\"level_spec\":\"%s\"}",
+	         "{\"prefix\":\"rbd mirror snapshot schedule list\",\"level_spec\":\"%s/\"}",
 	         a->pool);
 	r = rados_mgr_command(rados, cmds, 1, "", 0, &out, &outlen, &outs, &outslen);
 	bool have = r == 0 && out && memmem(out, outlen, a->interval, strlen(a->interval));
@@ -361,7 +363,7 @@ static int schedule(rados_t rados, const struct pool_args *a, bool *changed)
 		return fail_step("schedule ls: ", r);
 	if (!have) {
 		snprintf(cmd, sizeof(cmd),
-		         "{\"prefix\":\"rbd mirror snapshot schedule add\",\"level_spec\":\"%s\","
+		         "{\"prefix\":\"rbd mirror snapshot schedule add\",\"level_spec\":\"%s/\","
 		         "\"interval\":\"%s\"}",
 		         a->pool, a->interval);
 		r = rados_mgr_command(rados, cmds, 1, "", 0, &out, &outlen, &outs, &outslen);
