@@ -31,12 +31,18 @@ KNOCKD_PID="" SERVE_PID="" CONNECT_PID="" MIRROR_PID=""
 cleanup() {
 	status=$?
 	set +e
-	for pid in $CONNECT_PID $SERVE_PID $KNOCKD_PID $MIRROR_PID $PIDS; do
-		kill "$pid" 2>/dev/null
+	# Every daemon here holds the cluster lock's descriptor: none may outlive
+	# the test. TERM, up to 10 s, then KILL.
+	all="$CONNECT_PID $SERVE_PID $KNOCKD_PID $MIRROR_PID $PIDS"
+	for pid in $all; do kill "$pid" 2>/dev/null; done
+	for _ in $(seq 100); do
+		alive=""
+		for pid in $all; do kill -0 "$pid" 2>/dev/null && alive="$alive $pid"; done
+		[ -z "$alive" ] && break
+		sleep 0.1
 	done
-	for pid in $CONNECT_PID $SERVE_PID $KNOCKD_PID $MIRROR_PID $PIDS; do
-		wait "$pid" 2>/dev/null
-	done
+	for pid in $alive; do kill -KILL "$pid" 2>/dev/null; done
+	for pid in $all; do wait "$pid" 2>/dev/null; done
 	if [ "$status" -ne 0 ]; then
 		for f in serve.log connect.log knockd.log rbd-mirror.log; do
 			[ -f "$WORK/$f" ] || continue
@@ -44,8 +50,8 @@ cleanup() {
 			tail -n 30 "$WORK/$f" >&2
 		done
 	fi
-	"$MICRO_CEPH" stop --dir "$WORK" >/dev/null 2>&1
-	"$SITES" down --dir "$WORK" >/dev/null 2>&1
+	timeout 120 "$MICRO_CEPH" stop --dir "$WORK" >/dev/null 2>&1
+	timeout 60 "$SITES" down --dir "$WORK" >/dev/null 2>&1
 	rm -rf "$WORK"
 	exit "$status"
 }
