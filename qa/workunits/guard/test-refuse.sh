@@ -55,10 +55,10 @@ pass "TLS with a revoked certificate or another CA's gets no stream"
 # 4. Revoked while serve runs: refused once SIGHUP has reloaded the CRL.
 "$MAKE_PKI" client "$WORK/pki" dcb-later tcp/$SERVE_PORT
 list() { printf 'SCGF\001\002\000\000%020d' 0 | tr 0 '\000' | tls_as dcb-later; }
-case $(list) in SCGR001000*) ;; *) fail "dcb-later was not served before revocation" ;; esac
+case $(list) in 'SCGR001\0'*) ;; *) fail "dcb-later was not served before revocation" ;; esac
 "$MAKE_PKI" revoke "$WORK/pki" dcb-later
 chmod 0644 "$WORK/pki/crl.pem"
-case $(list) in SCGR001000*) ;; *) fail "the CRL took effect before SIGHUP (not loaded once?)" ;; esac
+case $(list) in 'SCGR001\0'*) ;; *) fail "the CRL took effect before SIGHUP (not loaded once?)" ;; esac
 kill -HUP "$SERVE_PID"
 wait_for 5 grep -q "reloaded CA and CRL" "$WORK/serve.log" || fail "serve did not reload on SIGHUP"
 [ -z "$(list)" ] || fail "dcb-later still served after SIGHUP"
@@ -71,7 +71,7 @@ done
 wait
 kill -0 "$SERVE_PID" || fail "serve died under the flood"
 case $(printf 'SCGF\001\002\000\000%020d' 0 | tr 0 '\000' | tls_as dcb-mirror) in
-SCGR001000*) ;;
+'SCGR001\0'*) ;;
 *) fail "serve does not answer after the flood" ;;
 esac
 pass "200 bare connections later serve still answers"
