@@ -7,9 +7,9 @@
 guard_setup
 marker=SAFECLOUD-GUARD-CLEARTEXT-MARKER
 yes "$marker" | head -c 8M > "$WORK/marker.img"
-in_b tcpdump -i wan0 -U -w "$WORK/wan.pcap" tcp 2>/dev/null &
+ip netns exec "$SB" tcpdump -i wan0 -U -w "$WORK/wan.pcap" tcp 2>/dev/null &
 PIDS="$PIDS $!"
-in_a tcpdump -i lo -U -w "$WORK/lo.pcap" tcp and host $A_IP 2>/dev/null &
+ip netns exec "$SA" tcpdump -i lo -U -w "$WORK/lo.pcap" tcp and host $A_IP 2>/dev/null &
 PIDS="$PIDS $!"
 sleep 1
 rbd_a import --image-feature exclusive-lock,journaling "$WORK/marker.img" "$POOL/img-m" >/dev/null
