@@ -132,7 +132,7 @@ static void crafted_measure(struct knock_server_key *server, const char *ca, con
 	enum { COUNT = 4096 };
 	static uint8_t packets[COUNT][KNOCK_MAX_LEN];
 	static int lens[COUNT];
-	struct knock_authority *open_door, *limited;
+	struct knock_authority *open_door = NULL, *limited = NULL;
 	struct knock_ports protect = {0};
 	struct knock_verifier v = {.key = server};
 	struct sc_err err;
