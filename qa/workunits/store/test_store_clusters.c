@@ -1560,9 +1560,13 @@ static void test_cluster_stalling_fragment_reads_loses_fastest_place(void **stat
 	assert_int_equal(store_unit_read_ref(st, name, &ref, 0, &out, &out_len, &REP), 0);
 	assert_memory_equal(out, data, CHUNK);
 	store_buffer_free(out, out_len);
+	/*
+	 * Its fastest place is lost. (Not necessarily a place among the first
+	 * k: clusters that were down in earlier tests keep the fragment-read
+	 * latency of their late answers, which may be higher still.)
+	 */
 	store_cluster_order(st, order);
-	for (unsigned j = 0; j < F + 1; j++)
-		assert_int_not_equal(order[j], stalled);
+	assert_int_not_equal(order[0], stalled);
 	cluster_thaw((int)stalled);
 	free(data);
 }
