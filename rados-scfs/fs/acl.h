@@ -22,4 +22,15 @@
  */
 int fs_acl_inherit(const void *def, size_t def_len, mode_t *mode, void **out, size_t *out_len);
 
+/*
+ * Setting an access ACL: the permission bits it implies (owner from
+ * user_obj, group from the mask or else group_obj, other from other) into
+ * *MODE, and whether the ACL says more than the mode (*EXTENDED false: it
+ * need not be stored). -EINVAL for a malformed ACL.
+ */
+int fs_acl_to_mode(const void *acl, size_t len, mode_t *mode, int *extended);
+/* chmod of an inode with an access ACL: ACL's user_obj, mask (or group_obj)
+ * and other entries rewritten from MODE, in place. -EINVAL if malformed. */
+int fs_acl_chmod(void *acl, size_t len, mode_t mode);
+
 #endif

@@ -853,8 +853,14 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	r = fs->ro ? -EROFS : node_get(fs, from_kernel(fs, ino), &n);
 	if (r < 0)
 		goto out;
-	if (to_set & FUSE_SET_ATTR_MODE)
+	if (to_set & FUSE_SET_ATTR_MODE) {
 		n->rec.mode = (n->rec.mode & S_IFMT) | (attr->st_mode & 07777);
+		/* The kernel leaves keeping an access ACL in step with chmod to us. */
+		for (uint32_t i = 0; i < n->rec.xattr_count; i++)
+			if (strcmp(n->rec.xattrs[i].name, FS_ACL_ACCESS) == 0)
+				fs_acl_chmod(n->rec.xattrs[i].value, n->rec.xattrs[i].value_len,
+				             n->rec.mode);
+	}
 	if (to_set & FUSE_SET_ATTR_UID)
 		n->rec.uid = attr->st_uid;
 	if (to_set & FUSE_SET_ATTR_GID)
@@ -1963,6 +1969,31 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 		r = -E2BIG;
 	if (r < 0)
 		goto out;
+	if (strcmp(name, FS_ACL_ACCESS) == 0) {
+		/* Setting an access ACL sets the mode it implies (the kernel leaves
+		 * that to us); an ACL the mode says in full is not stored. */
+		mode_t mode = n->rec.mode;
+		int extended;
+		if (fs_acl_to_mode(value, size, &mode, &extended) < 0) {
+			r = -EINVAL;
+			goto out;
+		}
+		n->rec.mode = (uint32_t)mode;
+		if (!extended) {
+			for (uint32_t i = 0; i < n->rec.xattr_count; i++) {
+				if (strcmp(n->rec.xattrs[i].name, FS_ACL_ACCESS) != 0)
+					continue;
+				free(n->rec.xattrs[i].name);
+				free(n->rec.xattrs[i].value);
+				n->rec.xattrs[i] = n->rec.xattrs[--n->rec.xattr_count];
+				break;
+			}
+			n->rec.ctime = now_time();
+			n->meta_dirty = true;
+			r = node_sync(fs, n);
+			goto out;
+		}
+	}
 	for (uint32_t i = 0; i < n->rec.xattr_count; i++)
 		if (strcmp(n->rec.xattrs[i].name, name) == 0)
 			x = &n->rec.xattrs[i];

@@ -95,11 +95,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mode_t mode = 0100666;
 		void *acl;
 		size_t alen;
+		int extended;
 		if (fs_acl_inherit(copy, size - 1, &mode, &acl, &alen) == 0) {
 			if (acl && alen != size - 1)
 				abort();
 			free(acl);
 		}
+		(void)fs_acl_to_mode(copy, size - 1, &mode, &extended);
+		(void)fs_acl_chmod(copy, size - 1, 0754);
 		break;
 	}
 	}

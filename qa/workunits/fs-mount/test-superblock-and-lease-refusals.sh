@@ -91,9 +91,12 @@ check "scfs-admin unlock breaks the dead mount's lease" bash -c "'$ADMIN' ${A[*]
 check "after unlock the file system mounts read-write again" bash -c "${M[*]} --clusters $four -k '$dir/w.pem' '$mnt' 2>/dev/null && [ \$(cat '$mnt/f') = hi ]"
 refuses "a busy mountpoint" 1 "is a mount point already" "${M[@]}" --clusters "$four" -k "$dir/w.pem" -o ro,cache_dir="$dir/c3" "$mnt"
 unmount "$mnt"
-PATH="$(dirname "$MOUNT"):$PATH" mount -t fuse.rados-scfs sb "$mnt2" \
+# mount.fuse3 runs the program named by the type on its own fixed PATH, where
+# an installed rados-scfs is; the build tree's is named absolutely instead
+# ("PROGRAM#SOURCE" of type fuse), through the same mount(8) and mount.fuse3.
+mount -t fuse "$MOUNT#sb" "$mnt2" \
 	-o "_netdev,clusters=${CL[0]}:${CL[1]}:${CL[2]}:${CL[3]},key=$dir/w.pem,conf_dir=$dir,cache_dir=$dir/c4" 2>"$dir/err" || cat "$dir/err"
-check "mount(8) -t fuse.rados-scfs with an fstab line's options mounts it" bash -c "grep -q ' $mnt2 fuse.rados-scfs ' /proc/mounts && [ \$(cat '$mnt2/f') = hi ]"
+check "mount(8) through mount.fuse3 with an fstab line's options mounts it" bash -c "grep -q ' $mnt2 fuse.rados-scfs ' /proc/mounts && [ \$(cat '$mnt2/f') = hi ]"
 unmount "$mnt2"
 
 # A second forged superblock: no longer a quorum.
