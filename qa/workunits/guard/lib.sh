@@ -113,7 +113,7 @@ pki_setup() {
 	mkdir -p "$WORK/pki" "$WORK/other"
 	"$MAKE_PKI" ca "$WORK/pki" 2>/dev/null
 	"$MAKE_PKI" server "$WORK/pki"
-	"$MAKE_PKI" client "$WORK/pki" guard-serve
+	EKU=serverAuth "$MAKE_PKI" client "$WORK/pki" guard-serve
 	"$MAKE_PKI" client "$WORK/pki" dcb-mirror tcp/$SERVE_PORT
 	"$MAKE_PKI" client "$WORK/pki" dcb-revoked tcp/$SERVE_PORT
 	"$MAKE_PKI" revoke "$WORK/pki" dcb-revoked
