@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@
 
 #include "common/util.h"
 
-#define RELAY_BUF (64 * 1024)
+#define RELAY_BUF (128 * 1024)
+#define TLS_RECORD_MAX (16 * 1024)
 #define RELAY_POLL_MS 500
 
 void guard_rate_init(struct guard_rate *rate, double bytes_per_second)
@@ -94,6 +96,26 @@ static int nonblock(int fd)
 	return 0;
 }
 
+/* After a failed SSL call: what to poll the TLS socket for (0 and false
+ * when the stream is over: closed cleanly, *CLEAN, or broken). */
+static bool tls_wait(SSL *ssl, short *events, bool *clean)
+{
+	switch (SSL_get_error(ssl, 0)) {
+	case SSL_ERROR_WANT_READ:
+		*events |= POLLIN;
+		return true;
+	case SSL_ERROR_WANT_WRITE:
+		*events |= POLLOUT;
+		return true;
+	case SSL_ERROR_ZERO_RETURN:
+		*clean = true;
+		return false;
+	default:
+		*clean = false;
+		return false;
+	}
+}
+
 struct half {
 	uint8_t *buf;
 	size_t len, off;
@@ -106,7 +128,7 @@ int guard_relay(int plain, SSL *ssl, struct guard_rate *rate, struct guard_count
 	int sfd = SSL_get_fd(ssl);
 	uint8_t *mem = malloc(2 * RELAY_BUF);
 	struct half up = {0}, down = {0}; /* up: plain -> tls; down: tls -> plain */
-	int r = 0;
+	int r = 0, one = 1;
 
 	if (!mem)
 		return -ENOMEM;
@@ -114,37 +136,36 @@ int guard_relay(int plain, SSL *ssl, struct guard_rate *rate, struct guard_count
 	down.buf = mem + RELAY_BUF;
 	if ((r = nonblock(plain)) < 0 || (r = nonblock(sfd)) < 0)
 		goto out;
+	/* Ceph's messages are small and latency-bound: no Nagle on either leg
+	 * (the sockets we accepted have it on by default). */
+	setsockopt(plain, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	for (;;) {
 		short pev = 0, sev = 0;
-		bool progress = false;
+		bool progress = false, clean;
 
-		/* TLS -> buffer */
+		/* TLS -> buffer: every record already read ahead, so that one
+		 * write to the plain socket carries many records. */
 		if (down.len == 0 && !down.eof) {
-			size_t n = 0;
-			if (SSL_read_ex(ssl, down.buf, RELAY_BUF, &n) == 1) {
-				down.len = n;
+			size_t got = 0, n = 0;
+			while (SSL_read_ex(ssl, down.buf + got, RELAY_BUF - got, &n) == 1) {
+				got += n;
+				if (RELAY_BUF - got < TLS_RECORD_MAX || !SSL_has_pending(ssl))
+					break;
+			}
+			if (got > 0) {
+				/* A failure after some records comes back on the next read. */
+				down.len = got;
 				down.off = 0;
 				progress = true;
-				counters->down += n;
-				guard_rate_take(rate, n);
-			} else {
-				switch (SSL_get_error(ssl, 0)) {
-				case SSL_ERROR_WANT_READ:
-					sev |= POLLIN;
-					break;
-				case SSL_ERROR_WANT_WRITE:
-					sev |= POLLOUT;
-					break;
-				case SSL_ERROR_ZERO_RETURN:
-					down.eof = true;
-					progress = true;
-					break;
-				default:
+				counters->down += got;
+				guard_rate_take(rate, got);
+			} else if (!tls_wait(ssl, &sev, &clean)) {
+				if (!clean)
 					r = -ECONNRESET;
-					down.eof = true;
-					progress = true;
-				}
+				down.eof = true;
+				progress = true;
 			}
 		}
 		/* buffer -> plain */
@@ -187,18 +208,9 @@ int guard_relay(int plain, SSL *ssl, struct guard_rate *rate, struct guard_count
 				up.off += n;
 				up.len -= n;
 				progress = true;
-			} else {
-				switch (SSL_get_error(ssl, 0)) {
-				case SSL_ERROR_WANT_READ:
-					sev |= POLLIN;
-					break;
-				case SSL_ERROR_WANT_WRITE:
-					sev |= POLLOUT;
-					break;
-				default:
-					r = -ECONNRESET;
-					goto out;
-				}
+			} else if (!tls_wait(ssl, &sev, &clean)) {
+				r = -ECONNRESET;
+				goto out;
 			}
 		}
 		/* One side ended and what it sent is delivered: the flow is over. */
