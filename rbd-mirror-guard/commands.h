@@ -15,6 +15,17 @@ int guard_cmd_check(int argc, char **argv);
 int guard_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Connects a TCP socket to A within SECONDS, with MARK set first (0: none). */
 int guard_tcp_connect(const struct guard_addr *a, unsigned mark, double seconds);
+/*
+ * The start shared by serve and connect: options (-c, -l, -d, -h; and
+ * --max-rate when MAX_RATE is non-NULL, for connect), the configuration
+ * (its path made absolute first: the daemons may chdir), the presence of
+ * GROUP ("serve" or "connect"), the log level and the log file. Returns -1
+ * when the daemon goes on with *CONFIG (its to free), otherwise the exit
+ * status (usage, --help or an error already printed).
+ */
+struct guard_config;
+int guard_daemon_start(int argc, char **argv, const char *usage, const char *group,
+                       const char **max_rate, struct guard_config **config);
 /* Self-pipe for signals: guard_signals_open installs the handlers. */
 int guard_signals_open(int pipe_fds[2]);
 

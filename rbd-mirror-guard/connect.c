@@ -413,12 +413,6 @@ static const char connect_usage[] =
 
 int guard_cmd_connect(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},   {"max-rate", required_argument, NULL, 'r'},
-	    {"log-file", required_argument, NULL, 'l'}, {"debug", no_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
-	};
-	const char *config_path = "/etc/ceph/rbd-mirror-guard.conf", *log_file = NULL;
 	const char *max_rate = NULL;
 	struct guard_config *config = NULL;
 	struct guard_tls_identity *identity = NULL;
@@ -427,46 +421,15 @@ int guard_cmd_connect(int argc, char **argv)
 	struct sc_err err = {{0}};
 	pthread_t tunnel;
 	bool tunnel_started = false;
-	int sig[2] = {-1, -1}, lfd[2] = {-1, -1}, opt, level = -1, code = 1;
+	int sig[2] = {-1, -1}, lfd[2] = {-1, -1}, code = 1;
 
-	while ((opt = getopt_long(argc, argv, "c:r:l:dh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'r':
-			max_rate = optarg;
-			break;
-		case 'l':
-			log_file = optarg;
-			break;
-		case 'd':
-			level = SC_LOG_DEBUG;
-			break;
-		case 'h':
-			fputs(connect_usage, stdout);
-			return 0;
-		default:
-			fputs(connect_usage, stderr);
-			return 2;
-		}
-	}
-	if (guard_config_load(config_path, &config, &err) < 0)
-		return guard_fail("%s", err.msg);
-	if (!config->has_connect) {
-		guard_fail("%s: no 'connect' group", config_path);
-		goto out;
-	}
+	if ((code = guard_daemon_start(argc, argv, connect_usage, "connect", &max_rate, &config)) >=
+	    0)
+		return code;
+	code = 1;
 	c.cfg = &config->connect;
 	if (max_rate && sc_size_parse(max_rate, &config->connect.max_rate) < 0) {
 		guard_fail("--max-rate: '%s' is not a rate like 50M (bytes/s)", max_rate);
-		goto out;
-	}
-	if (level < 0)
-		level = c.cfg->log_level ? sc_log_level_parse(c.cfg->log_level) : SC_LOG_INFO;
-	if (level < 0 ||
-	    sc_log_open("rbd-mirror-guard", log_file ? log_file : c.cfg->log_file, level) < 0) {
-		guard_fail("%s: bad log_level or log_file", config_path);
 		goto out;
 	}
 	pthread_mutex_init(&c.knock_lock, NULL);
@@ -479,8 +442,7 @@ int guard_cmd_connect(int argc, char **argv)
 	else if (inet_pton(AF_INET6, c.server_host, c.server.addr) == 1)
 		c.server.family = AF_INET6;
 	else {
-		guard_fail("%s: server '%s' is not an IPv4 or IPv6 address", config_path,
-		           c.server_host);
+		guard_fail("server '%s' is not an IPv4 or IPv6 address", c.server_host);
 		goto out;
 	}
 	if (guard_tls_identity_load(c.cfg->certificate, c.cfg->key, &identity, &err) < 0 ||

@@ -10,6 +10,8 @@
  *   redirect.c the connect side's nftables table, through libnftables
  *   status.c   the JSON status socket
  *   config.c   rbd-mirror-guard.conf
+ *   journal.c  bytes a journal-mode replica is behind (the journal's objects)
+ *   sandbox.c  what serve may still do after start-up (seccomp allow-list)
  *   serve.c, connect.c, pool.c   the commands
  *
  * Library-style functions return 0 or -errno and never print; the commands
@@ -26,6 +28,7 @@
 #include <sys/socket.h>
 
 #include <openssl/ssl.h>
+#include <rados/librados.h>
 
 #include "common/err.h"
 
@@ -182,6 +185,32 @@ int guard_knock_open(const char *config, const char *server_key, const char *cer
 int guard_knock_send(struct guard_knock *knock, const char *host, uint16_t port,
                      struct sc_err *err);
 void guard_knock_close(struct guard_knock *knock);
+
+/* ---- journal.c --------------------------------------------------------- */
+/* A commit position of one splay offset of a journal (docs/guard.md). */
+struct guard_journal_position {
+	uint64_t object, tag_tid, entry_tid;
+};
+/* Decodes a journal client record (the value of omap key client_ID): its
+ * commit positions, most recent first, at most MAX. 0 or -EBADMSG. */
+int guard_journal_client_decode(const uint8_t *buf, size_t len,
+                                struct guard_journal_position *positions, size_t max,
+                                size_t *count);
+/* Walks the entries of one journal data object: BYTES of the entries after
+ * COMMITTED (every entry when NULL). 0, or -EBADMSG for anything but whole,
+ * well-formed entries. */
+int guard_journal_bytes_after(const uint8_t *buf, size_t len,
+                              const struct guard_journal_position *committed, uint64_t *bytes);
+/* Bytes of image IMAGE_ID's journal (its header in IO's pool) not yet
+ * committed by the client CLIENT_ID (the secondary pool's mirror uuid).
+ * -ENOENT when that client is not registered. */
+int guard_journal_bytes_behind(rados_ioctx_t io, const char *image_id, const char *client_id,
+                               uint64_t *bytes);
+
+/* ---- sandbox.c --------------------------------------------------------- */
+/* Drops to USER (when root and USER is set) and enters serve's seccomp
+ * sandbox, for every thread of the process. 0 or -errno (ERR says why). */
+int guard_serve_sandbox_enter(const char *user, struct sc_err *err);
 
 /* ---- redirect.c -------------------------------------------------------- */
 struct guard_redirect;

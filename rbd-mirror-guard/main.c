@@ -8,14 +8,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "common/log.h"
 #include "config.h"
 
 static const struct {
@@ -105,6 +109,78 @@ fail:
 	r = -errno;
 	close(fd);
 	return r;
+}
+
+int guard_daemon_start(int argc, char **argv, const char *usage, const char *group,
+                       const char **max_rate, struct guard_config **config)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},   {"max-rate", required_argument, NULL, 'r'},
+	    {"log-file", required_argument, NULL, 'l'}, {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+	};
+	const char *path = "/etc/ceph/rbd-mirror-guard.conf", *log_file = NULL, *level_name;
+	char absolute[PATH_MAX];
+	struct sc_err err = {{0}};
+	bool is_serve = !strcmp(group, "serve");
+	int opt, level = -1;
+
+	*config = NULL;
+	while ((opt = getopt_long(argc, argv, max_rate ? "c:r:l:dh" : "c:l:dh", longopts, NULL)) !=
+	       -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'r':
+			if (!max_rate)
+				goto usage;
+			*max_rate = optarg;
+			break;
+		case 'l':
+			log_file = optarg;
+			break;
+		case 'd':
+			level = SC_LOG_DEBUG;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc)
+		goto usage;
+	if (realpath(path, absolute))
+		path = absolute;
+	if (guard_config_load(path, config, &err) < 0)
+		return guard_fail("%s", err.msg);
+	if (!(is_serve ? (*config)->has_serve : (*config)->has_connect)) {
+		guard_fail("%s: no '%s' group", path, group);
+		goto fail;
+	}
+	level_name = is_serve ? (*config)->serve.log_level : (*config)->connect.log_level;
+	if (level < 0)
+		level = level_name ? sc_log_level_parse(level_name) : SC_LOG_INFO;
+	if (level < 0) {
+		guard_fail("%s: log_level '%s' is unknown", path, level_name);
+		goto fail;
+	}
+	if (!log_file)
+		log_file = is_serve ? (*config)->serve.log_file : (*config)->connect.log_file;
+	if (sc_log_open("rbd-mirror-guard", log_file, level) < 0) {
+		guard_fail("cannot open the log file %s", log_file ? log_file : "(stderr)");
+		goto fail;
+	}
+	return -1;
+usage:
+	fputs(usage, stderr);
+	return 2;
+fail:
+	guard_config_free(*config);
+	*config = NULL;
+	return 1;
 }
 
 static int signal_write_fd = -1;

@@ -340,81 +340,110 @@ out:
 	return r;
 }
 
-static int schedule(rados_t rados, const struct pool_args *a, bool *changed)
+/* One mgr command; its error text goes to stderr. FOUND (may be NULL) gets
+ * whether the answer holds NEEDLE. */
+static int mgr_command(rados_t rados, const char *cmd, const char *needle, bool *found)
 {
-	char cmd[512];
 	const char *cmds[1] = {cmd};
 	char *out = NULL, *outs = NULL;
 	size_t outlen = 0, outslen = 0;
+	int r = rados_mgr_command(rados, cmds, 1, "", 0, &out, &outlen, &outs, &outslen);
+
+	if (found)
+		*found = r == 0 && out && memmem(out, outlen, needle, strlen(needle));
+	if (r < 0 && outs)
+		fprintf(stderr, "rbd-mirror-guard: mgr: %.*s\n", (int)outslen, outs);
+	rados_buffer_free(out);
+	rados_buffer_free(outs);
+	return r;
+}
+
+static int schedule(rados_t rados, const struct pool_args *a, bool *changed)
+{
+	char cmd[512];
+	bool have = false;
 	int r;
 
 	step(a->primary, "snapshot schedule (mgr)");
 	snprintf(cmd, sizeof(cmd),
 	         "{\"prefix\":\"rbd mirror snapshot schedule list\",\"level_spec\":\"%s/\"}",
 	         a->pool);
-	r = rados_mgr_command(rados, cmds, 1, "", 0, &out, &outlen, &outs, &outslen);
-	bool have = r == 0 && out && memmem(out, outlen, a->interval, strlen(a->interval));
-	if (r < 0 && outs)
-		fprintf(stderr, "rbd-mirror-guard: mgr: %.*s\n", (int)outslen, outs);
-	rados_buffer_free(out);
-	rados_buffer_free(outs);
-	out = outs = NULL;
-	if (r < 0)
+	if ((r = mgr_command(rados, cmd, a->interval, &have)) < 0)
 		return fail_step("schedule ls: ", r);
 	if (!have) {
 		snprintf(cmd, sizeof(cmd),
 		         "{\"prefix\":\"rbd mirror snapshot schedule add\",\"level_spec\":\"%s/\","
 		         "\"interval\":\"%s\"}",
 		         a->pool, a->interval);
-		r = rados_mgr_command(rados, cmds, 1, "", 0, &out, &outlen, &outs, &outslen);
-		if (r < 0 && outs)
-			fprintf(stderr, "rbd-mirror-guard: mgr: %.*s\n", (int)outslen, outs);
-		rados_buffer_free(out);
-		rados_buffer_free(outs);
-		if (r < 0)
+		if ((r = mgr_command(rados, cmd, NULL, NULL)) < 0)
 			return fail_step("schedule add: ", r);
 	}
 	report(changed, !have, a->primary, "snapshot schedule every %s", a->interval);
 	return 0;
 }
 
+/* What a pool command holds: the clusters and their pools, closed in one place. */
+struct session {
+	rados_t pr, sr;
+	rados_ioctx_t pio, sio;
+};
+
+/* Connects to the primary (when named) and the secondary (when named) and
+ * opens the pool there; CREATE makes it on the secondary if it is missing. */
+static int session_open(const struct pool_args *a, bool create, bool *changed, struct session *s)
+{
+	int r = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (a->primary && (r = connect_cluster(a, a->primary, &s->pr)) < 0)
+		return r;
+	if (a->secondary && (r = connect_cluster(a, a->secondary, &s->sr)) < 0)
+		return r;
+	if (s->pr && (r = ioctx_of(s->pr, a->primary, a->pool, false, changed, &s->pio)) < 0)
+		return r;
+	if (s->sr && (r = ioctx_of(s->sr, a->secondary, a->pool, create, changed, &s->sio)) < 0)
+		return r;
+	return 0;
+}
+
+static void session_close(struct session *s)
+{
+	pthread_mutex_lock(&watch_lock);
+	watch_deadline = 0;
+	pthread_mutex_unlock(&watch_lock);
+	if (s->pio)
+		rados_ioctx_destroy(s->pio);
+	if (s->sio)
+		rados_ioctx_destroy(s->sio);
+	if (s->pr)
+		rados_shutdown(s->pr);
+	if (s->sr)
+		rados_shutdown(s->sr);
+}
+
 static int pool_enable(const struct pool_args *a)
 {
-	rados_t pr = NULL, sr = NULL;
-	rados_ioctx_t pio = NULL, sio = NULL;
+	struct session s;
 	bool changed = false;
 	int r;
 
-	if ((r = connect_cluster(a, a->primary, &pr)) < 0 ||
-	    (r = connect_cluster(a, a->secondary, &sr)) < 0)
+	if ((r = session_open(a, true, &changed, &s)) < 0)
 		goto out;
-	if ((r = ioctx_of(pr, a->primary, a->pool, false, &changed, &pio)) < 0 ||
-	    (r = ioctx_of(sr, a->secondary, a->pool, true, &changed, &sio)) < 0)
-		goto out;
-	if ((r = site_name(pr, a->primary, &changed)) < 0 ||
-	    (r = site_name(sr, a->secondary, &changed)) < 0 ||
-	    (r = mirror_mode(pio, a->primary, a->mode, &changed)) < 0 ||
-	    (r = mirror_mode(sio, a->secondary, a->mode, &changed)) < 0 ||
-	    (r = mirror_user(sr, a, &changed)) < 0 || (r = bootstrap(pio, sio, a, &changed)) < 0 ||
-	    (r = images_enable(pio, a, &changed)) < 0)
+	if ((r = site_name(s.pr, a->primary, &changed)) < 0 ||
+	    (r = site_name(s.sr, a->secondary, &changed)) < 0 ||
+	    (r = mirror_mode(s.pio, a->primary, a->mode, &changed)) < 0 ||
+	    (r = mirror_mode(s.sio, a->secondary, a->mode, &changed)) < 0 ||
+	    (r = mirror_user(s.sr, a, &changed)) < 0 ||
+	    (r = bootstrap(s.pio, s.sio, a, &changed)) < 0 ||
+	    (r = images_enable(s.pio, a, &changed)) < 0)
 		goto out;
 	if (a->interval && a->image_mode == RBD_MIRROR_IMAGE_MODE_SNAPSHOT &&
-	    (r = schedule(pr, a, &changed)) < 0)
+	    (r = schedule(s.pr, a, &changed)) < 0)
 		goto out;
 	printf("pool %s: mirrored from %s to %s%s\n", a->pool, a->primary, a->secondary,
 	       changed ? "" : ": nothing changed");
 out:
-	pthread_mutex_lock(&watch_lock);
-	watch_deadline = 0;
-	pthread_mutex_unlock(&watch_lock);
-	if (pio)
-		rados_ioctx_destroy(pio);
-	if (sio)
-		rados_ioctx_destroy(sio);
-	if (pr)
-		rados_shutdown(pr);
-	if (sr)
-		rados_shutdown(sr);
+	session_close(&s);
 	return r < 0 ? 1 : 0;
 }
 
@@ -457,31 +486,16 @@ out:
 
 static int pool_disable(const struct pool_args *a)
 {
-	rados_t pr = NULL, sr = NULL;
-	rados_ioctx_t pio = NULL, sio = NULL;
+	struct session s;
 	bool changed = false;
 	int r;
 
-	if ((r = connect_cluster(a, a->primary, &pr)) < 0 ||
-	    (r = connect_cluster(a, a->secondary, &sr)) < 0 ||
-	    (r = ioctx_of(pr, a->primary, a->pool, false, &changed, &pio)) < 0 ||
-	    (r = ioctx_of(sr, a->secondary, a->pool, false, &changed, &sio)) < 0)
-		goto out;
-	if ((r = disable_side(sio, a->secondary, true)) < 0 ||
-	    (r = disable_side(pio, a->primary, false)) < 0)
+	if ((r = session_open(a, false, &changed, &s)) < 0 ||
+	    (r = disable_side(s.sio, a->secondary, true)) < 0 ||
+	    (r = disable_side(s.pio, a->primary, false)) < 0)
 		goto out;
 out:
-	pthread_mutex_lock(&watch_lock);
-	watch_deadline = 0;
-	pthread_mutex_unlock(&watch_lock);
-	if (pio)
-		rados_ioctx_destroy(pio);
-	if (sio)
-		rados_ioctx_destroy(sio);
-	if (pr)
-		rados_shutdown(pr);
-	if (sr)
-		rados_shutdown(sr);
+	session_close(&s);
 	return r < 0 ? 1 : 0;
 }
 
@@ -504,17 +518,105 @@ static double desc_number(const char *desc, const char *key)
 	return p ? strtod(p + strlen(pattern), NULL) : -1;
 }
 
+/* Bytes of image NAME's journal on the primary that the secondary's
+ * rbd-mirror (registered there under the secondary pool's MIRROR_UUID) has
+ * not committed yet; -1 when not in journal mode or not known. */
+static double journal_behind(const struct session *s, const char *mirror_uuid, const char *name)
+{
+	rbd_mirror_image_mode_t mode;
+	rbd_image_t img;
+	char id[128];
+	uint64_t bytes = 0;
+	int r;
+
+	if (!s->pio || !mirror_uuid[0] || rbd_open_read_only(s->pio, name, &img, NULL) < 0)
+		return -1;
+	r = rbd_mirror_image_get_mode(img, &mode);
+	if (r == 0 && mode != RBD_MIRROR_IMAGE_MODE_JOURNAL)
+		r = -EMEDIUMTYPE;
+	if (r == 0)
+		r = rbd_get_id(img, id, sizeof(id));
+	rbd_close(img);
+	if (r == 0)
+		r = guard_journal_bytes_behind(s->pio, id, mirror_uuid, &bytes);
+	if (r < 0 && r != -EMEDIUMTYPE && r != -ENOENT)
+		fprintf(stderr, "rbd-mirror-guard: image %s: journal not read: %s\n", name,
+		        strerror(-r));
+	return r < 0 ? -1 : (double)bytes;
+}
+
+/* One image of the status list, as JSON into B (and a line when not JSON). */
+static void image_status(const struct pool_args *a, const struct session *s, rados_ioctx_t io,
+                         const char *mirror_uuid, const char *id,
+                         const rbd_mirror_image_global_status_t *st, struct guard_buf *b,
+                         bool first)
+{
+	rbd_mirror_image_site_status_t *local = NULL;
+	bool primary = false;
+	rbd_image_t img;
+
+	for (uint32_t j = 0; j < st->site_statuses_count; j++)
+		if (!st->site_statuses[j].mirror_uuid[0])
+			local = &st->site_statuses[j];
+	/* info.primary of the list is always false: ask the image. */
+	if (rbd_open_by_id(io, id, &img, NULL) == 0) {
+		rbd_mirror_image_info_t info;
+		if (rbd_mirror_image_get_info(img, &info, sizeof(info)) == 0) {
+			primary = info.primary;
+			rbd_mirror_image_get_info_cleanup(&info);
+		}
+		rbd_close(img);
+	}
+	const char *desc = local && local->description ? local->description : "";
+	const char *state = local ? state_name(local->state) : "unknown";
+	double lt = desc_number(desc, "local_snapshot_timestamp");
+	double rt = desc_number(desc, "remote_snapshot_timestamp");
+	double entries = desc_number(desc, "entries_behind_primary");
+	double bps = desc_number(desc, "bytes_per_snapshot");
+	double prog = desc_number(desc, "syncing_percent");
+	/* Journal mode: from the primary's journal; snapshot mode: what the
+	 * sync in progress has left of its snapshot. */
+	if (s->pio) {
+		char what[300];
+		snprintf(what, sizeof(what), "image %s: journal", st->name);
+		step(a->primary, what);
+	}
+	double bytes = journal_behind(s, mirror_uuid, st->name);
+	bool journal = bytes >= 0 || entries >= 0;
+	if (!journal)
+		bytes = bps >= 0 && prog >= 0 ? bps * (100 - prog) / 100 : 0;
+	char bytes_text[32];
+	if (bytes >= 0)
+		snprintf(bytes_text, sizeof(bytes_text), "%.0f", bytes);
+	else
+		snprintf(bytes_text, sizeof(bytes_text), "null");
+	guard_buf_printf(b, "%s{\"name\":", first ? "" : ",");
+	guard_buf_json_string(b, st->name);
+	guard_buf_printf(b,
+	                 ",\"primary\":%s,\"state\":\"%s\",\"up\":%s,\"mode\":\"%s\","
+	                 "\"seconds_behind\":%.0f,\"entries_behind\":%.0f,"
+	                 "\"bytes_behind\":%s,\"description\":",
+	                 primary ? "true" : "false", state, local && local->up ? "true" : "false",
+	                 journal ? "journal" : "snapshot",
+	                 lt >= 0 && rt >= lt ? rt - lt : (entries >= 0 ? -1 : 0),
+	                 entries >= 0 ? entries : 0, bytes_text);
+	guard_buf_json_string(b, desc);
+	guard_buf_printf(b, "}");
+	if (!a->json)
+		printf("%-24s %-8s %-16s %12s bytes behind  %s\n", st->name,
+		       primary ? "primary" : "replica", state, bytes_text, desc);
+}
+
 static int pool_status(const struct pool_args *a)
 {
 	char *ids[64];
 	rbd_mirror_image_global_status_t st[64];
 	const char *cluster = a->secondary ? a->secondary : a->primary;
-	rados_t rados = NULL;
-	rados_ioctx_t io = NULL;
+	struct session s = {0};
 	struct guard_buf b = {0};
-	char *tunnel = NULL;
+	char *tunnel = NULL, mirror_uuid[64] = "", last[128] = "";
 	const char *start = "";
-	size_t n;
+	size_t n, uuid_len = sizeof(mirror_uuid);
 	int r, count = 0;
 	bool changed = false;
 
@@ -522,12 +624,15 @@ static int pool_status(const struct pool_args *a)
 		fprintf(stderr, "rbd-mirror-guard: pool status needs --secondary or --primary\n");
 		return 2;
 	}
-	if ((r = connect_cluster(a, cluster, &rados)) < 0 ||
-	    (r = ioctx_of(rados, cluster, a->pool, false, &changed, &io)) < 0)
+	/* With both clusters named, the primary's journals give journal mode's
+	 * bytes behind (through the tunnel, on a secondary behind the guard). */
+	if ((r = session_open(a, false, &changed, &s)) < 0)
 		goto out;
+	rados_ioctx_t io = s.sio ? s.sio : s.pio;
+	if (s.sio && s.pio && rbd_mirror_uuid_get(s.sio, mirror_uuid, &uuid_len) < 0)
+		mirror_uuid[0] = '\0';
 	step(cluster, "mirror image status");
 	guard_buf_printf(&b, "{\"pool\":\"%s\",\"cluster\":\"%s\",\"images\":[", a->pool, cluster);
-	char last[128] = "";
 	do {
 		n = 0;
 		r = rbd_mirror_image_global_status_list(io, start, 64, ids, st, &n);
@@ -536,46 +641,8 @@ static int pool_status(const struct pool_args *a)
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
-			rbd_mirror_image_site_status_t *local = NULL;
-			for (uint32_t j = 0; j < st[i].site_statuses_count; j++)
-				if (!st[i].site_statuses[j].mirror_uuid[0])
-					local = &st[i].site_statuses[j];
-			/* info.primary of the list is always false: ask the image. */
-			bool primary = false;
-			rbd_image_t img;
-			if (rbd_open_by_id(io, ids[i], &img, NULL) == 0) {
-				rbd_mirror_image_info_t info;
-				if (rbd_mirror_image_get_info(img, &info, sizeof(info)) == 0) {
-					primary = info.primary;
-					rbd_mirror_image_get_info_cleanup(&info);
-				}
-				rbd_close(img);
-			}
-			const char *desc = local ? local->description : "";
-			double lt = desc_number(desc, "local_snapshot_timestamp");
-			double rt = desc_number(desc, "remote_snapshot_timestamp");
-			double entries = desc_number(desc, "entries_behind_primary");
-			double bps = desc_number(desc, "bytes_per_snapshot");
-			double prog = desc_number(desc, "syncing_percent");
-			guard_buf_printf(&b, "%s{\"name\":", count++ ? "," : "");
-			guard_buf_json_string(&b, st[i].name);
-			guard_buf_printf(&b,
-			                 ",\"primary\":%s,\"state\":\"%s\",\"up\":%s,"
-			                 "\"seconds_behind\":%.0f,\"entries_behind\":%.0f,"
-			                 "\"bytes_behind\":%.0f,\"description\":",
-			                 primary ? "true" : "false",
-			                 local ? state_name(local->state) : "unknown",
-			                 local && local->up ? "true" : "false",
-			                 lt >= 0 && rt >= lt ? rt - lt : (entries >= 0 ? -1 : 0),
-			                 entries >= 0 ? entries : 0,
-			                 bps >= 0 && prog >= 0 ? bps * (100 - prog) / 100 : 0);
-			guard_buf_json_string(&b, desc ? desc : "");
-			guard_buf_printf(&b, "}");
-			if (!a->json)
-				printf("%-24s %-8s %-16s %s\n", st[i].name,
-				       primary ? "primary" : "replica",
-				       local ? state_name(local->state) : "unknown",
-				       desc ? desc : "");
+			image_status(a, &s, io, mirror_uuid, ids[i], &st[i], &b, count++ == 0);
+			step(cluster, "mirror image status");
 		}
 		if (n > 0)
 			snprintf(last, sizeof(last), "%s", ids[n - 1]);
@@ -597,15 +664,9 @@ static int pool_status(const struct pool_args *a)
 		printf("tunnel: %s\n", tunnel);
 	r = 0;
 out:
-	pthread_mutex_lock(&watch_lock);
-	watch_deadline = 0;
-	pthread_mutex_unlock(&watch_lock);
+	session_close(&s);
 	free(tunnel);
 	free(b.data);
-	if (io)
-		rados_ioctx_destroy(io);
-	if (rados)
-		rados_shutdown(rados);
 	return r < 0 ? 1 : 0;
 }
 

@@ -5,7 +5,9 @@
  * one flow header (flow.c) and forwards the stream only to an address in the
  * primary's current mon, osd or mgr map (allow.c); anything else is refused,
  * answered with "refused" and logged. After binding its port, reading its
- * key and connecting to the cluster it drops root for the configured user.
+ * key and connecting to the cluster it drops root for the configured user
+ * and enters its seccomp sandbox (sandbox.c): from then on it can relay,
+ * read files and make inet sockets, and nothing else.
  *
  * Threads: the main thread accepts and handles signals; one thread refreshes
  * the maps; one thread a flow. Lock: ctx_lock guards ctx (swapped on
@@ -314,29 +316,6 @@ static int listen_on(const char *host, long long port, struct sc_err *err)
 	return fd;
 }
 
-static int drop_root(const char *user, struct sc_err *err)
-{
-	struct passwd *pw;
-
-	if (!user)
-		return 0;
-	pw = getpwnam(user);
-	if (!pw) {
-		sc_err_set(err, "user '%s' does not exist", user);
-		return -ENOENT;
-	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		sc_err_set(err, "cannot become user %s: %s", user, strerror(errno));
-		return -errno;
-	}
-	if (setuid(0) == 0) {
-		sc_err_set(err, "still able to regain root after dropping to %s", user);
-		return -EPERM;
-	}
-	prctl(PR_SET_DUMPABLE, 0); /* no core or ptrace of a process that held the key */
-	return 0;
-}
-
 static const char serve_usage[] =
     "usage: rbd-mirror-guard serve [-c CONFIG] [--log-file FILE] [-d]\n"
     "  the primary's end: TLS 1.3 with client certificates, forwarding only to\n"
@@ -344,58 +323,17 @@ static const char serve_usage[] =
 
 int guard_cmd_serve(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"log-file", required_argument, NULL, 'l'},
-	    {"debug", no_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *config_path = "/etc/ceph/rbd-mirror-guard.conf", *log_file = NULL;
 	struct guard_config *config = NULL;
 	struct guard_status_server *status = NULL;
 	struct serve s = {.listen_fd = -1};
 	struct sc_err err = {{0}};
 	pthread_t refresher;
 	bool refresher_started = false;
-	int sig[2] = {-1, -1}, opt, level = -1, status_code = 1, r;
+	int sig[2] = {-1, -1}, status_code = 1, r;
 
-	while ((opt = getopt_long(argc, argv, "c:l:dh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'l':
-			log_file = optarg;
-			break;
-		case 'd':
-			level = SC_LOG_DEBUG;
-			break;
-		case 'h':
-			fputs(serve_usage, stdout);
-			return 0;
-		default:
-			fputs(serve_usage, stderr);
-			return 2;
-		}
-	}
-	if (guard_config_load(config_path, &config, &err) < 0)
-		return guard_fail("%s", err.msg);
-	if (!config->has_serve) {
-		guard_fail("%s: no 'serve' group", config_path);
-		goto out;
-	}
+	if ((r = guard_daemon_start(argc, argv, serve_usage, "serve", NULL, &config)) >= 0)
+		return r;
 	s.cfg = &config->serve;
-	if (level < 0)
-		level = s.cfg->log_level ? sc_log_level_parse(s.cfg->log_level) : SC_LOG_INFO;
-	if (level < 0) {
-		guard_fail("%s: log_level '%s' is unknown", config_path, s.cfg->log_level);
-		goto out;
-	}
-	if (sc_log_open("rbd-mirror-guard", log_file ? log_file : s.cfg->log_file, level) < 0) {
-		guard_fail("cannot open the log file");
-		goto out;
-	}
 	pthread_mutex_init(&s.ctx_lock, NULL);
 	pthread_mutex_init(&s.error_lock, NULL);
 	if (guard_tls_identity_load(s.cfg->certificate, s.cfg->key, &s.identity, &err) < 0 ||
@@ -412,14 +350,14 @@ int guard_cmd_serve(int argc, char **argv)
 	};
 	if (s.cfg->id) {
 		if (sc_cluster_name_from_id(s.cfg->id, name, sizeof(name)) < 0) {
-			guard_fail("%s: invalid id '%s'", config_path, s.cfg->id);
+			guard_fail("invalid id '%s'", s.cfg->id);
 			goto out;
 		}
 		copts.name = name;
 	}
 	struct guard_allow_list extra = {0};
 	if (s.cfg->allow && guard_allow_parse_text(s.cfg->allow, &extra) < 0) {
-		guard_fail("%s: allow: '%s' is not a list of ADDR:PORT", config_path, s.cfg->allow);
+		guard_fail("allow: '%s' is not a list of ADDR:PORT", s.cfg->allow);
 		goto out;
 	}
 	if (s.cfg->allow)
@@ -446,7 +384,7 @@ int guard_cmd_serve(int argc, char **argv)
 		guard_fail("cannot install signal handlers");
 		goto out;
 	}
-	if (drop_root(s.cfg->user, &err) < 0) {
+	if (guard_serve_sandbox_enter(s.cfg->user, &err) < 0) {
 		guard_fail("%s", err.msg);
 		goto out;
 	}
@@ -454,7 +392,8 @@ int guard_cmd_serve(int argc, char **argv)
 		refresher_started = true;
 	struct guard_allow_list l;
 	if (guard_maps_snapshot(s.maps, &l) == 0) {
-		sc_log_info("serving %s port %lld for cluster %s (%zu addresses allowed)%s%s",
+		sc_log_info("serving %s port %lld for cluster %s (%zu addresses allowed), "
+		            "sandboxed (seccomp)%s%s",
 		            s.cfg->listen, s.cfg->port, s.cfg->cluster, l.count,
 		            s.cfg->user ? ", running as " : "", s.cfg->user ? s.cfg->user : "");
 		guard_allow_free(&l);

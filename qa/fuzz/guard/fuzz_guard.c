@@ -6,6 +6,8 @@
  *      must encode back to the same bytes
  *   1  a reply and the list entries after it (what connect reads from serve)
  *   2  a mon/osd/mgr dump (what serve reads from its cluster)
+ *   3  a journal client record (what pool status reads from the primary)
+ *   4  a journal data object's entries (likewise)
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,16 +68,39 @@ static void maps(const uint8_t *d, size_t n)
 	free(copy);
 }
 
+static void journal(const uint8_t *d, size_t n, bool client)
+{
+	struct guard_journal_position pos[8], commit = {0, 1, 5};
+	uint8_t *copy = malloc(n ? n : 1);
+	uint64_t bytes, all;
+	size_t count;
+
+	memcpy(copy, d, n);
+	if (client) {
+		if (guard_journal_client_decode(copy, n, pos, 8, &count) == 0 && count > 8)
+			abort();
+	} else if (guard_journal_bytes_after(copy, n, &commit, &bytes) == 0) {
+		/* What counts after a commit is part of the whole, which is all of it. */
+		if (guard_journal_bytes_after(copy, n, NULL, &all) != 0 || bytes > all || all != n)
+			abort();
+	}
+	free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		flow(data + 1, size - 1);
 		break;
 	case 1:
 		reply(data + 1, size - 1);
+		break;
+	case 3:
+	case 4:
+		journal(data + 1, size - 1, data[0] % 5 == 3);
 		break;
 	default:
 		maps(data + 1, size - 1);

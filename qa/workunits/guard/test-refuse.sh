@@ -5,7 +5,7 @@
 # certificate or one of another CA opens nothing with a knock and gets no
 # TLS stream; a certificate revoked later is refused after SIGHUP reloads
 # the CRL; a flood of bare connections leaves serve working; serve runs as
-# nobody.
+# nobody, every thread of it under seccomp.
 . "$(dirname "$0")/lib.sh"
 
 guard_setup a
@@ -82,6 +82,13 @@ pass "200 bare connections later serve still answers"
 uid=$(awk '/^Uid:/ { print $2 }' "/proc/$SERVE_PID/status")
 [ "$uid" = "$(id -u nobody)" ] || fail "serve runs as uid $uid, not nobody"
 pass "serve runs as nobody after start-up"
+# Every thread of serve (librados' too) under its seccomp filter (what it
+# forbids is shown by the unit test guard_serve_sandbox_forbids_...).
+for task in /proc/$SERVE_PID/task/*; do
+	grep -q '^Seccomp:[[:space:]]*2$' "$task/status" || fail "serve thread $task without seccomp"
+done
+grep -q "sandboxed (seccomp)" "$WORK/serve.log" || fail "serve did not log its sandbox"
+pass "serve and all its $(ls /proc/$SERVE_PID/task | wc -l) threads run under seccomp"
 
 # 6. Without the tunnel, pool enable fails within its timeout, naming the
 # cluster and the step, instead of hanging.

@@ -4,7 +4,9 @@
 # rbd-mirror in dc-b replicate A's images: `rbd export | md5sum` matches on
 # both sides, in journal mode and in snapshot mode (and again after more
 # writes and a mirror snapshot). A second `pool enable` changes nothing and
-# says so. Stopping connect removes its nftables table.
+# says so. Journal mode's bytes behind grow while rbd-mirror is stopped and
+# writes go on, and are 0 after convergence. Stopping connect removes its
+# nftables table.
 . "$(dirname "$0")/lib.sh"
 
 sites_setup
@@ -42,6 +44,27 @@ pass "the bootstrap token's key reached no output, log or file"
 mirror_start
 wait_converged img-j 300
 pass "journal mode: img-j replicated, md5 $(image_md5 b img-j) on both sides"
+
+# Journal mode's bytes behind are read from the primary's journal (through
+# the tunnel): with rbd-mirror stopped, 8 MiB written on A are behind (data
+# and framing); once it has replayed and committed them, nothing is.
+bytes_behind() { # IMAGE
+	in_b "$GUARD" pool status $POOL --primary $CA --secondary $CB --conf-dir "$WORK" \
+		--format json | jq -r ".images[] | select(.name == \"$1\") | .bytes_behind"
+}
+kill "$MIRROR_PID"
+wait "$MIRROR_PID" 2>/dev/null || true
+MIRROR_PID=""
+more_writes 8
+behind=$(bytes_behind img-j)
+[ "$behind" -ge $((8 << 20)) ] 2>/dev/null ||
+	fail "with rbd-mirror stopped after 8 MiB of writes, bytes_behind is '$behind'"
+pass "rbd-mirror stopped, 8 MiB written: img-j is $behind bytes behind"
+mirror_start
+wait_converged img-j 300
+caught_up() { [ "$(bytes_behind img-j)" = 0 ]; }
+wait_for 120 caught_up || fail "img-j converged but bytes_behind is $(bytes_behind img-j)"
+pass "rbd-mirror replayed: img-j converged and is 0 bytes behind"
 
 image_write img-s snapshot 16
 out=$(pool_enable --image-mode snapshot --snapshot-interval 1m) || fail "pool enable: $out"
