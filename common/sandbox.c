@@ -20,6 +20,49 @@
 
 #include <linux/capability.h>
 
+/* What any sandboxed part needs to keep running, whatever its job: memory,
+ * clocks and sleeping, randomness, its own ids, signal return, exit. Each
+ * caller adds the calls of its job. */
+static const int base_allowed[] = {
+    SCMP_SYS(brk),
+    SCMP_SYS(mmap),
+    SCMP_SYS(munmap),
+    SCMP_SYS(mremap),
+    SCMP_SYS(madvise),
+    SCMP_SYS(mprotect),
+    SCMP_SYS(futex),
+    SCMP_SYS(sched_yield),
+    SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_getres),
+    SCMP_SYS(gettimeofday),
+    SCMP_SYS(time),
+    SCMP_SYS(nanosleep),
+    SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(getrandom),
+    SCMP_SYS(getpid),
+    SCMP_SYS(gettid),
+    SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(restart_syscall),
+    SCMP_SYS(exit),
+    SCMP_SYS(exit_group),
+    SCMP_SYS(close),
+    SCMP_SYS(fstat),
+    SCMP_SYS(newfstatat),
+    SCMP_SYS(lseek),
+};
+
+static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t count)
+{
+	/* A call this architecture lacks is negative: nothing to add. */
+	for (size_t i = 0; i < count; i++) {
+		int r = calls[i] >= 0 ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0) : 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int user_drop(const char *user, struct sc_err *err)
 {
 	struct passwd *pw;
@@ -78,11 +121,10 @@ static int filter_install(const struct sc_sandbox *box, struct sc_err *err)
 
 	if (!ctx)
 		goto out;
-	/* A call this architecture lacks is negative: nothing to add. */
-	for (size_t i = 0; i < box->allow_count; i++)
-		if (box->allow[i] >= 0 &&
-		    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, box->allow[i], 0)) < 0)
-			goto out;
+	if ((r = allow_all(ctx, base_allowed, sizeof(base_allowed) / sizeof(base_allowed[0]))) <
+	        0 ||
+	    (r = allow_all(ctx, box->allow, box->allow_count)) < 0)
+		goto out;
 	for (size_t i = 0; i < box->rule_count; i++) {
 		const struct sc_sandbox_rule *rule = &box->rules[i];
 		if (rule->syscall < 0)

@@ -5,6 +5,8 @@
 #ifndef GUARD_COMMANDS_H
 #define GUARD_COMMANDS_H
 
+#include <stdatomic.h>
+
 int guard_cmd_serve(int argc, char **argv);
 int guard_cmd_connect(int argc, char **argv);
 int guard_cmd_pool(int argc, char **argv);
@@ -26,6 +28,11 @@ int guard_tcp_connect(const struct guard_addr *a, unsigned mark, double seconds)
 struct guard_config;
 int guard_daemon_start(int argc, char **argv, const char *usage, const char *group,
                        const char **max_rate, struct guard_config **config);
+/* Counts a flow in *ACTIVE and runs FN(ARG) for it on a detached thread;
+ * when no thread can be made, undoes that: closes FD and frees ARG. */
+void guard_flow_start(void *(*fn)(void *), void *arg, int fd, _Atomic long *active);
+/* After stop: waits up to 3 s for the flow threads counted by *COUNT to end. */
+void guard_flows_wait(const _Atomic long *count);
 /* Self-pipe for signals: guard_signals_open installs the handlers. */
 int guard_signals_open(int pipe_fds[2]);
 

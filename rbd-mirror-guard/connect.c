@@ -512,8 +512,6 @@ int guard_cmd_connect(int argc, char **argv)
 			if (fd < 0)
 				continue;
 			struct flow_arg *fa = calloc(1, sizeof(*fa));
-			pthread_t t;
-			pthread_attr_t attr;
 			if (!fa) {
 				close(fd);
 				continue;
@@ -521,20 +519,11 @@ int guard_cmd_connect(int argc, char **argv)
 			fa->c = &c;
 			fa->fd = fd;
 			fa->family = i == 0 ? AF_INET : AF_INET6;
-			pthread_attr_init(&attr);
-			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			c.flows_active++;
-			if (pthread_create(&t, &attr, flow_thread, fa) != 0) {
-				c.flows_active--;
-				close(fd);
-				free(fa);
-			}
-			pthread_attr_destroy(&attr);
+			guard_flow_start(flow_thread, fa, fd, &c.flows_active);
 		}
 	}
 	code = 0;
-	for (int i = 0; i < 30 && c.flows_active > 0; i++)
-		usleep(100000);
+	guard_flows_wait(&c.flows_active);
 out:
 	c.stop = true;
 	if (tunnel_started)

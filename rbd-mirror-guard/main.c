@@ -183,6 +183,32 @@ fail:
 	return 1;
 }
 
+void guard_flow_start(void *(*fn)(void *), void *arg, int fd, _Atomic long *active)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int r = pthread_attr_init(&attr);
+
+	(*active)++;
+	if (r == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = pthread_create(&t, &attr, fn, arg);
+		pthread_attr_destroy(&attr);
+	}
+	if (r != 0) {
+		(*active)--;
+		close(fd);
+		free(arg);
+	}
+}
+
+void guard_flows_wait(const _Atomic long *count)
+{
+	/* Flows see stop within a poll interval; give them a moment to end. */
+	for (int i = 0; i < 30 && *count > 0; i++)
+		usleep(100000);
+}
+
 static int signal_write_fd = -1;
 
 static void on_signal(int signo)

@@ -445,23 +445,11 @@ int guard_cmd_serve(int argc, char **argv)
 		fa->s = &s;
 		fa->fd = fd;
 		guard_addr_from_sockaddr((struct sockaddr *)&ss, &fa->peer);
-		s.flows_open++;
 		s.flows_total++;
-		pthread_t t;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, flow_thread, fa) != 0) {
-			s.flows_open--;
-			close(fd);
-			free(fa);
-		}
-		pthread_attr_destroy(&attr);
+		guard_flow_start(flow_thread, fa, fd, &s.flows_open);
 	}
 	status_code = 0;
-	/* Flows see stop within a poll interval; give them a moment to end. */
-	for (int i = 0; i < 30 && s.flows_open > 0; i++)
-		usleep(100000);
+	guard_flows_wait(&s.flows_open);
 out:
 	s.stop = true;
 	if (refresher_started)
