@@ -18,20 +18,15 @@
 #include "store.h"
 
 struct fs_chunks {
-	struct store *store; /* the current one; read with an atomic load */
+	struct store *store;
 	uint32_t chunk_size;
-	/* What fs_chunks_reopen opens again (the strings live as long as the mount). */
-	struct store_opts opts;
-	struct store_cluster_spec specs[STORE_MAX_CLUSTERS];
 	uint8_t id[META_FSID_LEN + 4];
-	/* Stores replaced by a reopen: threads may still use them; closed last. */
-	struct store *retired[8];
-	unsigned retired_count;
 };
 
+/* The store connects clusters that were down at open by itself. */
 static struct store *current(struct fs_chunks *c)
 {
-	return __atomic_load_n(&c->store, __ATOMIC_ACQUIRE);
+	return c->store;
 }
 
 static void unit_name(uint64_t ino, uint32_t index, char out[32])
@@ -74,8 +69,6 @@ int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char 
 	so.store_id = c->id;
 	so.store_id_len = sizeof(c->id);
 	c->chunk_size = o->chunk_size;
-	c->opts = so;
-	memcpy(c->specs, specs, sizeof(specs[0]) * o->n);
 	r = store_open(&so, specs, &c->store, &serr);
 	if (r < 0) {
 		snprintf(err, err_len, "%s", serr.msg);
@@ -91,26 +84,13 @@ void fs_chunks_close(struct fs_chunks *c)
 	if (!c)
 		return;
 	store_close(c->store);
-	for (unsigned i = 0; i < c->retired_count; i++)
-		store_close(c->retired[i]);
 	free(c);
 }
 
-int fs_chunks_reopen(struct fs_chunks *c)
+int fs_chunks_probe(struct fs_chunks *c)
 {
-	struct store *fresh, *old;
-	struct sc_err serr = {""};
-	int r;
-
-	if (c->retired_count == SC_ARRAY_SIZE(c->retired))
-		return -ENOSPC;
-	r = store_open(&c->opts, c->specs, &fresh, &serr);
-	if (r < 0)
-		return r;
-	old = current(c);
-	c->retired[c->retired_count++] = old;
-	__atomic_store_n(&c->store, fresh, __ATOMIC_RELEASE);
-	return 0;
+	/* A short wait: the answers only refresh the store's view of the clusters. */
+	return store_cluster_probe(current(c), 1.0, NULL);
 }
 
 int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t version,
