@@ -24,6 +24,8 @@ struct fs_chunks_opts {
 	const uint8_t *fs_id;
 	uint32_t chunk_size;
 	double timeout;
+	/* fs_chunk_delete only queues; a thread deletes (chunk.c). */
+	bool background_delete;
 };
 
 int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char *err,
@@ -49,7 +51,10 @@ int fs_chunk_read(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref
  */
 int fs_chunk_verify(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
                     uint32_t *bad, uint32_t *failed);
-/* Deletes that version (an old one after a newer was anchored); errors ignored by callers. */
+/*
+ * Deletes that version (an old one after a newer was anchored); errors
+ * ignored by callers. With background_delete it is queued and 0 returned.
+ */
 int fs_chunk_delete(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref);
 
 #endif

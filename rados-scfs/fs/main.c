@@ -460,6 +460,7 @@ static int run_mount(struct mount_opts *o)
 	co.fs_id = sb.fs_id;
 	co.chunk_size = sb.chunk_size;
 	co.timeout = o->timeout;
+	co.background_delete = true;
 	r = fs_chunks_open(&co, &fs.chunks, msg, sizeof(msg));
 	if (r < 0) {
 		fail("file system %s: data store: %s", o->fs, msg[0] ? msg : strerror(-r));

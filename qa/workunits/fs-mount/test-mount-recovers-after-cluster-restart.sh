@@ -20,7 +20,8 @@ trap cleanup EXIT
 fails=0
 check() { if "${@:2}"; then echo "ok: $1"; else echo "FAIL: $1"; fails=$((fails + 1)); fi; }
 A=(--clusters "$(IFS=,; echo "${CL[*]}")" --conf-dir "$dir" --timeout 5)
-do_mount() { "$MOUNT" "${A[@]}" --fs rv -k "$dir/w.pem" -o "cache_dir=$dir/cache,log_file=$dir/fs.log" "$mnt"; }
+stat_of() { awk -v k="$1" '$1 == k {print $2}' "$mnt/.statistics.txt"; }
+do_mount() { "$MOUNT" "${A[@]}" --fs rv -k "$dir/w.pem" -o "cache_dir=$dir/cache,cache_size=12M,log_file=$dir/fs.log" "$mnt"; }
 
 "$MICRO_CEPH" start --dir "$dir" --pool scfs "${CL[@]}" >/dev/null
 "$ADMIN" keygen "$dir/w.pem" >/dev/null
@@ -51,11 +52,25 @@ check "... and the data store writes to it too" test $data_reached = 0
 
 # One cluster frozen (SIGSTOP, f=1): every operation completes, the frozen
 # one's answers are not waited for (times printed, not asserted).
+# chunk_download counts the chunks fetched from the clusters.
 head -c 9000000 /dev/urandom >"$dir/big"
+cp "$dir/big" "$mnt/before-freeze"
 "$MICRO_CEPH" freeze --dir "$dir" "${CL[0]}" >/dev/null
-t0=$(date +%s%N)
-check "with one cluster frozen: a 9 MB file is written, listed, renamed, read, removed" bash -c "cp '$dir/big' '$mnt/frozen' && ls '$mnt' | grep -qx frozen && mv '$mnt/frozen' '$mnt/frozen2' && echo 3 > /proc/sys/vm/drop_caches && cmp -s '$dir/big' '$mnt/frozen2' && rm '$mnt/frozen2' && [ ! -e '$mnt/frozen2' ]"
-echo "info: with ${CL[0]} frozen that took $((($(date +%s%N) - t0) / 1000000)) ms (deadline 5 s an operation)"
+ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+frozen_ok=0 times=""
+step() { local t0; t0=$(date +%s%N); if bash -c "$2"; then times="$times $1 $(ms "$t0") ms,"; else echo "step failed: $1"; frozen_ok=1; fi; }
+step write "cp '$dir/big' '$mnt/frozen'"
+step list "ls '$mnt' | grep -qx frozen"
+step rename "mv '$mnt/frozen' '$mnt/frozen2'"
+# The overwrite pushes the renamed file's chunks out of the 3-chunk cache:
+# the read fetches them from the clusters.
+step overwrite "cp '$dir/big' '$mnt/before-freeze'"
+down0=$(stat_of chunk_download)
+step read "echo 3 > /proc/sys/vm/drop_caches; cmp -s '$dir/big' '$mnt/frozen2'"
+step remove "rm '$mnt/frozen2' '$mnt/before-freeze' && [ ! -e '$mnt/frozen2' ]"
+check "with one cluster frozen: a 9 MB file is written, listed, renamed, read, overwritten, removed" test $frozen_ok = 0
+check "... and the read fetched chunks from the clusters" test "$(stat_of chunk_download)" -gt "$down0"
+echo "info: with ${CL[0]} frozen:$times (deadline 5 s an operation; not asserted)"
 check "with one cluster frozen: mkdir, chmod, stat, rmdir" bash -c "mkdir '$mnt/fd' && chmod 700 '$mnt/fd' && [ \$(stat -c %a '$mnt/fd') = 700 ] && rmdir '$mnt/fd'"
 "$MICRO_CEPH" thaw --dir "$dir" "${CL[0]}" >/dev/null
 
