@@ -3,6 +3,13 @@
  * timeouts set before rados_connect so that a dead cluster costs at most
  * client_mount_timeout. Every failure is turned into one line naming the
  * cluster and what is wrong; librados's own chatter on stderr is switched off.
+ *
+ * A librados client only asks the monitor for a newer OSD map when an op has
+ * waited longer than objecter_timeout (10 s by default, looked at every
+ * objecter_tick_interval, 5 s). With an op timeout shorter than that, every
+ * op is cancelled before it counts as late: a client that missed the map of
+ * a restarted OSD (a new address) keeps sending to the dead one for ever.
+ * Both are set below a third of the op timeout.
  */
 #include "common/cluster.h"
 
@@ -95,11 +102,14 @@ int sc_cluster_connect(const struct sc_cluster_opts *opts, rados_t *out, struct 
 	double connect_timeout =
 	    opts->connect_timeout > 0 ? opts->connect_timeout : DEFAULT_CONNECT_TIMEOUT;
 	double op_timeout = opts->op_timeout > 0 ? opts->op_timeout : DEFAULT_OP_TIMEOUT;
+	double lag = op_timeout / 3 < 10 ? op_timeout / 3 : 10;
 	char conf[4096], keyring[4096];
 	rados_t rados = NULL;
 	int r;
 
 	*out = NULL;
+	if (lag < 0.5)
+		lag = 0.5;
 	if (sc_cluster_name_valid(cluster) < 0) {
 		sc_err_set(err, "invalid cluster name '%s'", cluster);
 		return -EINVAL;
@@ -152,7 +162,9 @@ int sc_cluster_connect(const struct sc_cluster_opts *opts, rados_t *out, struct 
 	    (r = set_option(rados, "keyring", keyring, cluster, err)) < 0 ||
 	    (r = set_timeout(rados, "client_mount_timeout", connect_timeout, cluster, err)) < 0 ||
 	    (r = set_timeout(rados, "rados_mon_op_timeout", op_timeout, cluster, err)) < 0 ||
-	    (r = set_timeout(rados, "rados_osd_op_timeout", op_timeout, cluster, err)) < 0)
+	    (r = set_timeout(rados, "rados_osd_op_timeout", op_timeout, cluster, err)) < 0 ||
+	    (r = set_timeout(rados, "objecter_timeout", lag, cluster, err)) < 0 ||
+	    (r = set_timeout(rados, "objecter_tick_interval", lag / 2, cluster, err)) < 0)
 		goto fail;
 
 	r = rados_connect(rados);

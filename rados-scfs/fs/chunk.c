@@ -4,10 +4,19 @@
  * commit, and readers ask only for the version and digest it names. The
  * store's identity is the fs id followed by "data", so a unit of one file
  * system cannot be passed off in another.
+ *
+ * Deletes (an old version after the record that replaced it, the chunks of
+ * an unlinked file) may be handed to a thread of their own
+ * (fs_chunks_opts.background_delete): the store's delete waits for every
+ * cluster up to the deadline, so with one cluster frozen each one would
+ * cost the caller the whole deadline. The thread runs up to DELETE_BATCH
+ * at once; a delete it cannot queue or finish by close is left to gc
+ * (versions nothing names are its job). fs_chunks.lock guards the queue.
  */
 #include "chunk.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,26 +26,85 @@
 #include "common/util.h"
 #include "store.h"
 
-struct fs_chunks {
-	struct store *store; /* the current one; read with an atomic load */
-	uint32_t chunk_size;
-	/* What fs_chunks_reopen opens again (the strings live as long as the mount). */
-	struct store_opts opts;
-	struct store_cluster_spec specs[STORE_MAX_CLUSTERS];
-	uint8_t id[META_FSID_LEN + 4];
-	/* Stores replaced by a reopen: threads may still use them; closed last. */
-	struct store *retired[8];
-	unsigned retired_count;
+#define DELETE_QUEUE 4096
+#define DELETE_BATCH 8
+
+struct delete_job {
+	struct fs_chunks *c;
+	uint64_t ino;
+	struct meta_chunk_ref ref;
 };
 
+struct fs_chunks {
+	struct store *store;
+	uint32_t chunk_size;
+	double timeout;
+	uint8_t id[META_FSID_LEN + 4];
+	/* Background deletes: a ring of queued ones, the thread that runs them. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct delete_job queue[DELETE_QUEUE];
+	size_t head, count;
+	bool deleter_started, closing;
+	double close_by; /* monotonic time after which queued deletes are dropped */
+	pthread_t deleter;
+	unsigned long dropped;
+};
+
+/* The store connects clusters that were down at open by itself. */
 static struct store *current(struct fs_chunks *c)
 {
-	return __atomic_load_n(&c->store, __ATOMIC_ACQUIRE);
+	return c->store;
 }
 
 static void unit_name(uint64_t ino, uint32_t index, char out[32])
 {
 	snprintf(out, 32, "c.%016llx.%08x", (unsigned long long)ino, index);
+}
+
+static void *delete_one(void *arg)
+{
+	struct delete_job *j = arg;
+	char name[32];
+
+	unit_name(j->ino, j->ref.index, name);
+	store_unit_delete(j->c->store, name, j->ref.version, NULL);
+	return NULL;
+}
+
+static void *delete_loop(void *arg)
+{
+	struct fs_chunks *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct delete_job batch[DELETE_BATCH];
+		pthread_t t[DELETE_BATCH];
+		size_t k = 0;
+		while (!c->count && !c->closing)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->closing && (!c->count || sc_now_monotonic() > c->close_by))
+			break;
+		while (k < DELETE_BATCH && c->count) {
+			batch[k++] = c->queue[c->head];
+			c->head = (c->head + 1) % DELETE_QUEUE;
+			c->count--;
+		}
+		pthread_mutex_unlock(&c->lock);
+		for (size_t i = 0; i < k; i++)
+			if (pthread_create(&t[i], NULL, delete_one, &batch[i]) != 0) {
+				delete_one(&batch[i]);
+				t[i] = 0;
+			}
+		for (size_t i = 0; i < k; i++)
+			if (t[i])
+				pthread_join(t[i], NULL);
+		pthread_mutex_lock(&c->lock);
+	}
+	c->dropped += c->count;
+	c->count = 0;
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
 }
 
 int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char *err,
@@ -74,14 +142,17 @@ int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char 
 	so.store_id = c->id;
 	so.store_id_len = sizeof(c->id);
 	c->chunk_size = o->chunk_size;
-	c->opts = so;
-	memcpy(c->specs, specs, sizeof(specs[0]) * o->n);
+	c->timeout = o->timeout > 0 ? o->timeout : 10;
 	r = store_open(&so, specs, &c->store, &serr);
 	if (r < 0) {
 		snprintf(err, err_len, "%s", serr.msg);
 		free(c);
 		return r;
 	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	if (o->background_delete && pthread_create(&c->deleter, NULL, delete_loop, c) == 0)
+		c->deleter_started = true;
 	*out = c;
 	return 0;
 }
@@ -90,27 +161,29 @@ void fs_chunks_close(struct fs_chunks *c)
 {
 	if (!c)
 		return;
+	if (c->deleter_started) {
+		/* Queued deletes get one more deadline; what is left then is gc's. */
+		pthread_mutex_lock(&c->lock);
+		c->closing = true;
+		c->close_by = sc_now_monotonic() + c->timeout;
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->deleter, NULL);
+		if (c->dropped)
+			sc_log_warn(
+			    "%lu old chunk versions not deleted (scfs-admin gc removes them)",
+			    c->dropped);
+	}
 	store_close(c->store);
-	for (unsigned i = 0; i < c->retired_count; i++)
-		store_close(c->retired[i]);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
 	free(c);
 }
 
-int fs_chunks_reopen(struct fs_chunks *c)
+int fs_chunks_probe(struct fs_chunks *c)
 {
-	struct store *fresh, *old;
-	struct sc_err serr = {""};
-	int r;
-
-	if (c->retired_count == SC_ARRAY_SIZE(c->retired))
-		return -ENOSPC;
-	r = store_open(&c->opts, c->specs, &fresh, &serr);
-	if (r < 0)
-		return r;
-	old = current(c);
-	c->retired[c->retired_count++] = old;
-	__atomic_store_n(&c->store, fresh, __ATOMIC_RELEASE);
-	return 0;
+	/* A short wait: the answers only refresh the store's view of the clusters. */
+	return store_cluster_probe(current(c), 1.0, NULL);
 }
 
 int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t version,
@@ -163,6 +236,19 @@ int fs_chunk_delete(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_r
 {
 	char name[32];
 
+	if (c->deleter_started) {
+		pthread_mutex_lock(&c->lock);
+		if (c->count < DELETE_QUEUE && !c->closing) {
+			c->queue[(c->head + c->count) % DELETE_QUEUE] =
+			    (struct delete_job){.c = c, .ino = ino, .ref = *ref};
+			c->count++;
+			pthread_cond_signal(&c->cond);
+		} else {
+			c->dropped++;
+		}
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
 	unit_name(ino, ref->index, name);
 	return store_unit_delete(current(c), name, ref->version, NULL);
 }

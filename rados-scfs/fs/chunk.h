@@ -24,17 +24,20 @@ struct fs_chunks_opts {
 	const uint8_t *fs_id;
 	uint32_t chunk_size;
 	double timeout;
+	/* fs_chunk_delete only queues; a thread deletes (chunk.c). */
+	bool background_delete;
 };
 
 int fs_chunks_open(const struct fs_chunks_opts *o, struct fs_chunks **out, char *err,
                    size_t err_len);
 void fs_chunks_close(struct fs_chunks *c);
 /*
- * Opens the store again with fresh connections and switches to it (after a
- * cluster came back that the old connections may not find again). The old
- * store is closed by fs_chunks_close. One thread at a time (the keeper).
+ * Asks every cluster one cheap question (store_cluster_probe): keeps the
+ * store's view of each cluster fresh and makes it connect, in the
+ * background, a cluster it has not connected yet. Waits at most a second.
+ * Returns how many answered.
  */
-int fs_chunks_reopen(struct fs_chunks *c);
+int fs_chunks_probe(struct fs_chunks *c);
 /* Stores LEN bytes as VERSION of chunk INDEX of INO; fills *REF. */
 int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t version,
                    const void *data, size_t len, struct meta_chunk_ref *ref);
@@ -48,7 +51,10 @@ int fs_chunk_read(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref
  */
 int fs_chunk_verify(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
                     uint32_t *bad, uint32_t *failed);
-/* Deletes that version (an old one after a newer was anchored); errors ignored by callers. */
+/*
+ * Deletes that version (an old one after a newer was anchored); errors
+ * ignored by callers. With background_delete it is queued and 0 returned.
+ */
 int fs_chunk_delete(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref);
 
 #endif

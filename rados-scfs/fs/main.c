@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -288,41 +289,96 @@ static void tell_parent(char c)
 }
 
 /*
- * The keeper thread: renews the mount lease every 10 s (read-write mounts)
- * and connects the clusters that were unreachable when the mount started.
+ * The keeper: two threads. One renews the mount lease every
+ * META_LEASE_SECONDS / 3 on a fixed schedule (read-write mounts only); the
+ * other, every KEEPER_CONNECT_SECONDS, probes the store's clusters (so the
+ * store connects those it misses), connects the metadata layer's clusters
+ * that are not connected (unreachable when the mount started, or since)
+ * and replaces a connection whose cluster left two probes in a row
+ * unanswered (meta_reconnect). They are apart so that a connection
+ * attempt, which may wait the connect timeout, never delays a renewal.
+ * keeper.lock guards stop.
  */
-struct lease_keeper {
+#define KEEPER_CONNECT_SECONDS 5
+
+struct keeper {
 	struct meta *meta;
 	struct fs_chunks *chunks;
 	const struct meta_cluster_spec *specs;
-	bool leased;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;
 	const char *fs;
 };
 
-static void *lease_loop(void *arg)
+/* Sleeps until the monotonic time AT; false when the mount stops. */
+static bool keeper_sleep_until(struct keeper *k, double at)
 {
-	struct lease_keeper *k = arg;
-	struct timespec ts;
+	struct timespec ts = {.tv_sec = (time_t)at,
+	                      .tv_nsec = (long)((at - (double)(time_t)at) * 1e9)};
+	bool stop;
 
 	pthread_mutex_lock(&k->lock);
-	while (!k->stop) {
-		int r;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += META_LEASE_SECONDS / 3;
-		pthread_cond_timedwait(&k->cond, &k->lock, &ts);
-		if (k->stop)
+	while (!k->stop && sc_now_monotonic() < at)
+		if (pthread_cond_timedwait(&k->cond, &k->lock, &ts) == ETIMEDOUT)
 			break;
-		pthread_mutex_unlock(&k->lock);
+	stop = k->stop;
+	pthread_mutex_unlock(&k->lock);
+	return !stop;
+}
+
+static void *lease_loop(void *arg)
+{
+	struct keeper *k = arg;
+	double next = sc_now_monotonic() + META_LEASE_SECONDS / 3.0;
+	bool failing = false;
+
+	while (keeper_sleep_until(k, next)) {
+		int r;
+		next += META_LEASE_SECONDS / 3.0;
 		r = meta_lease_renew(k->meta);
-		if (r < 0)
+		if (r < 0 && !failing)
 			sc_log_error("file system %s: cannot renew the mount lease: %s", k->fs,
 			             r == -EBUSY ? "another mount took it" : strerror(-r));
-		pthread_mutex_lock(&k->lock);
+		else if (r == 0 && failing)
+			sc_log_warn("file system %s: the mount lease is renewed again", k->fs);
+		failing = r < 0;
+		if (next < sc_now_monotonic())
+			next = sc_now_monotonic();
 	}
-	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+static void *connect_loop(void *arg)
+{
+	struct keeper *k = arg;
+
+	while (keeper_sleep_until(k, sc_now_monotonic() + KEEPER_CONNECT_SECONDS)) {
+		bool before[META_MAX_CLUSTERS];
+		unsigned n = meta_n(k->meta), fresh = 0;
+		bool stop;
+		int done;
+		for (unsigned i = 0; i < n; i++)
+			before[i] = meta_cluster_connected(k->meta, i);
+		/* The store connects its missing clusters itself, when asked to use them. */
+		fs_chunks_probe(k->chunks);
+		pthread_mutex_lock(&k->lock);
+		stop = k->stop;
+		pthread_mutex_unlock(&k->lock);
+		if (stop)
+			break;
+		done = meta_reconnect(k->meta, k->specs);
+		for (unsigned i = 0; i < n; i++) {
+			if (before[i] || !meta_cluster_connected(k->meta, i))
+				continue;
+			sc_log_warn("file system %s: cluster %s connected", k->fs,
+			            meta_cluster_name(k->meta, i));
+			fresh++;
+		}
+		if (done > (int)fresh)
+			sc_log_warn("file system %s: %d unanswering connections replaced", k->fs,
+			            done - (int)fresh);
+	}
 	return NULL;
 }
 
@@ -340,8 +396,9 @@ static int run_mount(struct mount_opts *o)
 	struct meta_keys keys;
 	struct fs_chunks_opts co = {0};
 	struct sc_err err = {""};
-	struct lease_keeper keeper = {.fs = o->fs};
-	pthread_t keeper_thread = 0;
+	struct keeper keeper = {.fs = o->fs};
+	pthread_t lease_thread = 0, connect_thread = 0;
+	pthread_condattr_t keeper_attr;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 10};
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -403,6 +460,7 @@ static int run_mount(struct mount_opts *o)
 	co.fs_id = sb.fs_id;
 	co.chunk_size = sb.chunk_size;
 	co.timeout = o->timeout;
+	co.background_delete = true;
 	r = fs_chunks_open(&co, &fs.chunks, msg, sizeof(msg));
 	if (r < 0) {
 		fail("file system %s: data store: %s", o->fs, msg[0] ? msg : strerror(-r));
@@ -462,11 +520,15 @@ static int run_mount(struct mount_opts *o)
 	keeper.meta = fs.meta;
 	keeper.chunks = fs.chunks;
 	keeper.specs = specs;
-	keeper.leased = leased;
 	pthread_mutex_init(&keeper.lock, NULL);
-	pthread_cond_init(&keeper.cond, NULL);
-	if (pthread_create(&keeper_thread, NULL, lease_loop, &keeper) != 0)
-		keeper_thread = 0;
+	pthread_condattr_init(&keeper_attr);
+	pthread_condattr_setclock(&keeper_attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&keeper.cond, &keeper_attr);
+	pthread_condattr_destroy(&keeper_attr);
+	if (leased && pthread_create(&lease_thread, NULL, lease_loop, &keeper) != 0)
+		lease_thread = 0;
+	if (pthread_create(&connect_thread, NULL, connect_loop, &keeper) != 0)
+		connect_thread = 0;
 	sc_log_info("file system %s mounted on %s (%s, n=%u f=%u)", o->fs, o->mountpoint,
 	            sb.protocol == 2 ? "CA" : "A", sb.n, sb.f);
 	notify_systemd("READY=1");
@@ -485,12 +547,15 @@ static int run_mount(struct mount_opts *o)
 	rc = fuse_session_loop_mt(se, &lc) == 0 ? 0 : 1;
 	notify_systemd("STOPPING=1");
 out:
-	if (keeper_thread) {
+	if (lease_thread || connect_thread) {
 		pthread_mutex_lock(&keeper.lock);
 		keeper.stop = true;
-		pthread_cond_signal(&keeper.cond);
+		pthread_cond_broadcast(&keeper.cond);
 		pthread_mutex_unlock(&keeper.lock);
-		pthread_join(keeper_thread, NULL);
+		if (lease_thread)
+			pthread_join(lease_thread, NULL);
+		if (connect_thread)
+			pthread_join(connect_thread, NULL);
 	}
 	if (se) {
 		if (mounted)

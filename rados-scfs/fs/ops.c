@@ -99,6 +99,10 @@ static void node_free(struct fs_node *n)
 
 void fs_free_state(struct fs *fs)
 {
+	/* The names first: clearing them walks the node table. */
+	names_clear(fs);
+	free(fs->names);
+	fs->names = NULL;
 	for (size_t b = 0; fs->table && b < fs->buckets; b++) {
 		struct fs_node *n = fs->table[b], *next;
 		for (; n; n = next) {
@@ -107,8 +111,7 @@ void fs_free_state(struct fs *fs)
 		}
 	}
 	free(fs->table);
-	names_clear(fs);
-	free(fs->names);
+	fs->table = NULL;
 	pthread_mutex_destroy(&fs->lock);
 }
 

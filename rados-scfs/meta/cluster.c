@@ -3,8 +3,20 @@
  * superblock objects, the mount lease and the clusters' space. The lease is
  * a RADOS exclusive lock with a duration on scfs.lease, taken on n-f
  * clusters; a mount that dies leaves it to expire (META_LEASE_SECONDS).
+ *
+ * The lease's cookie is random per acquisition, so a lock carrying our
+ * cookie is ours whatever client instance holds it: an attempt that timed
+ * out on our side but was applied, then tried again; our own client after
+ * it got a new global id from a restarted or re-hunted monitor; a replaced
+ * connection. Such a lock is broken and taken afresh, never taken for a
+ * foreign mount's.
+ *
+ * meta.lock guards the list of retired connections (meta_reconnect runs
+ * one thread per cluster); a connection slot's io is published with an
+ * atomic store after its rados handle, and read with an atomic load.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +72,21 @@ static void *connect_one(void *arg)
 	}
 	rados_ioctx_set_namespace(io, m->ns);
 	/* Published last: a thread that sees the ioctx sees it ready. A
-	 * connection this replaces is kept until meta_close. */
-	if (c->io && m->retired_count < SC_ARRAY_SIZE(m->retired))
+	 * connection this replaces is kept until meta_close (other threads may
+	 * still be using it); with no room left to keep it, it stays. */
+	pthread_mutex_lock(&m->lock);
+	if (c->io && m->retired_count == SC_ARRAY_SIZE(m->retired)) {
+		pthread_mutex_unlock(&m->lock);
+		rados_ioctx_destroy(io);
+		rados_shutdown(rados);
+		j->r = -ENOSPC;
+		return NULL;
+	}
+	if (c->io)
 		m->retired[m->retired_count++] = *c;
-	c->rados = rados;
+	__atomic_store_n(&c->rados, rados, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->io, io, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&m->lock);
 	return NULL;
 }
 
@@ -104,19 +126,28 @@ static uint32_t probe_failed(struct meta *m)
 
 int meta_reconnect(struct meta *m, const struct meta_cluster_spec *specs)
 {
+	struct connect_job jobs[META_MAX_CLUSTERS];
+	pthread_t threads[META_MAX_CLUSTERS];
 	uint32_t failed = probe_failed(m);
 	int connected = 0;
 
 	for (unsigned i = 0; i < m->opts.n; i++) {
-		struct connect_job job = {.m = m, .spec = &specs[i], .index = i};
 		bool missing = !__atomic_load_n(&m->c[i].io, __ATOMIC_ACQUIRE);
+		threads[i] = 0;
 		m->probe_failures[i] = (failed & (1u << i)) ? m->probe_failures[i] + 1 : 0;
-		/* Not connected, or two probes in a row unanswered: a fresh connection
-		 * (librados does not always find a restarted cluster again). */
+		/* Not connected, or two probes in a row unanswered: a fresh
+		 * connection, in parallel (each may wait the connect timeout). */
 		if (!missing && m->probe_failures[i] < 2)
 			continue;
-		connect_one(&job);
-		if (job.r == 0) {
+		jobs[i] = (struct connect_job){.m = m, .spec = &specs[i], .index = i, .r = -EAGAIN};
+		if (pthread_create(&threads[i], NULL, connect_one, &jobs[i]) != 0)
+			threads[i] = 0;
+	}
+	for (unsigned i = 0; i < m->opts.n; i++) {
+		if (!threads[i])
+			continue;
+		pthread_join(threads[i], NULL);
+		if (jobs[i].r == 0) {
 			connected++;
 			m->probe_failures[i] = 0;
 		}
@@ -307,82 +338,142 @@ struct lease_job {
 	char holder[256];
 };
 
-/* Names whoever holds the lease on cluster J->i (the description they gave). */
+/* The lockers of the lease on C: how many (or -errno), names and cookies NUL-separated. */
+struct lockers {
+	char clients[1024], cookies[1024];
+};
+
+static ssize_t lease_lockers(struct meta_conn *c, struct lockers *l)
+{
+	char tag[64], addrs[1024];
+	size_t tl = sizeof(tag), cl = sizeof(l->clients), kl = sizeof(l->cookies),
+	       al = sizeof(addrs);
+	int excl;
+	ssize_t n = rados_list_lockers(c->io, META_LEASE_OBJECT, META_LEASE_NAME, &excl, tag, &tl,
+	                               l->clients, &cl, l->cookies, &kl, addrs, &al);
+
+	return n == -ENOENT ? 0 : n;
+}
+
+/*
+ * Breaks every lock on C that carries our cookie (held by an earlier client
+ * instance of ours). Returns how many it broke, -EBUSY when some other
+ * cookie holds it, or -errno.
+ */
+static int lease_break_ours(struct meta_conn *c)
+{
+	struct lockers l;
+	ssize_t n = lease_lockers(c, &l);
+	int broken = 0;
+
+	if (n < 0)
+		return (int)n;
+	for (ssize_t k = 0, cp = 0, kp = 0; k < n; k++) {
+		if (strcmp(l.cookies + kp, c->lease_cookie) != 0)
+			return -EBUSY;
+		cp += (ssize_t)strlen(l.clients + cp) + 1;
+		kp += (ssize_t)strlen(l.cookies + kp) + 1;
+	}
+	for (ssize_t k = 0, cp = 0, kp = 0; k < n; k++) {
+		int r = rados_break_lock(c->io, META_LEASE_OBJECT, META_LEASE_NAME, l.clients + cp,
+		                         l.cookies + kp);
+		if (r == 0 || r == -ENOENT)
+			broken++;
+		cp += (ssize_t)strlen(l.clients + cp) + 1;
+		kp += (ssize_t)strlen(l.cookies + kp) + 1;
+	}
+	return broken;
+}
+
+/*
+ * Names whoever holds the lease on cluster J->i: the description kept in
+ * the xattr "holder" ("COOKIE host H pid P") when its cookie is the
+ * holder's, else the client and address librados lists.
+ */
 static void lease_holder(struct lease_job *j)
 {
 	struct meta_conn *c = &j->m->c[j->i];
-	char tag[64], clients[256], cookies[256], addrs[256];
+	char tag[64], clients[256], cookies[256], addrs[256], desc[256] = "";
 	size_t tl = sizeof(tag), cl = sizeof(clients), kl = sizeof(cookies), al = sizeof(addrs);
-	int excl;
+	int excl, dl;
 	ssize_t n = rados_list_lockers(c->io, META_LEASE_OBJECT, META_LEASE_NAME, &excl, tag, &tl,
 	                               clients, &cl, cookies, &kl, addrs, &al);
+	size_t ck;
 
-	if (n > 0) {
-		/* The description is not in list_lockers; we keep it in an xattr too. */
-		char desc[200] = "";
-		if (rados_getxattr(c->io, META_LEASE_OBJECT, "holder", desc, sizeof(desc) - 1) > 0)
-			snprintf(j->holder, sizeof(j->holder), "%s", desc);
-		else
-			snprintf(j->holder, sizeof(j->holder), "%.120s at %.120s", clients, addrs);
+	if (n <= 0)
+		return;
+	dl = rados_getxattr(c->io, META_LEASE_OBJECT, "holder", desc, sizeof(desc) - 1);
+	desc[dl > 0 ? dl : 0] = 0;
+	ck = strlen(cookies);
+	if (ck && strncmp(desc, cookies, ck) == 0 && desc[ck] == ' ')
+		snprintf(j->holder, sizeof(j->holder), "%s", desc + ck + 1);
+	else
+		snprintf(j->holder, sizeof(j->holder), "%.120s at %.120s", clients, addrs);
+}
+
+/* Takes or renews the lease on C with our cookie; 0, -EBUSY (another holds it) or -errno. */
+static int lease_take(struct lease_job *j, struct meta_conn *c)
+{
+	struct timeval dur = {META_LEASE_SECONDS, 0};
+	char host[64] = "?", desc[200], xattr[256];
+	int r;
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(desc, sizeof(desc), "host %s pid %d", host, (int)getpid());
+	/* RENEW: renews a lock of this client and cookie, takes a free one. */
+	r = rados_lock_exclusive(c->io, META_LEASE_OBJECT, META_LEASE_NAME, c->lease_cookie, desc,
+	                         &dur, LIBRADOS_LOCK_FLAG_RENEW);
+	if (r == -EEXIST)
+		r = 0;
+	if (r == -EBUSY && lease_break_ours(c) > 0) {
+		r = rados_lock_exclusive(c->io, META_LEASE_OBJECT, META_LEASE_NAME, c->lease_cookie,
+		                         desc, &dur, LIBRADOS_LOCK_FLAG_RENEW);
+		if (r == -EEXIST)
+			r = 0;
 	}
+	if (r == 0 && (j->op == 0 || !c->leased)) {
+		snprintf(xattr, sizeof(xattr), "%s %s", c->lease_cookie, desc);
+		rados_setxattr(c->io, META_LEASE_OBJECT, "holder", xattr, strlen(xattr));
+	}
+	return r;
 }
 
 static void *lease_one(void *arg)
 {
 	struct lease_job *j = arg;
 	struct meta_conn *c = &j->m->c[j->i];
-	struct timeval dur = {META_LEASE_SECONDS, 0};
-	char host[64] = "?", desc[200];
+	struct lockers l;
 	ssize_t n;
 
 	switch (j->op) {
 	case 0:
 	case 1:
-		gethostname(host, sizeof(host) - 1);
-		snprintf(desc, sizeof(desc), "host %s pid %d", host, (int)getpid());
-		j->r =
-		    rados_lock_exclusive(c->io, META_LEASE_OBJECT, META_LEASE_NAME, c->lease_cookie,
-		                         desc, &dur, j->op == 1 ? LIBRADOS_LOCK_FLAG_RENEW : 0);
-		if (j->r == -EEXIST) /* ours already */
-			j->r = 0;
-		/* A renewal from a new connection (another client instance) or
-		 * after the lock expired: take it afresh. */
-		if (j->op == 1 && (j->r == -ENOENT || j->r == -EBUSY)) {
-			int r2 = rados_lock_exclusive(c->io, META_LEASE_OBJECT, META_LEASE_NAME,
-			                              c->lease_cookie, desc, &dur, 0);
-			if (r2 == 0 || r2 == -EEXIST)
-				j->r = 0;
-		}
-		if (j->r == 0 && j->op == 0)
-			rados_setxattr(c->io, META_LEASE_OBJECT, "holder", desc, strlen(desc));
+		j->r = lease_take(j, c);
 		if (j->r == -EBUSY)
 			lease_holder(j);
 		break;
 	case 2:
+		/* Also where our attempt timed out: it may have been applied. */
 		j->r = rados_unlock(c->io, META_LEASE_OBJECT, META_LEASE_NAME, c->lease_cookie);
+		if (j->r == -ENOENT) {
+			int b = lease_break_ours(c);
+			j->r = b < 0 ? b : 0;
+		}
 		break;
-	case 3: {
-		char tag[64], clients[1024], cookies[1024], addrs[1024];
-		size_t tl = sizeof(tag), cl = sizeof(clients), kl = sizeof(cookies),
-		       al = sizeof(addrs);
-		int excl;
+	case 3:
 		lease_holder(j);
-		n = rados_list_lockers(c->io, META_LEASE_OBJECT, META_LEASE_NAME, &excl, tag, &tl,
-		                       clients, &cl, cookies, &kl, addrs, &al);
+		n = lease_lockers(c, &l);
 		j->r = n < 0 ? (int)n : 0;
-		if (n == -ENOENT)
-			j->r = 0;
 		/* Lists are NUL-separated, one entry per locker. */
 		for (ssize_t k = 0, cp = 0, kp = 0; k < n; k++) {
 			int r = rados_break_lock(c->io, META_LEASE_OBJECT, META_LEASE_NAME,
-			                         clients + cp, cookies + kp);
+			                         l.clients + cp, l.cookies + kp);
 			if (r == 0)
 				j->r++;
-			cp += (ssize_t)strlen(clients + cp) + 1;
-			kp += (ssize_t)strlen(cookies + kp) + 1;
+			cp += (ssize_t)strlen(l.clients + cp) + 1;
+			kp += (ssize_t)strlen(l.cookies + kp) + 1;
 		}
 		break;
-	}
 	}
 	return NULL;
 }
@@ -395,7 +486,8 @@ static unsigned lease_round(struct meta *m, int op, struct lease_job *jobs)
 	for (unsigned i = 0; i < m->opts.n; i++) {
 		jobs[i] = (struct lease_job){.m = m, .i = i, .op = op, .r = -ENOTCONN};
 		t[i] = 0;
-		if (m->c[i].io && (op != 2 || m->c[i].leased) &&
+		if (__atomic_load_n(&m->c[i].io, __ATOMIC_ACQUIRE) &&
+		    (op == 3 || m->c[i].lease_cookie[0]) &&
 		    pthread_create(&t[i], NULL, lease_one, &jobs[i]) != 0)
 			t[i] = 0;
 	}
@@ -408,6 +500,11 @@ static unsigned lease_round(struct meta *m, int op, struct lease_job *jobs)
 	return ok;
 }
 
+/*
+ * The lease is ours once n-f clusters granted it: two mounts cannot both
+ * hold n-f of n. A cluster still held by someone else (a lock a dead mount
+ * left, whose release failed) is taken by a later renewal once it expires.
+ */
 int meta_lease_acquire(struct meta *m, char *holder, size_t holder_len)
 {
 	struct lease_job jobs[META_MAX_CLUSTERS];
@@ -420,6 +517,8 @@ int meta_lease_acquire(struct meta *m, char *holder, size_t holder_len)
 	ok = lease_round(m, 0, jobs);
 	for (unsigned i = 0; i < m->opts.n; i++)
 		m->c[i].leased = jobs[i].r == 0;
+	if (ok >= m->opts.n - m->opts.f)
+		return 0;
 	for (unsigned i = 0; i < m->opts.n; i++) {
 		if (jobs[i].r == -EBUSY) {
 			snprintf(holder, holder_len, "%s (lease on cluster %s)",
@@ -429,26 +528,27 @@ int meta_lease_acquire(struct meta *m, char *holder, size_t holder_len)
 			return -EBUSY;
 		}
 	}
-	if (ok < m->opts.n - m->opts.f) {
-		meta_lease_release(m);
-		snprintf(holder, holder_len, "lease taken on %u clusters only", ok);
-		return -ETIMEDOUT;
-	}
-	return 0;
+	meta_lease_release(m);
+	snprintf(holder, holder_len, "lease taken on %u clusters only", ok);
+	return -ETIMEDOUT;
 }
 
 int meta_lease_renew(struct meta *m)
 {
 	struct lease_job jobs[META_MAX_CLUSTERS];
-	unsigned ok = lease_round(m, 1, jobs);
+	unsigned ok = lease_round(m, 1, jobs), busy = 0;
 
-	for (unsigned i = 0; i < m->opts.n; i++)
+	for (unsigned i = 0; i < m->opts.n; i++) {
 		if (jobs[i].r == 0)
 			m->c[i].leased = true;
-	for (unsigned i = 0; i < m->opts.n; i++)
-		if (jobs[i].r == -EBUSY)
-			return -EBUSY; /* someone broke it and took it */
-	return ok >= m->opts.n - m->opts.f ? 0 : -ETIMEDOUT;
+		if (jobs[i].r == -EBUSY) {
+			m->c[i].leased = false;
+			busy++;
+		}
+	}
+	if (ok >= m->opts.n - m->opts.f)
+		return 0;
+	return busy > m->opts.f ? -EBUSY : -ETIMEDOUT; /* someone broke it and took it */
 }
 
 void meta_lease_release(struct meta *m)
@@ -456,8 +556,10 @@ void meta_lease_release(struct meta *m)
 	struct lease_job jobs[META_MAX_CLUSTERS];
 
 	lease_round(m, 2, jobs);
-	for (unsigned i = 0; i < m->opts.n; i++)
+	for (unsigned i = 0; i < m->opts.n; i++) {
 		m->c[i].leased = false;
+		m->c[i].lease_cookie[0] = 0;
+	}
 }
 
 int meta_lease_break(struct meta *m, char *holder, size_t holder_len)

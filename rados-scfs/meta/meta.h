@@ -61,9 +61,12 @@ int meta_open(const struct meta_opts *opts, const struct meta_cluster_spec *spec
               struct meta **out, struct sc_err *err);
 void meta_close(struct meta *m);
 /*
- * Tries again to connect the clusters that were unreachable at meta_open
- * (SPECS as given then; blocks up to the connect timeout for each). Returns
- * how many it connected. Call from one thread only (the mount's keeper).
+ * Connects the clusters that are not connected (unreachable at meta_open)
+ * and replaces the connection of a cluster that left two calls in a row
+ * unanswered (each call probes every cluster once). SPECS as given to
+ * meta_open; the connections are made in parallel, so a call blocks up to
+ * the op timeout plus the connect timeout. Returns how many it connected.
+ * Call from one thread only (the mount's keeper).
  */
 int meta_reconnect(struct meta *m, const struct meta_cluster_spec *specs);
 unsigned meta_n(const struct meta *m);
@@ -136,10 +139,12 @@ uint64_t meta_new_ino(void);
 
 /*
  * The mount lease: an exclusive RADOS lock with a duration on the object
- * scfs.lease, taken on n-f clusters. -EBUSY when another mount holds it;
- * HOLDER then names it ("host x pid 123 since ..."). Renew keeps it;
- * release gives it up; break removes whoever holds it (scfs-admin unlock)
- * and returns how many locks were broken.
+ * scfs.lease, taken on n-f clusters. -EBUSY when another mount holds it so
+ * that n-f cannot be had; HOLDER then names it ("host x pid 123"). Renew
+ * keeps it (and takes it on clusters that had it free); release gives it
+ * up; break removes whoever holds it (scfs-admin unlock) and returns how
+ * many locks were broken. All of them treat a lock with this mount's
+ * cookie held by another client instance of ours as ours (cluster.c).
  */
 int meta_lease_acquire(struct meta *m, char *holder, size_t holder_len);
 int meta_lease_renew(struct meta *m);

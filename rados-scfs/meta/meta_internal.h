@@ -3,8 +3,8 @@
  * one request sent to every connected cluster; it is refcounted, so a
  * cluster that answers after the caller gave up (deadline, quorum reached)
  * frees it: buffers librados may still write into outlive the caller.
- * meta.lock guards the timestamp counter only; a round's own lock guards
- * its slots.
+ * meta.lock guards the timestamp counter and the retired connections; a
+ * round's own lock guards its slots.
  */
 #ifndef SCFS_META_INTERNAL_H
 #define SCFS_META_INTERNAL_H
@@ -25,7 +25,7 @@ struct meta {
 	struct meta_opts opts;
 	struct meta_conn c[META_MAX_CLUSTERS];
 	struct meta_keys keys;
-	pthread_mutex_t lock; /* guards last_counter */
+	pthread_mutex_t lock; /* guards last_counter, retired, retired_count */
 	uint64_t last_counter;
 	char pool[128], ns[128];
 	/* Connections replaced by meta_reconnect: other threads may still hold

@@ -178,7 +178,17 @@ check "fsck names the cluster holding the garbage record and exits 1" bash -c "!
 rm -rf "$dir/cache"
 do_mount
 check "a garbage inode record on one cluster: the file reads back right" cmp -s "$dir/big" "$mnt/big"
-check "... and the good record was written back to that cluster" bash -c "rados -c '$dir/${CL[0]}.conf' -p scfs -N rt getomapval 'i.$ino' inode '$dir/val' >/dev/null && head -c 32 '$dir/val' | grep -qx '[0-9a-f]\{32\}'"
+# The write-back goes, without waiting, to the clusters among a read's first
+# n-f answers: poll for it, and read afresh (a remount) if that cluster
+# answered late.
+written_back() { rados -c "$dir/${CL[0]}.conf" -p scfs -N rt getomapval "i.$ino" inode "$dir/val" >/dev/null && head -c 32 "$dir/val" | grep -qx '[0-9a-f]\{32\}'; }
+wb=1
+for attempt in 1 2 3; do
+	for _ in $(seq 10); do written_back && { wb=0; break; }; sleep 1; done
+	[ $wb = 0 ] && break
+	unmount; rm -rf "$dir/cache"; do_mount; cmp -s "$dir/big" "$mnt/big" || true
+done
+check "... and the good record was written back to that cluster" test $wb = 0
 
 # A cluster that serves a garbage fragment of a chunk: reads stay right,
 # fsck names the cluster.
@@ -257,9 +267,8 @@ sys.exit(0 if got == errno.ENOSPC and data[:1000] == b"A" * 1000 and data[4 << 2
 PY
 unmount
 
-# Two clusters stopped: no quorum. EIO within the deadline (last: the mount
-# does not recover by itself yet when they return, see
-# test-mount-recovers-after-cluster-restart.sh; a new mount does).
+# Two clusters stopped: no quorum. EIO within the deadline (that the mount
+# recovers by itself when they return: test-mount-recovers-after-cluster-restart.sh).
 do_mount
 "$MICRO_CEPH" stop --dir "$dir" "${CL[1]}" "${CL[2]}" >/dev/null
 t0=$(date +%s)

@@ -7,6 +7,7 @@
 #   test-superblock-and-lease-refusals.sh SCFS_ADMIN RADOS_SCFS MICRO_CEPH
 set -euo pipefail
 ADMIN=$(readlink -f "$1") MOUNT=$(readlink -f "$2") MICRO_CEPH=$(readlink -f "$3")
+PY=/usr/bin/python3
 dir=$(mktemp -d /tmp/scfs-sb-XXXXXX)
 mnt=$dir/mnt mnt2=$dir/mnt2
 CL=(scfss1 scfss2 scfss3 scfss4 scfss5)
@@ -77,6 +78,26 @@ rados -c "$dir/${CL[1]}.conf" -p scfs -N sb put scfs.sb "$dir/sb1.bad"
 check "one cluster's forged superblock is named and ignored" bash -c "grep -q ' $mnt fuse' /proc/mounts && grep -q '${CL[1]}: superblock fails its signature' '$dir/err'"
 check "the mount works" bash -c "echo hi > '$mnt/f' && [ \$(cat '$mnt/f') = hi ]"
 rados -c "$dir/${CL[1]}.conf" -p scfs -N sb put scfs.sb "$dir/sb1"
+
+# The lease is ours whatever client instance holds our cookie (a lock op
+# that timed out but was applied, a new global id after a monitor came back):
+# such a lock on one cluster is taken back by the next renewal (every 10 s;
+# the planted lock would last 30 s), not taken for another mount's.
+lock_on1() { rados -c "$dir/${CL[1]}.conf" -p scfs -N sb lock "$@"; }
+locker() { lock_on1 info scfs.lease mount --format json | $PY -c 'import json, sys
+l = json.load(sys.stdin).get("lockers", [])
+print(l[0]["name"] + " " + l[0].get("description", "-").replace(" ", "_") if l else "none none")'; }
+cookie=$(rados -c "$dir/${CL[1]}.conf" -p scfs -N sb getxattr scfs.lease holder | cut -d' ' -f1)
+read -r owner _ < <(locker)
+lock_on1 break scfs.lease mount "$owner" --lock-cookie "$cookie"
+lock_on1 get scfs.lease mount --lock-cookie "$cookie" --lock-duration 30 --lock-type exclusive --lock-description planted
+taken_back=1
+for _ in $(seq 20); do
+	read -r who what < <(locker)
+	if [ "$who" = "$owner" ] && [ "$what" != planted ]; then taken_back=0; break; fi
+	sleep 1
+done
+check "a lock with the mount's cookie held by another client is taken back by the mount" test $taken_back = 0
 
 refuses "a second read-write mount is refused, naming the holder" 1 "mounted read-write by host $(hostname) pid" "${M[@]}" --clusters "$four" -k "$dir/w.pem" "$mnt2"
 "${M[@]}" --clusters "$four" -k "$dir/w.pem" -o ro,cache_dir="$dir/cache-ro" "$mnt2" 2>/dev/null
