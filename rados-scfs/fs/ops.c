@@ -982,8 +982,8 @@ static int chunk_upload(struct fs *fs, struct fs_node *n, struct fs_centry *e)
 {
 	struct meta_chunk_ref ref;
 	uint64_t gen = e->gen;
-	void *buf;
-	size_t len;
+	void *buf = NULL;
+	size_t len = 0;
 	int r = chunk_copy(fs, e, &buf, &len);
 
 	if (r < 0)
