@@ -66,9 +66,8 @@ struct fs {
 	pthread_mutex_t rename_lock; /* one rename at a time (ops.c) */
 	pthread_mutex_t upload_lock; /* uploads */
 	pthread_cond_t upload_slot;
-	unsigned uploads;          /* upload slots taken (at most UPLOADS_MAX) */
-	unsigned upload_threads;   /* upload threads not yet ended */
-	uint64_t uploads_finished; /* upload threads ended, ever */
+	unsigned uploads;        /* upload slots taken (at most UPLOADS_MAX) */
+	unsigned upload_threads; /* upload threads not yet ended */
 	struct fs_node **table;
 	size_t buckets, nodes_count;
 	struct name_entry **names; /* the name cache (ops.c); NULL on read-only mounts */

@@ -688,7 +688,7 @@ static int chunk_load(struct fs *fs, struct fs_node *n, uint32_t index, struct f
 	if (e)
 		fs_cache_drop(fs->cache, e);
 	r = fs_cache_add(fs->cache, n->ino, index, &e);
-	for (int tries = 0; r == -ENOSPC && tries < 64 && cache_wait_uploads(fs, n); tries++)
+	if (r == -ENOSPC && cache_wait_uploads(fs, n))
 		r = fs_cache_add(fs->cache, n->ino, index, &e);
 	if (r < 0)
 		return r;
@@ -867,34 +867,23 @@ static void *upload_run(void *arg)
 	free(j);
 	pthread_mutex_lock(&fs->upload_lock);
 	fs->upload_threads--;
-	fs->uploads_finished++;
 	pthread_cond_broadcast(&fs->upload_slot);
 	pthread_mutex_unlock(&fs->upload_lock);
 	return NULL;
 }
 
 /*
- * A full cache while uploads are in flight: they will leave clean entries
- * behind. Waits for N's own (N locked) or for the next one of another node
- * to finish; false when none is in flight (the cache is full of dirty data).
+ * A full cache while N's own uploads are in flight (N locked): they leave
+ * clean entries behind, so wait for them; false when there are none. (Not
+ * for other nodes' uploads: those need their own node's lock to finish,
+ * which a thread waiting here with that lock might hold.)
  */
 static bool cache_wait_uploads(struct fs *fs, struct fs_node *n)
 {
-	uint64_t seen;
-
-	if (n->uploads) {
-		node_quiesce(n);
-		return true;
-	}
-	pthread_mutex_lock(&fs->upload_lock);
-	if (!fs->upload_threads) {
-		pthread_mutex_unlock(&fs->upload_lock);
+	(void)fs;
+	if (!n->uploads)
 		return false;
-	}
-	seen = fs->uploads_finished;
-	while (fs->uploads_finished == seen && fs->upload_threads)
-		pthread_cond_wait(&fs->upload_slot, &fs->upload_lock);
-	pthread_mutex_unlock(&fs->upload_lock);
+	node_quiesce(n);
 	return true;
 }
 
@@ -2101,6 +2090,12 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	if (r < 0) {
 		node_unref(fs, n);
 		fuse_reply_err(req, errno_of(fs, r));
+		return;
+	}
+	if (n == p) { /* a directory linked into itself: the kernel refuses it first */
+		node_unref(fs, p);
+		node_unref(fs, n);
+		fuse_reply_err(req, EPERM);
 		return;
 	}
 	v[0] = n, v[1] = p;
