@@ -80,6 +80,7 @@ struct fs_node {
 	/* node.lock guards the rest: */
 	bool meta_dirty; /* the record differs from what the clusters hold */
 	uint64_t last_write_end, last_read_end;
+	uint64_t written_ns; /* directories: when their record was last written (parent_due) */
 	struct meta_inode rec;
 	/* Refs replaced since the last record write: deleted after it. */
 	struct meta_chunk_ref *old;
@@ -418,6 +419,14 @@ static bool lock_child(struct fs_node *p, struct fs_node *n)
 	return true;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static int put_record(struct fs *fs, struct fs_node *n)
 {
 	int r;
@@ -430,6 +439,7 @@ static int put_record(struct fs *fs, struct fs_node *n)
 		return r == -ENOSPC || r == -EFBIG ? r : -EIO;
 	}
 	n->meta_dirty = false;
+	n->written_ns = mono_ns();
 	for (size_t i = 0; i < n->old_count; i++)
 		fs_chunk_delete(fs->chunks, n->ino, &n->old[i]);
 	free(n->old);
@@ -1460,6 +1470,33 @@ static int inherit_acl(struct fs_node *p, struct fs_node *n, uint32_t *mode, mod
 	return 0;
 }
 
+/*
+ * A directory's record when a file is made or removed in it: only its
+ * times change, and they go to the clusters with the next change of the
+ * directory that must (a link count, its own attributes), fsyncdir, the
+ * unmount, or at the latest with the first entry change PARENT_LAG_NS
+ * after the last write; in memory (what stat shows) they are current. A
+ * link count change (DIR_LINKS) is written at once. Saves a register write
+ * per file made or removed; a crash may lose up to that lag of a
+ * directory's mtime, never an entry or a link count.
+ */
+#define PARENT_LAG_NS 1000000000ull
+static bool parent_due(const struct fs_node *p, bool dir_links)
+{
+	return dir_links || !p->written_ns || mono_ns() - p->written_ns >= PARENT_LAG_NS;
+}
+
+/* After an entry change of P: its record was written with it (WRITTEN), or is now pending. */
+static void parent_written(struct fs_node *p, bool written)
+{
+	if (written) {
+		p->meta_dirty = false;
+		p->written_ns = mono_ns();
+	} else {
+		p->meta_dirty = true;
+	}
+}
+
 /* make_node with the parent P locked. */
 static int make_node_in(fuse_req_t req, struct fs *fs, struct fs_node *p, const char *name,
                         uint32_t mode, dev_t rdev, const char *target, struct fs_node **out)
@@ -1469,6 +1506,7 @@ static int make_node_in(fuse_req_t req, struct fs *fs, struct fs_node *p, const 
 	struct meta_dentry d = {0};
 	struct fs_node *n;
 	size_t len = strlen(name);
+	bool with_parent;
 	int r;
 
 	if (!S_ISDIR(p->rec.mode))
@@ -1515,14 +1553,15 @@ static int make_node_in(fuse_req_t req, struct fs *fs, struct fs_node *p, const 
 	d.ino = n->ino;
 	d.name_len = (uint16_t)len;
 	memcpy(d.name, name, len);
-	/* The new inode, its entry and the parent's times (and link count) in one round. */
+	/* The new inode, its entry and (parent_due) the parent's record, in one round. */
 	p->rec.mtime = p->rec.ctime = now;
 	if (S_ISDIR(mode))
 		p->rec.nlink++;
+	with_parent = parent_due(p, S_ISDIR(mode));
 	{
 		const struct meta_inode *recs[2] = {&n->rec, &p->rec};
-		count_n(&fs->stats[FS_ST_META_PUT], 3);
-		r = meta_put_parallel(fs->meta, recs, 2, p->ino, &d, NULL);
+		count_n(&fs->stats[FS_ST_META_PUT], with_parent ? 3 : 2);
+		r = meta_put_parallel(fs->meta, recs, with_parent ? 2 : 1, p->ino, &d, NULL);
 	}
 	if (r < 0) {
 		/* The parent's record on the clusters may be either; ours says what we tried. */
@@ -1535,7 +1574,7 @@ static int make_node_in(fuse_req_t req, struct fs *fs, struct fs_node *p, const 
 		node_free(n);
 		return r;
 	}
-	p->meta_dirty = false;
+	parent_written(p, with_parent);
 	/* Published locked, with our ref: the caller ends its use. */
 	pthread_mutex_lock(&n->lock);
 	n->refs = 1;
@@ -1691,6 +1730,7 @@ static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struc
 	struct meta_dentry tomb = {.deleted = true};
 	const struct meta_inode *recs[2];
 	unsigned k = 0;
+	bool with_parent;
 	int r;
 
 	tomb.name_len = (uint16_t)strlen(name);
@@ -1703,9 +1743,11 @@ static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struc
 	n->meta_dirty = true;
 	p->rec.mtime = p->rec.ctime = n->rec.ctime;
 	p->rec.nlink = (uint32_t)((int)p->rec.nlink + dir_links);
-	recs[k++] = &p->rec;
+	with_parent = parent_due(p, dir_links != 0);
 	if (n->rec.nlink > 0 || node_opens(fs, n) > 0)
 		recs[k++] = &n->rec;
+	if (with_parent)
+		recs[k++] = &p->rec;
 	count_n(&fs->stats[FS_ST_META_PUT], k + 1);
 	names_drop(fs, p->ino, name);
 	r = meta_put_parallel(fs->meta, recs, k, p->ino, &tomb, NULL);
@@ -1713,8 +1755,8 @@ static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struc
 		p->meta_dirty = true;
 		return r;
 	}
-	p->meta_dirty = false;
-	if (k == 2)
+	parent_written(p, with_parent);
+	if (k > (with_parent ? 1u : 0u))
 		n->meta_dirty = false;
 	return 0;
 }
@@ -1970,7 +2012,9 @@ static int rename_locked(struct fs *fs, struct fs_node *sp, const char *name, st
 	                      NULL);
 	if (r < 0)
 		return r;
-	s->meta_dirty = sp->meta_dirty = tp->meta_dirty = false;
+	s->meta_dirty = false;
+	parent_written(sp, true);
+	parent_written(tp, true);
 	if (t && recs[1] == &t->rec)
 		t->meta_dirty = false;
 	if (flags & RENAME_EXCHANGE)
@@ -2646,10 +2690,68 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	(void)ino;
+	struct fs *fs = FS(req);
+	struct fs_node *n;
+	int r;
+
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, 0); /* entry changes are on n-f clusters when they return */
+	/* Entries are on n-f clusters when their change returns; the times may be pending. */
+	r = node_get(fs, from_kernel(fs, ino), &n);
+	if (r == 0) {
+		if (n->meta_dirty && !fs->ro)
+			r = put_record(fs, n);
+		node_done(fs, n);
+	}
+	fuse_reply_err(req, errno_of(fs, r));
+}
+
+/*
+ * The session ends (before main closes the store and the clusters): waits
+ * for uploads still in flight and writes what the mount holds unwritten —
+ * directories' pending times, dirty chunks of files still open (a lazy
+ * unmount), records whose last write failed.
+ */
+static void op_destroy(void *userdata)
+{
+	struct fs *fs = userdata;
+	struct fs_node **dirty = NULL;
+	size_t k = 0, cap = 0;
+
+	pthread_mutex_lock(&fs->upload_lock);
+	while (fs->upload_threads)
+		pthread_cond_wait(&fs->upload_slot, &fs->upload_lock);
+	pthread_mutex_unlock(&fs->upload_lock);
+	if (fs->ro)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	for (size_t b = 0; b < fs->buckets; b++) {
+		for (struct fs_node *n = fs->table[b]; n; n = n->next) {
+			if (!n->loaded)
+				continue;
+			if (k == cap) {
+				size_t nc = cap ? 2 * cap : 64;
+				struct fs_node **nd = realloc(dirty, nc * sizeof(*nd));
+				if (!nd)
+					break;
+				dirty = nd;
+				cap = nc;
+			}
+			n->refs++;
+			dirty[k++] = n;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	for (size_t i = 0; i < k; i++) {
+		struct fs_node *n = dirty[i];
+		pthread_mutex_lock(&n->lock);
+		if (n->rec.nlink > 0 && (n->meta_dirty || node_has_dirty(fs, n)) &&
+		    node_sync(fs, n) < 0)
+			sc_log_error("inode %016llx: not written at unmount",
+			             (unsigned long long)n->ino);
+		node_done(fs, n);
+	}
+	free(dirty);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -2906,6 +3008,7 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 
 const struct fuse_lowlevel_ops fs_ops = {
     .init = op_init,
+    .destroy = op_destroy,
     .lookup = op_lookup,
     .forget = op_forget,
     .forget_multi = op_forget_multi,
