@@ -100,6 +100,10 @@ static void names_clear(struct fs *fs);
 struct dir_handle {
 	struct meta_dentry *e;
 	size_t count;
+	/* Refs to the inodes the last readdirplus read ahead, kept until the
+	 * next one (the retain limit must not drop them before they are used). */
+	struct fs_node **ahead;
+	unsigned ahead_count;
 };
 
 static struct fs *FS(fuse_req_t req)
@@ -2527,13 +2531,21 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_open(req, fi);
 }
 
+#define PREFETCH_INODES 256
+/* Gives back the refs of H's last read ahead. */
+static void ahead_release(struct fs *fs, struct dir_handle *h)
+{
+	for (unsigned i = 0; i < h->ahead_count; i++)
+		node_unref(fs, h->ahead[i]);
+	h->ahead_count = 0;
+}
+
 /*
  * Reads the inodes of entries FROM..TO-1 the mount does not hold, in one
  * round. Each is first put in the table as a node still loading, locked
  * (so nobody reads it twice, or believes an older copy than ours).
  */
-#define PREFETCH_INODES 256
-static void nodes_prefetch(struct fs *fs, const struct dir_handle *h, size_t from, size_t to)
+static void nodes_prefetch(struct fs *fs, struct dir_handle *h, size_t from, size_t to)
 {
 	uint64_t *inos = malloc(PREFETCH_INODES * sizeof(*inos));
 	struct meta_inode *recs = calloc(PREFETCH_INODES, sizeof(*recs));
@@ -2541,8 +2553,11 @@ static void nodes_prefetch(struct fs *fs, const struct dir_handle *h, size_t fro
 	int *res = malloc(PREFETCH_INODES * sizeof(*res));
 	unsigned k = 0;
 
-	if (!inos || !recs || !nodes || !res)
+	if (!h->ahead)
+		h->ahead = calloc(PREFETCH_INODES, sizeof(*h->ahead));
+	if (!inos || !recs || !nodes || !res || !h->ahead)
 		goto out;
+	ahead_release(fs, h);
 	pthread_mutex_lock(&fs->lock);
 	for (size_t i = from; i < to && i < h->count && k < PREFETCH_INODES; i++) {
 		struct fs_node *n;
@@ -2575,7 +2590,12 @@ static void nodes_prefetch(struct fs *fs, const struct dir_handle *h, size_t fro
 			node_unlink_table(fs, n);
 		}
 		pthread_mutex_unlock(&fs->lock);
-		node_done(fs, n);
+		if (res[j] == 0) {
+			pthread_mutex_unlock(&n->lock);
+			h->ahead[h->ahead_count++] = n; /* our ref, until the next read ahead */
+		} else {
+			node_done(fs, n);
+		}
 	}
 out:
 	free(inos);
@@ -2611,11 +2631,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		/* The inodes of this reply and the next ones, in one round. */
 		size_t from = off > 2 ? (size_t)off - 2 : 0;
 		bool held = true;
-		if (from < h->count) {
-			pthread_mutex_lock(&fs->lock);
-			held = *node_slot(fs, h->e[from].ino) != NULL;
-			pthread_mutex_unlock(&fs->lock);
-		}
+		pthread_mutex_lock(&fs->lock);
+		for (size_t i = from; i < h->count && i < from + 64 && held; i++)
+			held = *node_slot(fs, h->e[i].ino) != NULL;
+		pthread_mutex_unlock(&fs->lock);
 		if (!held)
 			nodes_prefetch(fs, h, from, from + PREFETCH_INODES);
 	}
@@ -2682,8 +2701,11 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	if (h)
+	if (h) {
+		ahead_release(FS(req), h);
+		free(h->ahead);
 		free(h->e);
+	}
 	free(h);
 	fuse_reply_err(req, 0);
 }
