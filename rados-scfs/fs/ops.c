@@ -42,6 +42,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,15 @@ static struct meta_time now_time(void)
 
 int fs_init_state(struct fs *fs)
 {
+	/*
+	 * Chunk-sized buffers (copies for uploads and fetches, the store's
+	 * fragments) are allocated and freed by short-lived threads: with
+	 * glibc's sliding mmap threshold they would end up in per-thread
+	 * arenas that keep the memory after free (peak RSS well past the
+	 * bound). A fixed threshold keeps every buffer of 256 KiB or more
+	 * mapped and gives it back at once.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->rename_lock, NULL);
 	pthread_mutex_init(&fs->upload_lock, NULL);
