@@ -197,7 +197,9 @@ void fs_free_state(struct fs *fs)
 			node_free(n);
 		}
 	}
+	/* The table is gone: names_clear must not walk it (it did, after free). */
 	free(fs->table);
+	fs->table = NULL;
 	names_clear(fs);
 	free(fs->names);
 	pthread_mutex_destroy(&fs->lock);
