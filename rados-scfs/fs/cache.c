@@ -1,12 +1,16 @@
 /*
  * The chunk cache (cache.h). A list of entries, searched linearly: a mount
  * holds at most cache_size / chunk_size of them (256 for 1 GiB of 4 MiB).
+ * c.lock guards the list, used, clock and every entry's pins, lru and (as
+ * eviction reads it) dirty; it is taken by every function here and held
+ * only for list work and the unlink/close of a dropped file.
  */
 #include "cache.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@ struct fs_cache {
 	int dirfd;
 	uint64_t limit, used, clock;
 	uint32_t chunk_size;
+	pthread_mutex_t lock;
 	struct fs_centry *head;
 };
 
@@ -42,9 +47,11 @@ int fs_cache_open(const char *dir, uint64_t limit, uint32_t chunk_size, struct f
 	snprintf(c->dir, sizeof(c->dir), "%s", dir);
 	c->limit = limit;
 	c->chunk_size = chunk_size;
+	pthread_mutex_init(&c->lock, NULL);
 	c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->dirfd < 0) {
 		r = -errno;
+		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return r;
 	}
@@ -60,73 +67,7 @@ int fs_cache_open(const char *dir, uint64_t limit, uint32_t chunk_size, struct f
 	return 0;
 }
 
-void fs_cache_close(struct fs_cache *c)
-{
-	if (!c)
-		return;
-	while (c->head)
-		fs_cache_drop(c, c->head);
-	close(c->dirfd);
-	free(c);
-}
-
-struct fs_centry *fs_cache_find(struct fs_cache *c, uint64_t ino, uint32_t index)
-{
-	for (struct fs_centry *e = c->head; e; e = e->next)
-		if (e->ino == ino && e->index == index)
-			return e;
-	return NULL;
-}
-
-static bool evict_one(struct fs_cache *c)
-{
-	struct fs_centry *victim = NULL;
-
-	for (struct fs_centry *e = c->head; e; e = e->next)
-		if (!e->dirty && (!victim || e->lru < victim->lru))
-			victim = e;
-	if (!victim)
-		return false;
-	fs_cache_drop(c, victim);
-	return true;
-}
-
-int fs_cache_add(struct fs_cache *c, uint64_t ino, uint32_t index, struct fs_centry **out)
-{
-	struct fs_centry *e;
-	char name[32];
-	int r;
-
-	*out = NULL;
-	while (c->used + c->chunk_size > c->limit)
-		if (!evict_one(c))
-			return -ENOSPC;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	entry_name(ino, index, name);
-	e->fd = openat(c->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (e->fd < 0) {
-		r = -errno;
-		free(e);
-		return r;
-	}
-	e->ino = ino;
-	e->index = index;
-	e->lru = ++c->clock;
-	e->next = c->head;
-	c->head = e;
-	c->used += c->chunk_size;
-	*out = e;
-	return 0;
-}
-
-void fs_cache_touch(struct fs_cache *c, struct fs_centry *e)
-{
-	e->lru = ++c->clock;
-}
-
-void fs_cache_drop(struct fs_cache *c, struct fs_centry *e)
+static void entry_remove(struct fs_cache *c, struct fs_centry *e)
 {
 	char name[32];
 
@@ -143,48 +84,176 @@ void fs_cache_drop(struct fs_cache *c, struct fs_centry *e)
 	free(e);
 }
 
+void fs_cache_close(struct fs_cache *c)
+{
+	if (!c)
+		return;
+	while (c->head)
+		entry_remove(c, c->head);
+	close(c->dirfd);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static struct fs_centry *find_locked(struct fs_cache *c, uint64_t ino, uint32_t index)
+{
+	for (struct fs_centry *e = c->head; e; e = e->next)
+		if (e->ino == ino && e->index == index)
+			return e;
+	return NULL;
+}
+
+bool fs_cache_has(struct fs_cache *c, uint64_t ino, uint32_t index)
+{
+	bool has;
+
+	pthread_mutex_lock(&c->lock);
+	has = find_locked(c, ino, index) != NULL;
+	pthread_mutex_unlock(&c->lock);
+	return has;
+}
+
+struct fs_centry *fs_cache_get(struct fs_cache *c, uint64_t ino, uint32_t index)
+{
+	struct fs_centry *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = find_locked(c, ino, index);
+	if (e) {
+		e->pins++;
+		e->lru = ++c->clock;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return e;
+}
+
+void fs_cache_pin(struct fs_cache *c, struct fs_centry *e)
+{
+	pthread_mutex_lock(&c->lock);
+	e->pins++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void fs_cache_put(struct fs_cache *c, struct fs_centry *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (e->pins)
+		e->pins--;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static bool evict_one(struct fs_cache *c)
+{
+	struct fs_centry *victim = NULL;
+
+	for (struct fs_centry *e = c->head; e; e = e->next)
+		if (!e->dirty && !e->pins && (!victim || e->lru < victim->lru))
+			victim = e;
+	if (!victim)
+		return false;
+	entry_remove(c, victim);
+	return true;
+}
+
+int fs_cache_add(struct fs_cache *c, uint64_t ino, uint32_t index, struct fs_centry **out)
+{
+	struct fs_centry *e;
+	char name[32];
+	int r = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	while (c->used + c->chunk_size > c->limit)
+		if (!evict_one(c)) {
+			r = -ENOSPC;
+			goto out;
+		}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		r = -ENOMEM;
+		goto out;
+	}
+	entry_name(ino, index, name);
+	e->fd = openat(c->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (e->fd < 0) {
+		r = -errno;
+		free(e);
+		goto out;
+	}
+	e->ino = ino;
+	e->index = index;
+	e->lru = ++c->clock;
+	e->pins = 1;
+	e->next = c->head;
+	c->head = e;
+	c->used += c->chunk_size;
+	*out = e;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+void fs_cache_mark(struct fs_cache *c, struct fs_centry *e, bool dirty, uint64_t version)
+{
+	pthread_mutex_lock(&c->lock);
+	e->dirty = dirty;
+	e->version = version;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void fs_cache_drop(struct fs_cache *c, struct fs_centry *e)
+{
+	pthread_mutex_lock(&c->lock);
+	entry_remove(c, e);
+	pthread_mutex_unlock(&c->lock);
+}
+
 void fs_cache_drop_from(struct fs_cache *c, uint64_t ino, uint32_t first)
 {
-	struct fs_centry *e = c->head, *next;
+	struct fs_centry *e, *next;
 
-	for (; e; e = next) {
+	pthread_mutex_lock(&c->lock);
+	for (e = c->head; e; e = next) {
 		next = e->next;
 		if (e->ino == ino && e->index >= first)
-			fs_cache_drop(c, e);
+			entry_remove(c, e);
 	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 void fs_cache_drop_ino(struct fs_cache *c, uint64_t ino)
 {
-	struct fs_centry *e = c->head, *next;
-
-	for (; e; e = next) {
-		next = e->next;
-		if (e->ino == ino)
-			fs_cache_drop(c, e);
-	}
+	fs_cache_drop_from(c, ino, 0);
 }
 
 size_t fs_cache_dirty_of(struct fs_cache *c, uint64_t ino, struct fs_centry **out, size_t max)
 {
 	size_t n = 0;
 
+	pthread_mutex_lock(&c->lock);
 	for (struct fs_centry *e = c->head; e; e = e->next) {
 		if (e->ino != ino || !e->dirty)
 			continue;
-		if (n < max)
+		if (n < max) {
+			e->pins++;
 			out[n] = e;
+		}
 		n++;
 	}
+	pthread_mutex_unlock(&c->lock);
 	return n;
 }
 
-void fs_cache_usage(const struct fs_cache *c, uint64_t *used, uint64_t *dirty, uint64_t *limit)
+void fs_cache_usage(struct fs_cache *c, uint64_t *used, uint64_t *dirty, uint64_t *limit)
 {
+	pthread_mutex_lock(&c->lock);
 	*used = c->used;
 	*limit = c->limit;
 	*dirty = 0;
 	for (const struct fs_centry *e = c->head; e; e = e->next)
 		if (e->dirty)
 			*dirty += c->chunk_size;
+	pthread_mutex_unlock(&c->lock);
 }

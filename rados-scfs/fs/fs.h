@@ -1,9 +1,10 @@
 /*
  * The mounted file system's state (ops.c) as the program (main.c) sets it
- * up. One lock, fs.lock, guards the node table, every node, the cache and
- * the counters; every FUSE operation holds it from start to reply, so
- * operations run one at a time even on the multi-threaded session loop
- * (docs/fs.md says where that costs and what comes next).
+ * up. fs.lock guards the node table and the name cache only (never held
+ * across a round trip); each node has its own lock, held across the
+ * operation on it, so independent operations run in parallel on the
+ * multi-threaded session loop. The lock order is written at the top of
+ * ops.c. The cache locks itself; the counters are atomic.
  */
 #ifndef SCFS_FS_H
 #define SCFS_FS_H
@@ -61,9 +62,14 @@ struct fs {
 	unsigned f, protocol;
 	bool ro;
 	char name[META_FSNAME_MAX + 1];
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;        /* the node table and the name cache */
+	pthread_mutex_t rename_lock; /* one rename at a time (ops.c) */
+	pthread_mutex_t upload_lock; /* uploads */
+	pthread_cond_t upload_slot;
+	unsigned uploads;        /* upload slots taken (at most UPLOADS_MAX) */
+	unsigned upload_threads; /* upload threads not yet ended */
 	struct fs_node **table;
-	size_t buckets;
+	size_t buckets, nodes_count;
 	struct name_entry **names; /* the name cache (ops.c); NULL on read-only mounts */
 	size_t names_count;
 	uint64_t stats[FS_ST_COUNT];

@@ -3,15 +3,46 @@
  * manner of libfuse's passthrough_ll example: each replies exactly once on
  * every path (the last statement of each branch is a fuse_reply_*).
  *
- * Nodes: one per inode the kernel knows (lookup count) or that is open. A
+ * Nodes: one per inode the kernel knows (lookup count), that is open, that
+ * an operation is using, or (read-write mounts, up to NODES_RETAIN) that the
+ * mount read or wrote before: with one writer per file system the mount's
+ * copy is the truth, so a stat of an inode it knows costs no round trip. A
  * node's record is the live view: writes change size and chunks in the
  * cache at once, and the record is written to the clusters on flush, fsync
  * and every metadata change (consistency on close, docs/fs.md). An inode
  * whose link count is 0 keeps its record until the last descriptor and
  * lookup are gone, then its object and chunks are removed.
+ *
+ * Locks, and their order (a thread takes them only in this order):
+ *   1. fs.rename_lock   held by rename for its whole run: a directory's
+ *                       parent field changes only under it, so the
+ *                       ancestor walk of a rename sees a stable tree.
+ *   2. node.lock        one per node: its record, meta_dirty, old refs,
+ *                       read/write positions, in-flight uploads, and the
+ *                       bytes and state of its cache entries. Held across
+ *                       the round trips of an operation on that node, so
+ *                       operations on different nodes run in parallel.
+ *                       Several node locks are taken in inode-number order
+ *                       (nodes_lock), or, for a child found under its
+ *                       parent's lock, by trylock with a fall back to that
+ *                       order (lock_child), and checked again afterwards.
+ *   3. fs.upload_lock   the count of uploads in flight (a writer waits for
+ *                       a slot with its node locked; a finished upload
+ *                       gives its slot back before it locks its node).
+ *   4. the cache's lock (cache.c) and fs.lock, leaves: fs.lock guards the
+ *                       node table, each node's nlookup, opens, refs,
+ *                       loaded/load_error and names_complete, and the name
+ *                       cache; it is never held across a round trip.
+ * The one exception: a fresh node's lock is taken under fs.lock just before
+ * it goes into the table (nobody can hold it yet), so that its loader holds
+ * it from the moment others can find it.
+ * A node is used only while the thread holds a ref (node_ref, node_get);
+ * the last ref of a node nothing else names frees it (node_done).
+ * Counters are atomic and take no lock.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,32 +65,61 @@
 
 struct fs_node {
 	uint64_t ino;
+	pthread_mutex_t lock;
+	/* fs.lock guards these: */
 	uint64_t nlookup;
 	unsigned opens;
-	bool meta_dirty; /* the record differs from what the clusters hold */
+	unsigned refs; /* threads using the node now */
+	bool in_table;
+	bool loaded;    /* rec holds the record (else its loader holds lock) */
+	int load_error; /* the load failed: the node is out of the table */
 	/* Directories: every entry is in the name cache (made or listed by this
 	 * mount), so a name missing there is absent. */
 	bool names_complete;
+	size_t names_live; /* with names_complete: how many of them */
+	struct fs_node *next;
+	/* node.lock guards the rest: */
+	bool meta_dirty; /* the record differs from what the clusters hold */
 	uint64_t last_write_end, last_read_end;
+	uint64_t written_ns; /* directories: when their record was last written (parent_due) */
 	struct meta_inode rec;
 	/* Refs replaced since the last record write: deleted after it. */
 	struct meta_chunk_ref *old;
 	size_t old_count;
-	struct fs_node *next;
+	unsigned uploads; /* chunk uploads in flight (upload_done signals done) */
+	pthread_cond_t done;
 };
 
 #define NAMES_BUCKETS 65536u
 #define NAMES_MAX 200000u
+/* Nodes nothing refers to that a read-write mount keeps (its copy is the truth). */
+#define NODES_RETAIN 16384u
+/* Chunk uploads in flight for the whole mount: each holds a chunk's bytes. */
+#define UPLOADS_MAX 4u
 static void names_clear(struct fs *fs);
 
 struct dir_handle {
 	struct meta_dentry *e;
 	size_t count;
+	/* Refs to the inodes the last readdirplus read ahead, kept until the
+	 * next one (the retain limit must not drop them before they are used). */
+	struct fs_node **ahead;
+	unsigned ahead_count;
 };
 
 static struct fs *FS(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+static void count(struct fs *fs, enum fs_stat s)
+{
+	__atomic_fetch_add(&fs->stats[s], 1, __ATOMIC_RELAXED);
+}
+
+static void count_n(uint64_t *c, uint64_t n)
+{
+	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
 static uint64_t to_kernel(const struct fs *fs, uint64_t ino)
@@ -82,23 +142,54 @@ static struct meta_time now_time(void)
 
 int fs_init_state(struct fs *fs)
 {
+	/*
+	 * Chunk-sized buffers (copies for uploads and fetches, the store's
+	 * fragments) are allocated and freed by short-lived threads: with
+	 * glibc's sliding mmap threshold they would end up in per-thread
+	 * arenas that keep the memory after free (peak RSS well past the
+	 * bound). A fixed threshold keeps every buffer of 256 KiB or more
+	 * mapped and gives it back at once.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	pthread_mutex_init(&fs->lock, NULL);
-	fs->buckets = 4096;
+	pthread_mutex_init(&fs->rename_lock, NULL);
+	pthread_mutex_init(&fs->upload_lock, NULL);
+	pthread_cond_init(&fs->upload_slot, NULL);
+	fs->buckets = 65536;
 	fs->table = calloc(fs->buckets, sizeof(*fs->table));
 	if (!fs->ro)
 		fs->names = calloc(NAMES_BUCKETS, sizeof(*fs->names));
 	return fs->table && (fs->ro || fs->names) ? 0 : -ENOMEM;
 }
 
+static struct fs_node *node_new(uint64_t ino)
+{
+	struct fs_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->ino = ino;
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->done, NULL);
+	return n;
+}
+
 static void node_free(struct fs_node *n)
 {
 	meta_inode_free(&n->rec);
 	free(n->old);
+	pthread_mutex_destroy(&n->lock);
+	pthread_cond_destroy(&n->done);
 	free(n);
 }
 
 void fs_free_state(struct fs *fs)
 {
+	/* Uploads still in flight hold refs to their nodes: let them end. */
+	pthread_mutex_lock(&fs->upload_lock);
+	while (fs->upload_threads)
+		pthread_cond_wait(&fs->upload_slot, &fs->upload_lock);
+	pthread_mutex_unlock(&fs->upload_lock);
 	/* The names first: clearing them walks the node table. */
 	names_clear(fs);
 	free(fs->names);
@@ -113,8 +204,12 @@ void fs_free_state(struct fs *fs)
 	free(fs->table);
 	fs->table = NULL;
 	pthread_mutex_destroy(&fs->lock);
+	pthread_mutex_destroy(&fs->rename_lock);
+	pthread_mutex_destroy(&fs->upload_lock);
+	pthread_cond_destroy(&fs->upload_slot);
 }
 
+/* fs.lock held. */
 static struct fs_node **node_slot(struct fs *fs, uint64_t ino)
 {
 	struct fs_node **p = &fs->table[(ino ^ (ino >> 29)) % fs->buckets];
@@ -124,49 +219,236 @@ static struct fs_node **node_slot(struct fs *fs, uint64_t ino)
 	return p;
 }
 
-/* The node of INO, read from the clusters if the mount holds none. */
-static int node_get(struct fs *fs, uint64_t ino, struct fs_node **out)
-{
-	struct fs_node **slot = node_slot(fs, ino), *n;
-	int r;
-
-	if (*slot) {
-		*out = *slot;
-		return 0;
-	}
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	fs->stats[FS_ST_META_GET]++;
-	r = meta_inode_get(fs->meta, ino, &n->rec, NULL);
-	if (r < 0) {
-		free(n);
-		return r == -ENOENT ? -ENOENT : -EIO;
-	}
-	n->ino = ino;
-	*slot = n;
-	*out = n;
-	return 0;
-}
-
+/* fs.lock held. */
 static void node_insert(struct fs *fs, struct fs_node *n)
 {
-	*node_slot(fs, n->ino) = n;
+	struct fs_node **slot = &fs->table[(n->ino ^ (n->ino >> 29)) % fs->buckets];
+
+	n->next = *slot;
+	*slot = n;
+	n->in_table = true;
+	fs->nodes_count++;
 }
 
+/* fs.lock held. */
 static void node_unlink_table(struct fs *fs, struct fs_node *n)
 {
 	struct fs_node **slot = node_slot(fs, n->ino);
 
+	if (!n->in_table)
+		return;
 	if (*slot == n)
 		*slot = n->next;
+	n->in_table = false;
+	fs->nodes_count--;
+}
+
+/* fs.lock held: whether N is held by the kernel, a descriptor or a thread. */
+static bool node_in_use(const struct fs *fs, const struct fs_node *n)
+{
+	return n->refs || n->nlookup || n->opens || n->ino == fs->root;
+}
+
+/* fs.lock held: the state a loader left N in, once its lock was free. */
+static int node_load_result(const struct fs_node *n)
+{
+	return n->load_error;
+}
+
+/*
+ * A ref to the node of INO, read from the clusters if the mount holds none
+ * (the loader holds the new node's lock while it reads, so others wait for
+ * the record, not a second read). Unlocked on return.
+ */
+static int node_ref(struct fs *fs, uint64_t ino, struct fs_node **out)
+{
+	struct fs_node *n;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	n = *node_slot(fs, ino);
+	if (n) {
+		bool loaded = n->loaded;
+		n->refs++;
+		pthread_mutex_unlock(&fs->lock);
+		if (!loaded) {
+			/* Its loader holds the lock until the record is in. */
+			pthread_mutex_lock(&n->lock);
+			pthread_mutex_unlock(&n->lock);
+			pthread_mutex_lock(&fs->lock);
+			r = node_load_result(n);
+			if (r < 0) {
+				bool last = --n->refs == 0;
+				pthread_mutex_unlock(&fs->lock);
+				if (last)
+					node_free(n);
+				return r;
+			}
+			pthread_mutex_unlock(&fs->lock);
+		}
+		*out = n;
+		return 0;
+	}
+	n = node_new(ino);
+	if (!n) {
+		pthread_mutex_unlock(&fs->lock);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&n->lock); /* a fresh node: nobody can hold it */
+	n->refs = 1;
+	node_insert(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	count(fs, FS_ST_META_GET);
+	r = meta_inode_get(fs->meta, ino, &n->rec, NULL);
+	pthread_mutex_lock(&fs->lock);
+	if (r < 0) {
+		bool last;
+		n->load_error = r == -ENOENT ? -ENOENT : -EIO;
+		node_unlink_table(fs, n);
+		last = --n->refs == 0;
+		pthread_mutex_unlock(&fs->lock);
+		pthread_mutex_unlock(&n->lock);
+		if (last)
+			node_free(n);
+		return r == -ENOENT ? -ENOENT : -EIO;
+	}
+	n->loaded = true;
+	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_unlock(&n->lock);
+	*out = n;
+	return 0;
+}
+
+/* node_ref, and the node's lock taken. */
+static int node_get(struct fs *fs, uint64_t ino, struct fs_node **out)
+{
+	int r = node_ref(fs, ino, out);
+
+	if (r == 0)
+		pthread_mutex_lock(&(*out)->lock);
+	return r;
+}
+
+static void node_quiesce(struct fs_node *n);
+static bool node_has_dirty(struct fs *fs, struct fs_node *n);
+
+/*
+ * Ends a thread's use of N, whose lock it holds: unlocks it and drops the
+ * ref. The last ref of a node nothing else names removes the inode if its
+ * link count is 0 (its object and chunks), keeps it if it still has
+ * changes to write (a failed flush: the next try needs them) or the mount
+ * may keep it (NODES_RETAIN), and frees it otherwise.
+ */
+static void node_done(struct fs *fs, struct fs_node *n)
+{
+	bool removed, pending, drop = false;
+
+	if (!n)
+		return;
+	removed = !fs->ro && n->loaded && n->rec.nlink == 0;
+	pending = n->meta_dirty || n->uploads || node_has_dirty(fs, n);
+	pthread_mutex_lock(&fs->lock);
+	if (n->refs == 1 && !n->nlookup && !n->opens && n->ino != fs->root && n->in_table) {
+		if (removed || (!pending && (fs->ro || fs->nodes_count > NODES_RETAIN))) {
+			node_unlink_table(fs, n);
+			drop = true;
+		}
+	}
+	if (!drop || !removed) {
+		bool last = --n->refs == 0 && !n->in_table;
+		pthread_mutex_unlock(&fs->lock);
+		pthread_mutex_unlock(&n->lock);
+		if (last)
+			node_free(n);
+		return;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	/* Out of the table with our ref the only one: nobody can reach it. */
+	node_quiesce(n);
+	for (uint32_t i = 0; i < n->rec.chunk_count; i++)
+		fs_chunk_delete(fs->chunks, n->ino, &n->rec.chunks[i]);
+	for (size_t i = 0; i < n->old_count; i++)
+		fs_chunk_delete(fs->chunks, n->ino, &n->old[i]);
+	meta_inode_remove(fs->meta, n->ino, NULL);
+	fs_cache_drop_ino(fs->cache, n->ino);
+	pthread_mutex_unlock(&n->lock);
+	node_free(n);
+}
+
+/* Locks N and ends its use (node_done), for a node held by ref only. */
+static void node_unref(struct fs *fs, struct fs_node *n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	node_done(fs, n);
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	const struct fs_node *x = *(struct fs_node *const *)a, *y = *(struct fs_node *const *)b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Locks the distinct nodes of V (COUNT, NULLs skipped) in inode order. */
+static void nodes_lock(struct fs_node *const *v, unsigned count)
+{
+	struct fs_node *s[4];
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < count && k < 4; i++) {
+		bool dup = !v[i];
+		for (unsigned j = 0; j < k && !dup; j++)
+			dup = s[j] == v[i];
+		if (!dup)
+			s[k++] = v[i];
+	}
+	qsort(s, k, sizeof(*s), node_cmp);
+	for (unsigned i = 0; i < k; i++)
+		pthread_mutex_lock(&s[i]->lock);
+}
+
+static void nodes_unlock(struct fs_node *const *v, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		bool dup = !v[i];
+		for (unsigned j = 0; j < i && !dup; j++)
+			dup = v[j] == v[i];
+		if (!dup)
+			pthread_mutex_unlock(&v[i]->lock);
+	}
+}
+
+/*
+ * Locks child N while its parent P is locked: at once if it is free, else
+ * P is let go and both are taken in inode order. Returns true in that case:
+ * what the caller read under P's lock must be checked again.
+ */
+static bool lock_child(struct fs_node *p, struct fs_node *n)
+{
+	struct fs_node *v[2] = {p, n};
+
+	if (p == n || pthread_mutex_trylock(&n->lock) == 0)
+		return false;
+	pthread_mutex_unlock(&p->lock);
+	nodes_lock(v, 2);
+	return true;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int put_record(struct fs *fs, struct fs_node *n)
 {
 	int r;
 
-	fs->stats[FS_ST_META_PUT]++;
+	count(fs, FS_ST_META_PUT);
 	r = meta_inode_put(fs->meta, &n->rec, NULL);
 	if (r < 0) {
 		sc_log_error("inode %016llx: record write failed: %s", (unsigned long long)n->ino,
@@ -174,6 +456,7 @@ static int put_record(struct fs *fs, struct fs_node *n)
 		return r == -ENOSPC || r == -EFBIG ? r : -EIO;
 	}
 	n->meta_dirty = false;
+	n->written_ns = mono_ns();
 	for (size_t i = 0; i < n->old_count; i++)
 		fs_chunk_delete(fs->chunks, n->ino, &n->old[i]);
 	free(n->old);
@@ -187,7 +470,8 @@ static int put_record(struct fs *fs, struct fs_node *n)
  * or written. With one writer per file system it is exact, so a lookup,
  * unlink or rename of a known name reads no entry from the clusters. Not
  * used on read-only mounts (another mount may change the tree). Bounded:
- * when full it is emptied.
+ * when full it is emptied. fs.lock guards it; a directory's names change
+ * only under that directory's node lock.
  */
 struct name_entry {
 	uint64_t dir, ino;
@@ -205,6 +489,7 @@ static size_t names_hash(uint64_t dir, const char *name)
 	return (size_t)(h % NAMES_BUCKETS);
 }
 
+/* fs.lock held (or the only thread, at unmount). */
 static void names_clear(struct fs *fs)
 {
 	for (size_t b = 0; fs->names && b < NAMES_BUCKETS; b++) {
@@ -218,11 +503,14 @@ static void names_clear(struct fs *fs)
 	fs->names_count = 0;
 	/* No directory's names are all known any more. */
 	for (size_t b = 0; fs->table && b < fs->buckets; b++)
-		for (struct fs_node *n = fs->table[b]; n; n = n->next)
+		for (struct fs_node *n = fs->table[b]; n; n = n->next) {
 			n->names_complete = false;
+			n->names_live = 0;
+		}
 }
 
-static int names_get(struct fs *fs, uint64_t dir, const char *name, struct meta_dentry *out)
+/* fs.lock held. */
+static int names_get_locked(struct fs *fs, uint64_t dir, const char *name, struct meta_dentry *out)
 {
 	if (!fs->names)
 		return -ENOENT;
@@ -239,29 +527,42 @@ static int names_get(struct fs *fs, uint64_t dir, const char *name, struct meta_
 	return -ENOENT;
 }
 
-static void names_drop(struct fs *fs, uint64_t dir, const char *name)
+/* fs.lock held. */
+static void names_drop_locked(struct fs *fs, uint64_t dir, const char *name)
 {
 	if (!fs->names)
 		return;
 	for (struct name_entry **p = &fs->names[names_hash(dir, name)]; *p; p = &(*p)->next) {
 		if ((*p)->dir == dir && strcmp((*p)->name, name) == 0) {
 			struct name_entry *e = *p;
+			struct fs_node *d = *node_slot(fs, dir);
 			*p = e->next;
 			free(e);
 			fs->names_count--;
+			if (d && d->names_live)
+				d->names_live--;
 			return;
 		}
 	}
 }
 
-static void names_put(struct fs *fs, uint64_t dir, const char *name, uint64_t ino, uint8_t type)
+static void names_drop(struct fs *fs, uint64_t dir, const char *name)
+{
+	pthread_mutex_lock(&fs->lock);
+	names_drop_locked(fs, dir, name);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* fs.lock held. */
+static void names_put_locked(struct fs *fs, uint64_t dir, const char *name, uint64_t ino,
+                             uint8_t type)
 {
 	size_t len = strlen(name), b;
 	struct name_entry *e;
 
 	if (!fs->names)
 		return;
-	names_drop(fs, dir, name);
+	names_drop_locked(fs, dir, name);
 	if (fs->names_count >= NAMES_MAX)
 		names_clear(fs);
 	e = malloc(sizeof(*e) + len + 1);
@@ -275,31 +576,53 @@ static void names_put(struct fs *fs, uint64_t dir, const char *name, uint64_t in
 	e->next = fs->names[b];
 	fs->names[b] = e;
 	fs->names_count++;
+	{
+		struct fs_node *d = *node_slot(fs, dir);
+		if (d)
+			d->names_live++;
+	}
 }
 
-/* An entry: from the name cache, else from the clusters (and then cached). */
+static void names_put(struct fs *fs, uint64_t dir, const char *name, uint64_t ino, uint8_t type)
+{
+	pthread_mutex_lock(&fs->lock);
+	names_put_locked(fs, dir, name, ino, type);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/*
+ * An entry from the name cache alone: 0, or -ENOENT when it is not there
+ * (ABSENT: and the directory's names are all known, so it does not exist).
+ */
+static int names_get(struct fs *fs, uint64_t dir, const char *name, struct meta_dentry *out,
+                     bool *absent)
+{
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	r = names_get_locked(fs, dir, name, out);
+	if (absent) {
+		struct fs_node *p = *node_slot(fs, dir);
+		*absent = r < 0 && p && p->names_complete;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return r;
+}
+
+/*
+ * An entry: from the name cache, else from the clusters (and then cached).
+ * The directory's node lock is held (its names change only under it).
+ */
 static int entry_get(struct fs *fs, uint64_t dir, const char *name, struct meta_dentry *out)
 {
 	int r;
 
-	if (names_get(fs, dir, name, out) == 0)
+	if (names_get(fs, dir, name, out, NULL) == 0)
 		return 0;
 	r = meta_dentry_get(fs->meta, dir, name, strlen(name), out, NULL);
 	if (r == 0)
 		names_put(fs, dir, name, out->ino, out->type);
 	return r;
-}
-
-/* entry_get, answering "absent" at once in a directory whose names are all known. */
-static int entry_get_in(struct fs *fs, uint64_t dir, const char *name, struct meta_dentry *out)
-{
-	struct fs_node *p = *node_slot(fs, dir);
-
-	if (names_get(fs, dir, name, out) == 0)
-		return 0;
-	if (p && p->names_complete)
-		return -ENOENT;
-	return entry_get(fs, dir, name, out);
 }
 
 /* ---- chunk refs of a record ---- */
@@ -314,7 +637,7 @@ static struct meta_chunk_ref *ref_find(struct meta_inode *rec, uint32_t index)
 /* True when chunk INDEX of N has bytes somewhere: a ref, the cache, or the record itself. */
 static bool chunk_known(struct fs *fs, struct fs_node *n, uint32_t index)
 {
-	return ref_find(&n->rec, index) || fs_cache_find(fs->cache, n->ino, index) ||
+	return ref_find(&n->rec, index) || fs_cache_has(fs->cache, n->ino, index) ||
 	       (index == 0 && n->rec.inline_len > 0);
 }
 
@@ -329,6 +652,7 @@ static int remember_old(struct fs_node *n, const struct meta_chunk_ref *ref)
 	return 0;
 }
 
+/* Points the record at REF, unless it names a newer version of that chunk already. */
 static int ref_set(struct fs_node *n, const struct meta_chunk_ref *ref)
 {
 	struct meta_inode *rec = &n->rec;
@@ -336,6 +660,8 @@ static int ref_set(struct fs_node *n, const struct meta_chunk_ref *ref)
 	uint32_t at = 0;
 
 	if (c) {
+		if (c->version > ref->version)
+			return remember_old(n, ref);
 		remember_old(n, c);
 		*c = *ref;
 		return 0;
@@ -358,6 +684,7 @@ static void refs_drop_from(struct fs *fs, struct fs_node *n, uint32_t first)
 {
 	uint32_t w = 0;
 
+	node_quiesce(n);
 	for (uint32_t i = 0; i < n->rec.chunk_count; i++) {
 		if (n->rec.chunks[i].index >= first)
 			remember_old(n, &n->rec.chunks[i]);
@@ -370,23 +697,26 @@ static void refs_drop_from(struct fs *fs, struct fs_node *n, uint32_t first)
 
 /* ---- data ---- */
 
-/* Makes chunk INDEX resident, with the content its ref names; *OUT the entry. */
+static bool cache_wait_uploads(struct fs *fs, struct fs_node *n);
+
+/* Makes chunk INDEX resident, with the content its ref names; *OUT the entry, pinned. */
 static int chunk_load(struct fs *fs, struct fs_node *n, uint32_t index, struct fs_centry **out)
 {
 	struct meta_chunk_ref *ref = ref_find(&n->rec, index);
-	struct fs_centry *e = fs_cache_find(fs->cache, n->ino, index);
+	struct fs_centry *e = fs_cache_get(fs->cache, n->ino, index);
 	void *buf;
 	size_t len;
 	int r;
 
 	if (e && (e->dirty || !ref || e->version == ref->version)) {
-		fs_cache_touch(fs->cache, e);
 		*out = e;
 		return 0;
 	}
 	if (e)
 		fs_cache_drop(fs->cache, e);
 	r = fs_cache_add(fs->cache, n->ino, index, &e);
+	if (r == -ENOSPC && cache_wait_uploads(fs, n))
+		r = fs_cache_add(fs->cache, n->ino, index, &e);
 	if (r < 0)
 		return r;
 	if (!ref && index == 0 && n->rec.inline_len) {
@@ -413,9 +743,9 @@ static int chunk_load(struct fs *fs, struct fs_node *n, uint32_t index, struct f
 			             (unsigned long long)n->ino, index, strerror(-r));
 			return r == -ENOSPC ? r : -EIO;
 		}
-		fs->stats[FS_ST_CHUNK_DOWN]++;
-		fs->bytes_down += len;
-		e->version = ref->version;
+		count(fs, FS_ST_CHUNK_DOWN);
+		count_n(&fs->bytes_down, len);
+		fs_cache_mark(fs->cache, e, false, ref->version);
 	}
 	*out = e;
 	return 0;
@@ -442,21 +772,26 @@ static void *fetch_one(void *arg)
  * Sequential reads: fetches chunks FIRST..FIRST+COUNT-1 of N that are on the
  * clusters but not in the cache, in parallel (one thread each; the store is
  * thread-safe), into the cache. Failures are left to chunk_load, which
- * tries again and reports.
+ * tries again and reports. N's lock is held.
  */
 #define PREFETCH_MAX 4
-static void chunks_prefetch(struct fs *fs, struct fs_node *n, uint32_t first, unsigned count)
+static void chunks_prefetch(struct fs *fs, struct fs_node *n, uint32_t first, unsigned want)
 {
 	struct fetch_job jobs[PREFETCH_MAX];
 	struct fs_centry *entries[PREFETCH_MAX];
 	pthread_t threads[PREFETCH_MAX];
 	unsigned k = 0;
 
-	for (uint32_t idx = first; idx < first + count && k < PREFETCH_MAX; idx++) {
+	for (uint32_t idx = first; idx < first + want && k < PREFETCH_MAX; idx++) {
 		struct meta_chunk_ref *ref = ref_find(&n->rec, idx);
-		struct fs_centry *e = fs_cache_find(fs->cache, n->ino, idx);
-		if (!ref || (e && (e->dirty || e->version == ref->version)))
+		struct fs_centry *e;
+		if (!ref)
 			continue;
+		e = fs_cache_get(fs->cache, n->ino, idx);
+		if (e && (e->dirty || e->version == ref->version)) {
+			fs_cache_put(fs->cache, e);
+			continue;
+		}
 		if (e)
 			fs_cache_drop(fs->cache, e);
 		if (fs_cache_add(fs->cache, n->ino, idx, &entries[k]) < 0)
@@ -477,9 +812,10 @@ static void chunks_prefetch(struct fs *fs, struct fs_node *n, uint32_t first, un
 	for (unsigned i = 0; i < k; i++) {
 		pthread_join(threads[i], NULL);
 		if (jobs[i].r == 0 && sc_write_all(entries[i]->fd, jobs[i].buf, jobs[i].len) == 0) {
-			entries[i]->version = jobs[i].ref.version;
-			fs->stats[FS_ST_CHUNK_DOWN]++;
-			fs->bytes_down += jobs[i].len;
+			fs_cache_mark(fs->cache, entries[i], false, jobs[i].ref.version);
+			fs_cache_put(fs->cache, entries[i]);
+			count(fs, FS_ST_CHUNK_DOWN);
+			count_n(&fs->bytes_down, jobs[i].len);
 		} else {
 			fs_cache_drop(fs->cache, entries[i]);
 		}
@@ -487,44 +823,197 @@ static void chunks_prefetch(struct fs *fs, struct fs_node *n, uint32_t first, un
 	}
 }
 
-/* Uploads dirty chunk E as a new version and points the record at it. */
-static int chunk_upload(struct fs *fs, struct fs_node *n, struct fs_centry *e)
-{
-	struct meta_chunk_ref ref;
-	struct stat st;
+/*
+ * Uploads. A dirty chunk's bytes are copied out under its node's lock and
+ * stored by a thread of its own (at most UPLOADS_MAX in flight for the
+ * mount), while the writer goes on; the entry stays dirty (never evicted)
+ * until the upload is in and no write changed it since the copy (its
+ * generation). The upload then points the record at the new version,
+ * under the node's lock. Whoever changes refs or drops entries otherwise
+ * (flush, truncate, removal) first waits for the node's uploads
+ * (node_quiesce). A failed upload leaves the entry dirty: the flush that
+ * follows stores it again or reports the error.
+ */
+struct upload_job {
+	struct fs *fs;
+	struct fs_node *n;   /* a ref */
+	struct fs_centry *e; /* pinned */
+	uint64_t gen, version;
 	void *buf;
+	size_t len;
+};
+
+/* N's lock held: waits until none of N's uploads is in flight. */
+static void node_quiesce(struct fs_node *n)
+{
+	while (n->uploads)
+		pthread_cond_wait(&n->done, &n->lock);
+}
+
+/* A stored version of E, copied at generation GEN: into the record, and E clean if unchanged. */
+static int upload_finish(struct fs *fs, struct fs_node *n, struct fs_centry *e, uint64_t gen,
+                         const struct meta_chunk_ref *ref)
+{
+	int r = ref_set(n, ref);
+
+	if (r < 0)
+		return r; /* stays dirty: uploaded again */
+	if (e->dirty && e->gen == gen)
+		fs_cache_mark(fs->cache, e, false, ref->version);
+	n->meta_dirty = true;
+	count(fs, FS_ST_CHUNK_UP);
+	return 0;
+}
+
+static void *upload_run(void *arg)
+{
+	struct upload_job *j = arg;
+	struct fs *fs = j->fs;
+	struct meta_chunk_ref ref;
+	int r =
+	    fs_chunk_write(fs->chunks, j->n->ino, j->e->index, j->version, j->buf, j->len, &ref);
+
+	free(j->buf);
+	if (r == 0)
+		count_n(&fs->bytes_up, j->len);
+	else
+		sc_log_error("inode %016llx chunk %u: upload failed: %s",
+		             (unsigned long long)j->n->ino, j->e->index, strerror(-r));
+	/* The slot first: a writer may wait for it with this node locked. */
+	pthread_mutex_lock(&fs->upload_lock);
+	fs->uploads--;
+	pthread_cond_broadcast(&fs->upload_slot);
+	pthread_mutex_unlock(&fs->upload_lock);
+	pthread_mutex_lock(&j->n->lock);
+	if (r == 0)
+		upload_finish(fs, j->n, j->e, j->gen, &ref);
+	fs_cache_put(fs->cache, j->e);
+	j->n->uploads--;
+	pthread_cond_broadcast(&j->n->done);
+	node_done(fs, j->n);
+	free(j);
+	pthread_mutex_lock(&fs->upload_lock);
+	fs->upload_threads--;
+	pthread_cond_broadcast(&fs->upload_slot);
+	pthread_mutex_unlock(&fs->upload_lock);
+	return NULL;
+}
+
+/*
+ * A full cache while N's own uploads are in flight (N locked): they leave
+ * clean entries behind, so wait for them; false when there are none. (Not
+ * for other nodes' uploads: those need their own node's lock to finish,
+ * which a thread waiting here with that lock might hold.)
+ */
+static bool cache_wait_uploads(struct fs *fs, struct fs_node *n)
+{
+	(void)fs;
+	if (!n->uploads)
+		return false;
+	node_quiesce(n);
+	return true;
+}
+
+/* Copies out dirty entry E (pinned) of N; *BUF (free()), *LEN. */
+static int chunk_copy(struct fs *fs, struct fs_centry *e, void **buf, size_t *len)
+{
+	struct stat st;
 	ssize_t got;
-	int r;
 
 	if (fstat(e->fd, &st) < 0)
 		return -errno;
 	if ((uint64_t)st.st_size > fs->chunk_size)
 		return -EIO;
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf)
+	*buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!*buf)
 		return -ENOMEM;
-	got = pread(e->fd, buf, (size_t)st.st_size, 0);
+	got = pread(e->fd, *buf, (size_t)st.st_size, 0);
 	if (got != st.st_size) {
-		free(buf);
+		free(*buf);
 		return -EIO;
 	}
-	r = fs_chunk_write(fs->chunks, n->ino, e->index, meta_new_counter(fs->meta), buf,
-	                   (size_t)got, &ref);
+	*len = (size_t)got;
+	return 0;
+}
+
+/*
+ * Starts the upload of dirty entry E (pinned by the caller, who keeps its
+ * pin) of N (locked) in the background; waits for a free slot first.
+ * Returns 0 or -errno (nothing started).
+ */
+static int chunk_upload_start(struct fs *fs, struct fs_node *n, struct fs_centry *e)
+{
+	struct upload_job *j = calloc(1, sizeof(*j));
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	r = chunk_copy(fs, e, &j->buf, &j->len);
+	if (r < 0) {
+		free(j);
+		return r;
+	}
+	j->fs = fs;
+	j->n = n;
+	j->e = e;
+	j->gen = e->gen;
+	j->version = meta_new_counter(fs->meta);
+	pthread_mutex_lock(&fs->upload_lock);
+	while (fs->uploads >= UPLOADS_MAX)
+		pthread_cond_wait(&fs->upload_slot, &fs->upload_lock);
+	fs->uploads++;
+	fs->upload_threads++;
+	pthread_mutex_unlock(&fs->upload_lock);
+	pthread_mutex_lock(&fs->lock);
+	n->refs++;
+	pthread_mutex_unlock(&fs->lock);
+	n->uploads++;
+	e->up_gen = e->gen;
+	fs_cache_pin(fs->cache, e); /* the job's own; the caller keeps its pin */
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&t, &attr, upload_run, j) == 0 ? 0 : -EAGAIN;
+	pthread_attr_destroy(&attr);
+	if (r < 0) {
+		fs_cache_put(fs->cache, e);
+		n->uploads--;
+		pthread_mutex_lock(&fs->lock);
+		n->refs--;
+		pthread_mutex_unlock(&fs->lock);
+		pthread_mutex_lock(&fs->upload_lock);
+		fs->uploads--;
+		fs->upload_threads--;
+		pthread_cond_broadcast(&fs->upload_slot);
+		pthread_mutex_unlock(&fs->upload_lock);
+		free(j->buf);
+		free(j);
+	}
+	return r;
+}
+
+/* Uploads dirty chunk E (pinned) of N (locked) and waits: the fall back. */
+static int chunk_upload(struct fs *fs, struct fs_node *n, struct fs_centry *e)
+{
+	struct meta_chunk_ref ref;
+	uint64_t gen = e->gen;
+	void *buf = NULL;
+	size_t len = 0;
+	int r = chunk_copy(fs, e, &buf, &len);
+
+	if (r < 0)
+		return r;
+	r = fs_chunk_write(fs->chunks, n->ino, e->index, meta_new_counter(fs->meta), buf, len,
+	                   &ref);
 	free(buf);
 	if (r < 0) {
 		sc_log_error("inode %016llx chunk %u: upload failed: %s",
 		             (unsigned long long)n->ino, e->index, strerror(-r));
 		return -EIO;
 	}
-	fs->stats[FS_ST_CHUNK_UP]++;
-	fs->bytes_up += (uint64_t)got;
-	r = ref_set(n, &ref);
-	if (r < 0)
-		return r;
-	e->dirty = false;
-	e->version = ref.version;
-	n->meta_dirty = true;
-	return 0;
+	count_n(&fs->bytes_up, len);
+	return upload_finish(fs, n, e, gen, &ref);
 }
 
 /*
@@ -532,29 +1021,36 @@ static int chunk_upload(struct fs *fs, struct fs_node *n, struct fs_centry *e)
  * chunk 0 of a file that small becomes the record's inline bytes instead of
  * a store unit, so its close costs one round trip. A file that grew past
  * that gets its inline bytes back as a dirty chunk 0, uploaded as usual.
+ * N's lock is held and its uploads are done.
  */
 static int node_inline(struct fs *fs, struct fs_node *n)
 {
-	struct fs_centry *e = fs_cache_find(fs->cache, n->ino, 0);
 	bool only_chunk0 =
 	    n->rec.chunk_count == 0 || (n->rec.chunk_count == 1 && n->rec.chunks[0].index == 0);
-	int r;
+	struct fs_centry *e;
+	int r = 0;
 
 	if (S_ISREG(n->rec.mode) && n->rec.size <= META_INLINE_MAX && only_chunk0) {
 		struct stat st;
 		uint8_t *bytes;
 		size_t len;
+		e = fs_cache_get(fs->cache, n->ino, 0);
 		if (!e || !e->dirty)
-			return 0;
-		if (fstat(e->fd, &st) < 0)
-			return -errno;
+			goto out;
+		if (fstat(e->fd, &st) < 0) {
+			r = -errno;
+			goto out;
+		}
 		len = (size_t)st.st_size < n->rec.size ? (size_t)st.st_size : (size_t)n->rec.size;
 		bytes = malloc(len ? len : 1);
-		if (!bytes)
-			return -ENOMEM;
+		if (!bytes) {
+			r = -ENOMEM;
+			goto out;
+		}
 		if (pread(e->fd, bytes, len, 0) != (ssize_t)len) {
 			free(bytes);
-			return -EIO;
+			r = -EIO;
+			goto out;
 		}
 		if (n->rec.chunk_count == 1) {
 			remember_old(n, &n->rec.chunks[0]);
@@ -567,44 +1063,62 @@ static int node_inline(struct fs *fs, struct fs_node *n)
 			free(bytes);
 			n->rec.inline_data = NULL;
 		}
-		e->dirty = false;
-		e->version = 0;
+		fs_cache_mark(fs->cache, e, false, 0);
 		n->meta_dirty = true;
+		goto out;
+	}
+	if (!n->rec.inline_len)
 		return 0;
-	}
-	if (n->rec.inline_len) {
-		r = chunk_load(fs, n, 0, &e);
-		if (r < 0)
-			return r;
-		e->dirty = true;
-		free(n->rec.inline_data);
-		n->rec.inline_data = NULL;
-		n->rec.inline_len = 0;
-		n->meta_dirty = true;
-	}
-	return 0;
+	r = chunk_load(fs, n, 0, &e);
+	if (r < 0)
+		return r;
+	fs_cache_mark(fs->cache, e, true, e->version);
+	e->gen++;
+	free(n->rec.inline_data);
+	n->rec.inline_data = NULL;
+	n->rec.inline_len = 0;
+	n->meta_dirty = true;
+out:
+	fs_cache_put(fs->cache, e);
+	return r;
 }
 
-/* Uploads every dirty chunk of N, then writes its record if anything changed. */
+/*
+ * Uploads every dirty chunk of N (locked), in parallel, then writes its
+ * record if anything changed. The lock is let go while uploads run, so the
+ * loop ends only when, with the lock held, nothing is dirty or in flight.
+ */
 static int node_sync(struct fs *fs, struct fs_node *n)
 {
 	struct fs_centry *dirty[64];
-	size_t count;
+	size_t ndirty;
 	int r;
 
 	if (fs->ro)
 		return 0;
-	r = node_inline(fs, n);
-	if (r < 0)
-		return r;
-	/* Each upload cleans its entry: ask again until none is left. */
-	while ((count = fs_cache_dirty_of(fs->cache, n->ino, dirty, SC_ARRAY_SIZE(dirty))) > 0) {
-		if (count > SC_ARRAY_SIZE(dirty))
-			count = SC_ARRAY_SIZE(dirty);
-		for (size_t i = 0; i < count; i++) {
-			r = chunk_upload(fs, n, dirty[i]);
-			if (r < 0)
+	for (;;) {
+		node_quiesce(n);
+		r = node_inline(fs, n);
+		if (r < 0)
+			return r;
+		ndirty = fs_cache_dirty_of(fs->cache, n->ino, dirty, SC_ARRAY_SIZE(dirty));
+		if (ndirty > SC_ARRAY_SIZE(dirty))
+			ndirty = SC_ARRAY_SIZE(dirty);
+		if (ndirty == 0)
+			break;
+		for (size_t i = 0; i < ndirty; i++) {
+			/* In the background, in parallel; here what failed there already
+			 * (still dirty with the bytes it copied) or a lone chunk. */
+			struct fs_centry *e = dirty[i];
+			if (ndirty == 1 || e->up_gen == e->gen || chunk_upload_start(fs, n, e) < 0)
+				r = chunk_upload(fs, n, dirty[i]);
+			fs_cache_put(fs->cache, dirty[i]);
+			if (r < 0) {
+				for (size_t k = i + 1; k < ndirty; k++)
+					fs_cache_put(fs->cache, dirty[k]);
+				node_quiesce(n);
 				return r;
+			}
 		}
 	}
 	return n->meta_dirty ? put_record(fs, n) : 0;
@@ -614,26 +1128,10 @@ static bool node_has_dirty(struct fs *fs, struct fs_node *n)
 {
 	struct fs_centry *e;
 
-	return fs_cache_dirty_of(fs->cache, n->ino, &e, 1) > 0;
-}
-
-/* Forgets N when nothing refers to it; removes the inode at link count 0. */
-static void node_maybe_release(struct fs *fs, struct fs_node *n)
-{
-	if (n->nlookup || n->opens || n->ino == fs->root)
-		return;
-	if (n->rec.nlink == 0 && !fs->ro) {
-		for (uint32_t i = 0; i < n->rec.chunk_count; i++)
-			fs_chunk_delete(fs->chunks, n->ino, &n->rec.chunks[i]);
-		for (size_t i = 0; i < n->old_count; i++)
-			fs_chunk_delete(fs->chunks, n->ino, &n->old[i]);
-		meta_inode_remove(fs->meta, n->ino, NULL);
-		fs_cache_drop_ino(fs->cache, n->ino);
-	} else if (n->meta_dirty || node_has_dirty(fs, n)) {
-		return; /* a failed flush: keep it for the next try */
-	}
-	node_unlink_table(fs, n);
-	node_free(n);
+	if (fs_cache_dirty_of(fs->cache, n->ino, &e, 1) == 0)
+		return false;
+	fs_cache_put(fs->cache, e);
+	return true;
 }
 
 static void fill_attr(const struct fs *fs, const struct fs_node *n, struct stat *st)
@@ -668,6 +1166,7 @@ static void stats_attr(struct stat *st)
 	st->st_size = 0;
 }
 
+/* N locked: its entry to the kernel, counted as a lookup. */
 static void reply_entry_node(fuse_req_t req, struct fs *fs, struct fs_node *n)
 {
 	struct fuse_entry_param e = {0};
@@ -676,14 +1175,16 @@ static void reply_entry_node(fuse_req_t req, struct fs *fs, struct fs_node *n)
 	e.attr_timeout = 1.0;
 	e.entry_timeout = 1.0;
 	fill_attr(fs, n, &e.attr);
+	pthread_mutex_lock(&fs->lock);
 	n->nlookup++;
+	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_entry(req, &e);
 }
 
 static int errno_of(struct fs *fs, int r)
 {
 	if (r < 0)
-		fs->stats[FS_ST_ERRORS]++;
+		count(fs, FS_ST_ERRORS);
 	return r == -ETIMEDOUT || r == -EHOSTUNREACH ? EIO : -r;
 }
 
@@ -694,6 +1195,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
 		conn->want &= ~FUSE_CAP_EXPORT_SUPPORT;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* 1 MiB requests (libfuse's buffer holds that much): an eighth of the
+	 * requests of the 128 KiB default for sequential I/O. */
+	conn->max_write = 1u << 20;
+	conn->max_readahead = 1u << 20;
 	/* The kernel enforces ACLs and keeps them in step with the mode; new
 	 * inodes get the umask or the parent's default ACL here (make_node). */
 	if (conn->capable & FUSE_CAP_POSIX_ACL)
@@ -705,30 +1210,35 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs *fs = FS(req);
 	uint64_t dir = from_kernel(fs, parent);
 	struct meta_dentry d;
-	struct fs_node *n;
-	size_t len = strlen(name);
+	struct fs_node *n = NULL;
+	bool absent = false;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_LOOKUP]++;
+	count(fs, FS_ST_LOOKUP);
 	if (dir == fs->root && strcmp(name, FS_STATS_NAME) == 0) {
 		struct fuse_entry_param e = {.ino = FS_STATS_INO};
 		stats_attr(&e.attr);
-		pthread_mutex_unlock(&fs->lock);
 		fuse_reply_entry(req, &e);
 		return;
 	}
-	if (len > META_NAME_MAX) {
-		pthread_mutex_unlock(&fs->lock);
+	if (strlen(name) > META_NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
-	r = entry_get_in(fs, dir, name, &d);
+	r = names_get(fs, dir, name, &d, &absent);
+	if (r < 0 && !absent) {
+		/* To the clusters, under the directory's lock: its names change only under it. */
+		struct fs_node *p;
+		r = node_get(fs, dir, &p);
+		if (r == 0) {
+			r = entry_get(fs, dir, name, &d);
+			node_done(fs, p);
+		}
+	}
 	if (r == 0)
 		r = node_get(fs, d.ino, &n);
 	if (r < 0) {
 		int e = errno_of(fs, r);
-		pthread_mutex_unlock(&fs->lock);
 		if (e == ENOENT) {
 			/* A negative entry the kernel may cache for a second. */
 			struct fuse_entry_param ne = {.ino = 0, .entry_timeout = 1.0};
@@ -739,40 +1249,41 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	reply_entry_node(req, fs, n);
-	pthread_mutex_unlock(&fs->lock);
+	node_done(fs, n);
 }
 
 static void forget_one(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 {
-	struct fs_node **slot;
+	struct fs_node *n;
+	bool idle;
 
 	if (ino == FS_STATS_INO)
 		return;
-	slot = node_slot(fs, from_kernel(fs, ino));
-	if (!*slot)
+	pthread_mutex_lock(&fs->lock);
+	n = *node_slot(fs, from_kernel(fs, ino));
+	if (!n) {
+		pthread_mutex_unlock(&fs->lock);
 		return;
-	(*slot)->nlookup = (*slot)->nlookup > nlookup ? (*slot)->nlookup - nlookup : 0;
-	node_maybe_release(fs, *slot);
+	}
+	n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
+	idle = !node_in_use(fs, n);
+	if (idle)
+		n->refs++; /* node_done decides, under the node's lock */
+	pthread_mutex_unlock(&fs->lock);
+	if (idle)
+		node_unref(fs, n);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	struct fs *fs = FS(req);
-
-	pthread_mutex_lock(&fs->lock);
-	forget_one(fs, ino, nlookup);
-	pthread_mutex_unlock(&fs->lock);
+	forget_one(FS(req), ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
-	struct fs *fs = FS(req);
-
-	pthread_mutex_lock(&fs->lock);
 	for (size_t i = 0; i < count; i++)
-		forget_one(fs, forgets[i].ino, forgets[i].nlookup);
-	pthread_mutex_unlock(&fs->lock);
+		forget_one(FS(req), forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -789,17 +1300,14 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_attr(req, &st, 0);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_GETATTR]++;
+	count(fs, FS_ST_GETATTR);
 	r = node_get(fs, from_kernel(fs, ino), &n);
 	if (r < 0) {
-		r = errno_of(fs, r);
-		pthread_mutex_unlock(&fs->lock);
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, errno_of(fs, r));
 		return;
 	}
 	fill_attr(fs, n, &st);
-	pthread_mutex_unlock(&fs->lock);
+	node_done(fs, n);
 	fuse_reply_attr(req, &st, 1.0);
 }
 
@@ -810,6 +1318,7 @@ static int node_truncate(struct fs *fs, struct fs_node *n, uint64_t size)
 	uint64_t in_last = size % fs->chunk_size;
 	int r;
 
+	node_quiesce(n);
 	if (size < n->rec.size) {
 		if (in_last) {
 			struct fs_centry *e;
@@ -818,9 +1327,14 @@ static int node_truncate(struct fs *fs, struct fs_node *n, uint64_t size)
 				r = chunk_load(fs, n, last, &e);
 				if (r < 0)
 					return r;
-				if (ftruncate(e->fd, (off_t)in_last) < 0)
-					return -errno;
-				e->dirty = true;
+				r = ftruncate(e->fd, (off_t)in_last) < 0 ? -errno : 0;
+				if (r == 0) {
+					fs_cache_mark(fs->cache, e, true, e->version);
+					e->gen++;
+				}
+				fs_cache_put(fs->cache, e);
+				if (r < 0)
+					return r;
 			}
 		}
 		refs_drop_from(fs, n, keep);
@@ -842,7 +1356,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 {
 	struct fs *fs = FS(req);
 	struct meta_time now = now_time();
-	struct fs_node *n;
+	struct fs_node *n = NULL;
 	struct stat st;
 	int r;
 
@@ -851,8 +1365,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_SETATTR]++;
+	count(fs, FS_ST_SETATTR);
 	r = fs->ro ? -EROFS : node_get(fs, from_kernel(fs, ino), &n);
 	if (r < 0)
 		goto out;
@@ -895,29 +1408,19 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	n->meta_dirty = true;
 	r = node_sync(fs, n);
 out:
+	if (r == 0)
+		fill_attr(fs, n, &st);
+	node_done(fs, n);
 	if (r < 0) {
-		r = errno_of(fs, r);
-		pthread_mutex_unlock(&fs->lock);
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, errno_of(fs, r));
 		return;
 	}
-	fill_attr(fs, n, &st);
-	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_attr(req, &st, 1.0);
 }
 
 static uint8_t dtype_of(uint32_t mode)
 {
 	return (uint8_t)((mode & S_IFMT) >> 12);
-}
-
-/* Parent change of an entry operation: times, and the link count for directories. */
-static int parent_touch(struct fs *fs, struct fs_node *p, int dir_links)
-{
-	p->rec.mtime = p->rec.ctime = now_time();
-	p->rec.nlink = (uint32_t)((int)p->rec.nlink + dir_links);
-	p->meta_dirty = true;
-	return put_record(fs, p);
 }
 
 static const struct meta_xattr *xattr_find(const struct meta_inode *rec, const char *name)
@@ -984,26 +1487,45 @@ static int inherit_acl(struct fs_node *p, struct fs_node *n, uint32_t *mode, mod
 	return 0;
 }
 
-/* mknod, mkdir, symlink and create: a new inode named NAME in PARENT. */
-static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *name,
-                     uint32_t mode, dev_t rdev, const char *target, struct fs_node **out)
+/*
+ * A directory's record when a file is made or removed in it: only its
+ * times change, and they go to the clusters with the next change of the
+ * directory that must (a link count, its own attributes), fsyncdir, the
+ * unmount, or at the latest with the first entry change PARENT_LAG_NS
+ * after the last write; in memory (what stat shows) they are current. A
+ * link count change (DIR_LINKS) is written at once. Saves a register write
+ * per file made or removed; a crash may lose up to that lag of a
+ * directory's mtime, never an entry or a link count.
+ */
+#define PARENT_LAG_NS 1000000000ull
+static bool parent_due(const struct fs_node *p, bool dir_links)
+{
+	return dir_links || !p->written_ns || mono_ns() - p->written_ns >= PARENT_LAG_NS;
+}
+
+/* After an entry change of P: its record was written with it (WRITTEN), or is now pending. */
+static void parent_written(struct fs_node *p, bool written)
+{
+	if (written) {
+		p->meta_dirty = false;
+		p->written_ns = mono_ns();
+	} else {
+		p->meta_dirty = true;
+	}
+}
+
+/* make_node with the parent P locked. */
+static int make_node_in(fuse_req_t req, struct fs *fs, struct fs_node *p, const char *name,
+                        uint32_t mode, dev_t rdev, const char *target, struct fs_node **out)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct meta_time now = now_time();
 	struct meta_dentry d = {0};
-	struct fs_node *p, *n;
+	struct fs_node *n;
 	size_t len = strlen(name);
+	bool with_parent;
 	int r;
 
-	if (fs->ro)
-		return -EROFS;
-	if (len > META_NAME_MAX)
-		return -ENAMETOOLONG;
-	if (target && strlen(target) > META_SYMLINK_MAX)
-		return -ENAMETOOLONG;
-	r = node_get(fs, from_kernel(fs, parent), &p);
-	if (r < 0)
-		return r;
 	if (!S_ISDIR(p->rec.mode))
 		return -ENOTDIR;
 	if (p->rec.nlink == 0)
@@ -1017,7 +1539,7 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 	 * (Several writers will need the entry write itself to be
 	 * create-only.)
 	 */
-	n = calloc(1, sizeof(*n));
+	n = node_new(meta_new_ino());
 	if (!n)
 		return -ENOMEM;
 	r = inherit_acl(p, n, &mode, ctx->umask);
@@ -1025,7 +1547,6 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 		node_free(n);
 		return r;
 	}
-	n->ino = meta_new_ino();
 	n->rec.ino = n->ino;
 	n->rec.mode = mode;
 	n->rec.uid = ctx->uid;
@@ -1041,7 +1562,7 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 		n->rec.symlink = strdup(target);
 		n->rec.size = strlen(target);
 		if (!n->rec.symlink) {
-			free(n);
+			node_free(n);
 			return -ENOMEM;
 		}
 	}
@@ -1049,14 +1570,15 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 	d.ino = n->ino;
 	d.name_len = (uint16_t)len;
 	memcpy(d.name, name, len);
-	/* The new inode, its entry and the parent's times (and link count) in one round. */
+	/* The new inode, its entry and (parent_due) the parent's record, in one round. */
 	p->rec.mtime = p->rec.ctime = now;
 	if (S_ISDIR(mode))
 		p->rec.nlink++;
+	with_parent = parent_due(p, S_ISDIR(mode));
 	{
 		const struct meta_inode *recs[2] = {&n->rec, &p->rec};
-		fs->stats[FS_ST_META_PUT] += 3;
-		r = meta_put_parallel(fs->meta, recs, 2, p->ino, &d, NULL);
+		count_n(&fs->stats[FS_ST_META_PUT], with_parent ? 3 : 2);
+		r = meta_put_parallel(fs->meta, recs, with_parent ? 2 : 1, p->ino, &d, NULL);
 	}
 	if (r < 0) {
 		/* The parent's record on the clusters may be either; ours says what we tried. */
@@ -1069,24 +1591,55 @@ static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const cha
 		node_free(n);
 		return r;
 	}
-	p->meta_dirty = false;
+	parent_written(p, with_parent);
+	/* Published locked, with our ref: the caller ends its use. */
+	pthread_mutex_lock(&n->lock);
+	n->refs = 1;
+	n->loaded = true;
+	pthread_mutex_lock(&fs->lock);
 	node_insert(fs, n);
-	names_put(fs, p->ino, name, n->ino, d.type);
+	names_put_locked(fs, p->ino, name, n->ino, d.type);
 	n->names_complete = S_ISDIR(mode) && fs->names != NULL;
+	pthread_mutex_unlock(&fs->lock);
 	*out = n;
 	return 0;
 }
 
+/*
+ * mknod, mkdir, symlink and create: a new inode named NAME in PARENT.
+ * *OUT: the new node, locked, with a ref (end it with node_done).
+ */
+static int make_node(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *name,
+                     uint32_t mode, dev_t rdev, const char *target, struct fs_node **out)
+{
+	struct fs_node *p;
+	int r;
+
+	*out = NULL;
+	if (fs->ro)
+		return -EROFS;
+	if (strlen(name) > META_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (target && strlen(target) > META_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	r = node_get(fs, from_kernel(fs, parent), &p);
+	if (r < 0)
+		return r;
+	r = make_node_in(req, fs, p, name, mode, rdev, target, out);
+	node_done(fs, p);
+	return r;
+}
+
+/* Replies to an operation that made or linked N (locked, or NULL on error) and ends its use. */
 static void reply_made(fuse_req_t req, struct fs *fs, int r, struct fs_node *n)
 {
 	if (r < 0) {
-		r = errno_of(fs, r);
-		pthread_mutex_unlock(&fs->lock);
-		fuse_reply_err(req, r);
+		node_done(fs, n);
+		fuse_reply_err(req, errno_of(fs, r));
 		return;
 	}
 	reply_entry_node(req, fs, n);
-	pthread_mutex_unlock(&fs->lock);
+	node_done(fs, n);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -1095,8 +1648,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fs_node *n = NULL;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_MKNOD]++;
+	count(fs, FS_ST_MKNOD);
 	r = make_node(req, fs, parent, name, mode, rdev, NULL, &n);
 	reply_made(req, fs, r, n);
 }
@@ -1107,8 +1659,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fs_node *n = NULL;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_MKDIR]++;
+	count(fs, FS_ST_MKDIR);
 	r = make_node(req, fs, parent, name, S_IFDIR | (mode & 07777), 0, NULL, &n);
 	reply_made(req, fs, r, n);
 }
@@ -1119,8 +1670,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	struct fs_node *n = NULL;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_SYMLINK]++;
+	count(fs, FS_ST_SYMLINK);
 	r = make_node(req, fs, parent, name, S_IFLNK | 0777, 0, link, &n);
 	reply_made(req, fs, r, n);
 }
@@ -1133,22 +1683,21 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fs_node *n = NULL;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_CREATE]++;
+	count(fs, FS_ST_CREATE);
 	r = make_node(req, fs, parent, name, S_IFREG | (mode & 07777), 0, NULL, &n);
 	if (r < 0) {
-		r = errno_of(fs, r);
-		pthread_mutex_unlock(&fs->lock);
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, errno_of(fs, r));
 		return;
 	}
 	e.ino = to_kernel(fs, n->ino);
 	e.attr_timeout = e.entry_timeout = 1.0;
 	fill_attr(fs, n, &e.attr);
+	pthread_mutex_lock(&fs->lock);
 	n->nlookup++;
 	n->opens++;
-	fi->keep_cache = 1;
 	pthread_mutex_unlock(&fs->lock);
+	fi->keep_cache = 1;
+	node_done(fs, n);
 	fuse_reply_create(req, &e, fi);
 }
 
@@ -1159,33 +1708,46 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	char *target = NULL;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
 	r = node_get(fs, from_kernel(fs, ino), &n);
-	if (r == 0 && (!S_ISLNK(n->rec.mode) || !n->rec.symlink))
-		r = -EINVAL;
-	if (r == 0 && !(target = strdup(n->rec.symlink)))
-		r = -ENOMEM;
 	if (r < 0) {
-		r = errno_of(fs, r);
-		pthread_mutex_unlock(&fs->lock);
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, errno_of(fs, r));
 		return;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	if (!S_ISLNK(n->rec.mode) || !n->rec.symlink)
+		r = -EINVAL;
+	else if (!(target = strdup(n->rec.symlink)))
+		r = -ENOMEM;
+	node_done(fs, n);
+	if (r < 0) {
+		fuse_reply_err(req, errno_of(fs, r));
+		return;
+	}
 	fuse_reply_readlink(req, target);
 	free(target);
+}
+
+static unsigned node_opens(struct fs *fs, const struct fs_node *n)
+{
+	unsigned o;
+
+	pthread_mutex_lock(&fs->lock);
+	o = n->opens;
+	pthread_mutex_unlock(&fs->lock);
+	return o;
 }
 
 /*
  * Removes NAME from P (a tombstone), drops a link of N and updates P, in one
  * round. N's record is written only while something still refers to it.
+ * Both are locked.
  */
 static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struct fs_node *n,
                        int dir_links)
 {
 	struct meta_dentry tomb = {.deleted = true};
 	const struct meta_inode *recs[2];
-	unsigned count = 0;
+	unsigned k = 0;
+	bool with_parent;
 	int r;
 
 	tomb.name_len = (uint16_t)strlen(name);
@@ -1198,57 +1760,108 @@ static int remove_name(struct fs *fs, struct fs_node *p, const char *name, struc
 	n->meta_dirty = true;
 	p->rec.mtime = p->rec.ctime = n->rec.ctime;
 	p->rec.nlink = (uint32_t)((int)p->rec.nlink + dir_links);
-	recs[count++] = &p->rec;
-	if (n->rec.nlink > 0 || n->opens > 0)
-		recs[count++] = &n->rec;
-	fs->stats[FS_ST_META_PUT] += count + 1;
+	with_parent = parent_due(p, dir_links != 0);
+	if (n->rec.nlink > 0 || node_opens(fs, n) > 0)
+		recs[k++] = &n->rec;
+	if (with_parent)
+		recs[k++] = &p->rec;
+	count_n(&fs->stats[FS_ST_META_PUT], k + 1);
 	names_drop(fs, p->ino, name);
-	r = meta_put_parallel(fs->meta, recs, count, p->ino, &tomb, NULL);
+	r = meta_put_parallel(fs->meta, recs, k, p->ino, &tomb, NULL);
 	if (r < 0) {
 		p->meta_dirty = true;
 		return r;
 	}
-	p->meta_dirty = false;
-	if (count == 2)
+	parent_written(p, with_parent);
+	if (k > (with_parent ? 1u : 0u))
 		n->meta_dirty = false;
 	return 0;
+}
+
+/*
+ * With directory P locked: the node NAME names, locked too, with a ref
+ * (lock_child; checked again if P was let go meanwhile).
+ */
+static int child_get(struct fs *fs, struct fs_node *p, const char *name, struct meta_dentry *d,
+                     struct fs_node **out)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		struct meta_dentry again;
+		struct fs_node *n;
+		int r = entry_get(fs, p->ino, name, d);
+		if (r < 0)
+			return r;
+		r = node_ref(fs, d->ino, &n);
+		if (r < 0)
+			return r;
+		if (n == p) { /* "." is never asked for; a loop in the tree */
+			pthread_mutex_lock(&fs->lock);
+			n->refs--;
+			pthread_mutex_unlock(&fs->lock);
+			return -EIO;
+		}
+		if (!lock_child(p, n)) {
+			*out = n;
+			return 0;
+		}
+		r = entry_get(fs, p->ino, name, &again);
+		if (r == 0 && again.ino == d->ino) {
+			*out = n;
+			return 0;
+		}
+		node_done(fs, n);
+		if (r < 0)
+			return r;
+	}
+	return -EIO;
+}
+
+/* Whether directory N (locked) has a live entry: from the name cache when it knows them all. */
+static int dir_nonempty(struct fs *fs, struct fs_node *n, bool *nonempty)
+{
+	bool known;
+
+	pthread_mutex_lock(&fs->lock);
+	known = n->names_complete;
+	*nonempty = n->names_live > 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (known)
+		return 0;
+	return meta_dir_nonempty(fs->meta, n->ino, nonempty, NULL);
 }
 
 static void op_unlink_or_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 {
 	struct fs *fs = FS(req);
 	struct meta_dentry d;
-	struct fs_node *p, *n;
+	struct fs_node *p = NULL, *n = NULL;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[dir ? FS_ST_RMDIR : FS_ST_UNLINK]++;
+	count(fs, dir ? FS_ST_RMDIR : FS_ST_UNLINK);
 	r = fs->ro ? -EROFS : node_get(fs, from_kernel(fs, parent), &p);
 	if (r == 0 && strlen(name) > META_NAME_MAX)
 		r = -ENAMETOOLONG;
 	if (r == 0 && p->ino == fs->root && strcmp(name, FS_STATS_NAME) == 0)
 		r = -EPERM;
 	if (r == 0)
-		r = entry_get(fs, p->ino, name, &d);
-	if (r == 0)
-		r = node_get(fs, d.ino, &n);
+		r = child_get(fs, p, name, &d, &n);
 	if (r == 0 && dir && !S_ISDIR(n->rec.mode))
 		r = -ENOTDIR;
 	if (r == 0 && !dir && S_ISDIR(n->rec.mode))
 		r = -EISDIR;
 	if (r == 0 && dir) {
 		bool nonempty;
-		r = meta_dir_nonempty(fs->meta, n->ino, &nonempty, NULL);
+		r = dir_nonempty(fs, n, &nonempty);
 		if (r == 0 && nonempty)
 			r = -ENOTEMPTY;
 	}
 	if (r == 0)
 		r = remove_name(fs, p, name, n, dir ? -1 : 0);
-	if (r == 0)
-		node_maybe_release(fs, n);
-	r = errno_of(fs, r);
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, r);
+	if (n && n != p)
+		node_done(fs, n);
+	if (p)
+		node_done(fs, p);
+	fuse_reply_err(req, errno_of(fs, r));
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -1261,7 +1874,11 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	op_unlink_or_rmdir(req, parent, name, true);
 }
 
-/* True when directory ANC is DIR or one of its ancestors. */
+/*
+ * True when directory ANC is DIR or one of its ancestors. Under
+ * fs.rename_lock (parent fields change only under it), holding no node
+ * lock: each ancestor is locked only to read its parent.
+ */
 static int is_ancestor(struct fs *fs, uint64_t anc, uint64_t dir, bool *out)
 {
 	*out = false;
@@ -1278,23 +1895,147 @@ static int is_ancestor(struct fs *fs, uint64_t anc, uint64_t dir, bool *out)
 		if (r < 0)
 			return r;
 		dir = n->rec.parent;
+		node_done(fs, n);
 	}
 	return -ELOOP;
 }
 
-static int put_entry(struct fs *fs, uint64_t dir, const char *name, struct fs_node *n)
+/* entry_get, answering "absent" at once in a directory whose names are all known. */
+static int entry_get_in(struct fs *fs, uint64_t dir, const char *name, struct meta_dentry *out)
 {
-	struct meta_dentry d = {0};
+	bool absent = false;
 
-	/* Dropped first: if the write fails, the next lookup reads the clusters. */
-	names_drop(fs, dir, name);
-	d.type = dtype_of(n->rec.mode);
-	d.ino = n->ino;
-	d.name_len = (uint16_t)strlen(name);
-	memcpy(d.name, name, d.name_len);
-	if (meta_dentry_put(fs->meta, dir, &d, NULL) < 0)
-		return -EIO;
-	names_put(fs, dir, name, n->ino, d.type);
+	if (names_get(fs, dir, name, out, &absent) == 0)
+		return 0;
+	return absent ? -ENOENT : entry_get(fs, dir, name, out);
+}
+
+/* The entry NAME of P (a ref), read under P's lock; *N a ref to its node (NULL if absent). */
+static int rename_side(struct fs *fs, struct fs_node *p, const char *name, struct meta_dentry *d,
+                       struct fs_node **n)
+{
+	int r;
+
+	*n = NULL;
+	pthread_mutex_lock(&p->lock);
+	r = S_ISDIR(p->rec.mode) ? entry_get_in(fs, p->ino, name, d) : -ENOTDIR;
+	pthread_mutex_unlock(&p->lock);
+	if (r == 0)
+		r = node_ref(fs, d->ino, n);
+	return r;
+}
+
+static bool node_is_dir(struct fs_node *n)
+{
+	bool dir;
+
+	pthread_mutex_lock(&n->lock);
+	dir = S_ISDIR(n->rec.mode);
+	pthread_mutex_unlock(&n->lock);
+	return dir;
+}
+
+/*
+ * The rename itself, every node locked. Two rounds: first the new entry
+ * alone; then, in parallel, the old name's tombstone (RENAME_EXCHANGE: the
+ * other inode's entry there) with the records of the renamed inode (ctime,
+ * its parent field when a directory moves), the replaced one (a link
+ * fewer) and both parents. A crash between them leaves the renamed inode
+ * under both names, never under none, and a replaced inode without its
+ * name but with its link count (an orphan for gc, never a name whose
+ * inode is gone); with RENAME_EXCHANGE it leaves the second inode without
+ * a name. Within a round any subset may land.
+ */
+static int rename_locked(struct fs *fs, struct fs_node *sp, const char *name, struct fs_node *tp,
+                         const char *newname, struct fs_node *s, struct fs_node *t, unsigned flags)
+{
+	const struct meta_inode *recs[META_PARALLEL_MAX];
+	struct meta_dentry nd = {0}, tomb = {.deleted = true};
+	struct meta_time now = now_time();
+	unsigned k = 0;
+	bool sdir = S_ISDIR(s->rec.mode), tdir = t && S_ISDIR(t->rec.mode);
+	int r;
+
+	if (t && !(flags & RENAME_EXCHANGE)) {
+		if (sdir && !tdir)
+			return -ENOTDIR;
+		if (!sdir && tdir)
+			return -EISDIR;
+		if (tdir) {
+			bool nonempty;
+			if ((r = dir_nonempty(fs, t, &nonempty)) < 0)
+				return r;
+			if (nonempty)
+				return -ENOTEMPTY;
+		}
+	}
+	/* Dropped first: if a write fails, the next lookup reads the clusters. */
+	names_drop(fs, tp->ino, newname);
+	names_drop(fs, sp->ino, name);
+	nd.type = dtype_of(s->rec.mode);
+	nd.ino = s->ino;
+	nd.name_len = (uint16_t)strlen(newname);
+	memcpy(nd.name, newname, nd.name_len);
+	count(fs, FS_ST_META_PUT);
+	if ((r = meta_put_parallel(fs->meta, NULL, 0, tp->ino, &nd, NULL)) < 0)
+		return r;
+	names_put(fs, tp->ino, newname, s->ino, nd.type);
+	if (sdir && sp != tp) {
+		s->rec.parent = tp->ino;
+		if (!(flags & RENAME_EXCHANGE) || !tdir) {
+			sp->rec.nlink--;
+			tp->rec.nlink++;
+		}
+	}
+	if ((flags & RENAME_EXCHANGE) && tdir && !sdir && sp != tp) {
+		sp->rec.nlink++;
+		tp->rec.nlink--;
+	}
+	s->rec.ctime = now;
+	s->meta_dirty = true;
+	recs[k++] = &s->rec;
+	if (t) {
+		if (flags & RENAME_EXCHANGE) {
+			if (tdir && sp != tp)
+				t->rec.parent = sp->ino;
+		} else if (tdir) {
+			t->rec.nlink = 0;
+			tp->rec.nlink--;
+		} else if (t->rec.nlink) {
+			t->rec.nlink--;
+		}
+		t->rec.ctime = now;
+		t->meta_dirty = true;
+		if (t->rec.nlink || node_opens(fs, t))
+			recs[k++] = &t->rec;
+	}
+	sp->rec.mtime = sp->rec.ctime = now;
+	tp->rec.mtime = tp->rec.ctime = now;
+	sp->meta_dirty = tp->meta_dirty = true;
+	recs[k++] = &sp->rec;
+	if (tp != sp)
+		recs[k++] = &tp->rec;
+	if (flags & RENAME_EXCHANGE) {
+		nd.type = dtype_of(t->rec.mode);
+		nd.ino = t->ino;
+		nd.name_len = (uint16_t)strlen(name);
+		memcpy(nd.name, name, nd.name_len);
+	} else {
+		tomb.name_len = (uint16_t)strlen(name);
+		memcpy(tomb.name, name, tomb.name_len);
+	}
+	count_n(&fs->stats[FS_ST_META_PUT], k + 1);
+	r = meta_put_parallel(fs->meta, recs, k, sp->ino, (flags & RENAME_EXCHANGE) ? &nd : &tomb,
+	                      NULL);
+	if (r < 0)
+		return r;
+	s->meta_dirty = false;
+	parent_written(sp, true);
+	parent_written(tp, true);
+	if (t && recs[1] == &t->rec)
+		t->meta_dirty = false;
+	if (flags & RENAME_EXCHANGE)
+		names_put(fs, sp->ino, name, t->ino, nd.type);
 	return 0;
 }
 
@@ -1302,7 +2043,7 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
                      const char *newname, unsigned flags)
 {
 	struct meta_dentry sd, td;
-	struct fs_node *sp, *tp, *s, *t = NULL;
+	struct fs_node *sp = NULL, *tp = NULL, *s = NULL, *t = NULL;
 	bool loop;
 	int r;
 
@@ -1312,106 +2053,75 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 		return -EINVAL;
 	if (strlen(name) > META_NAME_MAX || strlen(newname) > META_NAME_MAX)
 		return -ENAMETOOLONG;
-	if ((r = node_get(fs, from_kernel(fs, parent), &sp)) < 0 ||
-	    (r = node_get(fs, from_kernel(fs, newparent), &tp)) < 0)
+	if ((r = node_ref(fs, from_kernel(fs, parent), &sp)) < 0)
 		return r;
-	if (!S_ISDIR(tp->rec.mode))
-		return -ENOTDIR;
-	if ((r = entry_get(fs, sp->ino, name, &sd)) < 0)
-		return r;
-	if ((r = node_get(fs, sd.ino, &s)) < 0)
-		return r;
-	r = entry_get(fs, tp->ino, newname, &td);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	if (r == 0 && (r = node_get(fs, td.ino, &t)) < 0)
-		return r;
-	if (t == s)
-		return 0; /* the same inode: POSIX says do nothing */
-	if ((flags & RENAME_NOREPLACE) && t)
-		return -EEXIST;
-	if ((flags & RENAME_EXCHANGE) && !t)
-		return -ENOENT;
-	if (S_ISDIR(s->rec.mode) && sp != tp) {
-		if ((r = is_ancestor(fs, s->ino, tp->ino, &loop)) < 0)
-			return r;
-		if (loop)
-			return -EINVAL;
-	}
-	if ((flags & RENAME_EXCHANGE) && S_ISDIR(t->rec.mode) && sp != tp) {
-		if ((r = is_ancestor(fs, t->ino, sp->ino, &loop)) < 0)
-			return r;
-		if (loop)
-			return -EINVAL;
-	}
-	if (t && !(flags & RENAME_EXCHANGE)) {
-		if (S_ISDIR(s->rec.mode) && !S_ISDIR(t->rec.mode))
-			return -ENOTDIR;
-		if (!S_ISDIR(s->rec.mode) && S_ISDIR(t->rec.mode))
-			return -EISDIR;
-		if (S_ISDIR(t->rec.mode)) {
-			bool nonempty;
-			if ((r = meta_dir_nonempty(fs->meta, t->ino, &nonempty, NULL)) < 0)
-				return r;
-			if (nonempty)
-				return -ENOTEMPTY;
+	if ((r = node_ref(fs, from_kernel(fs, newparent), &tp)) < 0)
+		goto out;
+	for (int attempt = 0;; attempt++) {
+		struct fs_node *v[4];
+		struct meta_dentry again;
+		bool same;
+		if (attempt == 16) {
+			r = -EIO;
+			goto out;
 		}
-	}
-	/* The new name first: a crash in between leaves a second link, never none. */
-	if ((r = put_entry(fs, tp->ino, newname, s)) < 0)
-		return r;
-	if (flags & RENAME_EXCHANGE) {
-		if ((r = put_entry(fs, sp->ino, name, t)) < 0)
-			return r;
-		if (S_ISDIR(t->rec.mode) && sp != tp) {
-			t->rec.parent = sp->ino;
-			t->rec.ctime = now_time();
-			if ((r = put_record(fs, t)) < 0)
-				return r;
+		if ((r = rename_side(fs, sp, name, &sd, &s)) < 0)
+			goto out;
+		r = rename_side(fs, tp, newname, &td, &t);
+		if (r < 0 && r != -ENOENT)
+			goto out;
+		r = 0;
+		if (t == s)
+			goto out; /* the same inode: POSIX says do nothing */
+		if ((flags & RENAME_NOREPLACE) && t) {
+			r = -EEXIST;
+			goto out;
 		}
-	} else {
-		struct meta_dentry tomb = {.deleted = true};
-		tomb.name_len = (uint16_t)strlen(name);
-		memcpy(tomb.name, name, tomb.name_len);
-		names_drop(fs, sp->ino, name);
-		if ((r = meta_dentry_put(fs->meta, sp->ino, &tomb, NULL)) < 0)
-			return r;
-		if (t) {
-			if (S_ISDIR(t->rec.mode)) {
-				t->rec.nlink = 0;
-				tp->rec.nlink--;
-			} else if (t->rec.nlink) {
-				t->rec.nlink--;
+		if ((flags & RENAME_EXCHANGE) && !t) {
+			r = -ENOENT;
+			goto out;
+		}
+		if (sp != tp && node_is_dir(s)) {
+			if ((r = is_ancestor(fs, s->ino, tp->ino, &loop)) < 0)
+				goto out;
+			if (loop) {
+				r = -EINVAL;
+				goto out;
 			}
-			t->rec.ctime = now_time();
-			t->meta_dirty = true;
-			if (t->rec.nlink || t->opens)
-				if ((r = put_record(fs, t)) < 0)
-					return r;
 		}
-	}
-	if (S_ISDIR(s->rec.mode) && sp != tp) {
-		s->rec.parent = tp->ino;
-		if (!(flags & RENAME_EXCHANGE) || !S_ISDIR(t->rec.mode)) {
-			sp->rec.nlink--;
-			tp->rec.nlink++;
+		if ((flags & RENAME_EXCHANGE) && sp != tp && node_is_dir(t)) {
+			if ((r = is_ancestor(fs, t->ino, sp->ino, &loop)) < 0)
+				goto out;
+			if (loop) {
+				r = -EINVAL;
+				goto out;
+			}
 		}
+		v[0] = sp, v[1] = tp, v[2] = s, v[3] = t;
+		nodes_lock(v, 4);
+		/* Nothing changed while no lock was held? */
+		same = entry_get(fs, sp->ino, name, &again) == 0 && again.ino == s->ino;
+		if (same) {
+			int tr = entry_get_in(fs, tp->ino, newname, &again);
+			same = t ? tr == 0 && again.ino == t->ino : tr == -ENOENT;
+		}
+		if (same) {
+			r = rename_locked(fs, sp, name, tp, newname, s, t, flags);
+			nodes_unlock(v, 4);
+			goto out;
+		}
+		nodes_unlock(v, 4);
+		node_unref(fs, s);
+		node_unref(fs, t);
+		s = t = NULL;
 	}
-	if ((flags & RENAME_EXCHANGE) && S_ISDIR(t->rec.mode) && !S_ISDIR(s->rec.mode) &&
-	    sp != tp) {
-		sp->rec.nlink++;
-		tp->rec.nlink--;
-	}
-	s->rec.ctime = now_time();
-	if ((r = put_record(fs, s)) < 0)
-		return r;
-	if ((r = parent_touch(fs, sp, 0)) < 0)
-		return r;
-	if (tp != sp && (r = parent_touch(fs, tp, 0)) < 0)
-		return r;
-	if (t)
-		node_maybe_release(fs, t);
-	return 0;
+out:
+	node_unref(fs, t);
+	node_unref(fs, s);
+	if (tp != sp)
+		node_unref(fs, tp);
+	node_unref(fs, sp);
+	return r;
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
@@ -1420,42 +2130,76 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	struct fs *fs = FS(req);
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_RENAME]++;
-	r = errno_of(fs, do_rename(fs, parent, name, newparent, newname, flags));
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, r);
+	count(fs, FS_ST_RENAME);
+	pthread_mutex_lock(&fs->rename_lock);
+	r = do_rename(fs, parent, name, newparent, newname, flags);
+	pthread_mutex_unlock(&fs->rename_lock);
+	fuse_reply_err(req, errno_of(fs, r));
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct fs *fs = FS(req);
-	struct meta_dentry old;
-	struct fs_node *n = NULL, *p = NULL;
+	struct meta_dentry d = {0};
+	struct fs_node *n = NULL, *p = NULL, *v[2];
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_LINK]++;
-	r = fs->ro ? -EROFS : node_get(fs, from_kernel(fs, ino), &n);
+	count(fs, FS_ST_LINK);
+	r = fs->ro ? -EROFS : node_ref(fs, from_kernel(fs, ino), &n);
 	if (r == 0)
-		r = node_get(fs, from_kernel(fs, newparent), &p);
-	if (r == 0 && S_ISDIR(n->rec.mode))
+		r = node_ref(fs, from_kernel(fs, newparent), &p);
+	if (r < 0) {
+		node_unref(fs, n);
+		fuse_reply_err(req, errno_of(fs, r));
+		return;
+	}
+	if (n == p) { /* a directory linked into itself: the kernel refuses it first */
+		node_unref(fs, p);
+		node_unref(fs, n);
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	v[0] = n, v[1] = p;
+	nodes_lock(v, 2);
+	if (S_ISDIR(n->rec.mode))
 		r = -EPERM;
-	if (r == 0 && strlen(newname) > META_NAME_MAX)
+	else if (strlen(newname) > META_NAME_MAX)
 		r = -ENAMETOOLONG;
+	else if (!S_ISDIR(p->rec.mode))
+		r = -ENOTDIR;
 	if (r == 0) {
-		r = entry_get(fs, p->ino, newname, &old);
+		r = entry_get_in(fs, p->ino, newname, &d);
 		r = r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
 	}
-	if (r == 0)
-		r = put_entry(fs, p->ino, newname, n);
 	if (r == 0) {
+		/*
+		 * The link count first, then the entry and the parent's times in
+		 * one round: a crash between them leaves a count one too high
+		 * (gc's), never a name more than the count (an unlink of the other
+		 * name would remove the inode under it).
+		 */
+		const struct meta_inode *recs[1] = {&p->rec};
+		struct meta_time now = now_time();
 		n->rec.nlink++;
-		n->rec.ctime = now_time();
+		n->rec.ctime = now;
 		r = put_record(fs, n);
+		if (r < 0)
+			n->rec.nlink--;
+		if (r == 0) {
+			p->rec.mtime = p->rec.ctime = now;
+			d.type = dtype_of(n->rec.mode);
+			d.ino = n->ino;
+			d.name_len = (uint16_t)strlen(newname);
+			memcpy(d.name, newname, d.name_len);
+			count_n(&fs->stats[FS_ST_META_PUT], 2);
+			r = meta_put_parallel(fs->meta, recs, 1, p->ino, &d, NULL);
+			p->meta_dirty = r < 0;
+			if (r == 0)
+				names_put(fs, p->ino, newname, n->ino, d.type);
+		}
 	}
-	if (r == 0)
-		r = parent_touch(fs, p, 0);
+	pthread_mutex_unlock(&p->lock);
+	node_unref(fs, p);
 	reply_made(req, fs, r, n);
 }
 
@@ -1499,9 +2243,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (ino == FS_STATS_INO) {
 		char *text;
 		size_t len;
-		pthread_mutex_lock(&fs->lock);
 		r = stats_text(fs, &text, &len);
-		pthread_mutex_unlock(&fs->lock);
 		if (r < 0) {
 			fuse_reply_err(req, -r);
 			return;
@@ -1511,34 +2253,34 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_open(req, fi);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_OPEN]++;
+	count(fs, FS_ST_OPEN);
 	r = node_get(fs, from_kernel(fs, ino), &n);
-	if (r == 0 && fs->ro && (fi->flags & O_ACCMODE) != O_RDONLY)
-		r = -EROFS;
 	if (r < 0) {
-		r = errno_of(fs, r);
-		pthread_mutex_unlock(&fs->lock);
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, errno_of(fs, r));
 		return;
 	}
+	if (fs->ro && (fi->flags & O_ACCMODE) != O_RDONLY)
+		r = -EROFS;
 	/* FUSE_CAP_ATOMIC_O_TRUNC: the kernel sends O_TRUNC here, not as a setattr. */
-	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY && n->rec.size > 0) {
+	if (r == 0 && (fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY &&
+	    n->rec.size > 0) {
 		r = node_truncate(fs, n, 0);
 		if (r == 0) {
 			n->rec.mtime = n->rec.ctime = now_time();
 			r = node_sync(fs, n);
 		}
-		if (r < 0) {
-			r = errno_of(fs, r);
-			pthread_mutex_unlock(&fs->lock);
-			fuse_reply_err(req, r);
-			return;
-		}
 	}
-	n->opens++;
+	if (r == 0) {
+		pthread_mutex_lock(&fs->lock);
+		n->opens++;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	node_done(fs, n);
+	if (r < 0) {
+		fuse_reply_err(req, errno_of(fs, r));
+		return;
+	}
 	fi->keep_cache = fs->ro ? 0 : 1;
-	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_open(req, fi);
 }
 
@@ -1559,11 +2301,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    (size_t)off < len ? (len - (size_t)off < size ? len - (size_t)off : size) : 0);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_READ]++;
+	count(fs, FS_ST_READ);
 	r = node_get(fs, from_kernel(fs, ino), &n);
-	if (r < 0)
-		goto out;
+	if (r < 0) {
+		fuse_reply_err(req, errno_of(fs, r));
+		return;
+	}
 	if ((uint64_t)off >= n->rec.size)
 		size = 0;
 	else if ((uint64_t)off + size > n->rec.size)
@@ -1576,9 +2319,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (size && (uint64_t)off == n->last_read_end) {
 		/* Sequential: this chunk and the next ones, in parallel. */
 		uint32_t first = (uint32_t)((uint64_t)off / fs->chunk_size);
-		struct fs_centry *cur = fs_cache_find(fs->cache, n->ino, first);
-		if (cur)
-			fs_cache_touch(fs->cache, cur);
+		fs_cache_put(fs->cache, fs_cache_get(fs->cache, n->ino, first));
 		chunks_prefetch(fs, n, first, 3);
 	}
 	n->last_read_end = (uint64_t)off + size;
@@ -1595,6 +2336,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			if (r < 0)
 				goto out;
 			got = pread(e->fd, buf + done, want, (off_t)in);
+			fs_cache_put(fs->cache, e);
 			if (got < 0) {
 				r = -EIO;
 				goto out;
@@ -1603,16 +2345,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		done += want;
 	}
-	fs->bytes_read += size;
+	count_n(&fs->bytes_read, size);
 out:
+	node_done(fs, n);
 	if (r < 0) {
-		r = errno_of(fs, r);
-		pthread_mutex_unlock(&fs->lock);
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, errno_of(fs, r));
 		free(buf);
 		return;
 	}
-	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_buf(req, buf, size);
 	free(buf);
 }
@@ -1626,22 +2366,27 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	int r;
 
 	(void)fi;
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_WRITE]++;
+	count(fs, FS_ST_WRITE);
 	r = fs->ro ? -EROFS : node_get(fs, from_kernel(fs, ino), &n);
-	if (r < 0)
-		goto out;
+	if (r < 0) {
+		fuse_reply_err(req, errno_of(fs, r));
+		return;
+	}
 	if ((uint64_t)off + size < (uint64_t)off || (uint64_t)off + size > (1ull << 50)) {
 		r = -EFBIG;
 		goto out;
 	}
-	/* A sequential writer that moved on: upload the chunks it finished. */
+	/* A sequential writer that moved on: the chunks it finished go up in the background. */
 	if ((uint64_t)off == n->last_write_end && off > 0) {
 		uint32_t cur = (uint32_t)((uint64_t)off / fs->chunk_size);
 		for (uint32_t idx = cur > 2 ? cur - 2 : 0; idx < cur; idx++) {
-			struct fs_centry *e = fs_cache_find(fs->cache, n->ino, idx);
-			if (e && e->dirty && (r = chunk_upload(fs, n, e)) < 0)
+			struct fs_centry *e = fs_cache_get(fs->cache, n->ino, idx);
+			if (e && e->dirty && e->gen != e->up_gen &&
+			    chunk_upload_start(fs, n, e) < 0 && (r = chunk_upload(fs, n, e)) < 0) {
+				fs_cache_put(fs->cache, e);
 				goto out;
+			}
+			fs_cache_put(fs->cache, e);
 		}
 	}
 	while (done < size) {
@@ -1649,16 +2394,23 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		uint32_t idx = (uint32_t)(pos / fs->chunk_size);
 		size_t in = (size_t)(pos % fs->chunk_size), want = fs->chunk_size - in;
 		struct fs_centry *e;
+		ssize_t put;
 		if (want > size - done)
 			want = size - done;
 		r = chunk_load(fs, n, idx, &e);
 		if (r < 0)
 			goto out;
-		if (pwrite(e->fd, buf + done, want, (off_t)in) != (ssize_t)want) {
+		put = pwrite(e->fd, buf + done, want, (off_t)in);
+		if (put == (ssize_t)want) {
+			if (!e->dirty)
+				fs_cache_mark(fs->cache, e, true, e->version);
+			e->gen++;
+		}
+		fs_cache_put(fs->cache, e);
+		if (put != (ssize_t)want) {
 			r = errno == ENOSPC ? -ENOSPC : -EIO;
 			goto out;
 		}
-		e->dirty = true;
 		done += want;
 	}
 	if ((uint64_t)off + size > n->rec.size)
@@ -1666,19 +2418,17 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	n->rec.mtime = n->rec.ctime = now_time();
 	n->meta_dirty = true;
 	n->last_write_end = (uint64_t)off + size;
-	fs->bytes_written += size;
+	count_n(&fs->bytes_written, size);
 out:
-	if (r < 0 && done == 0) {
-		r = errno_of(fs, r);
-		pthread_mutex_unlock(&fs->lock);
-		fuse_reply_err(req, r);
-		return;
-	}
 	if (done && (uint64_t)off + done > n->rec.size) {
 		n->rec.size = (uint64_t)off + done;
 		n->meta_dirty = true;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	node_done(fs, n);
+	if (r < 0 && done == 0) {
+		fuse_reply_err(req, errno_of(fs, r));
+		return;
+	}
 	fuse_reply_write(req, done);
 }
 
@@ -1693,14 +2443,13 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, 0);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_FLUSH]++;
+	count(fs, FS_ST_FLUSH);
 	r = node_get(fs, from_kernel(fs, ino), &n);
-	if (r == 0)
+	if (r == 0) {
 		r = node_sync(fs, n);
-	r = errno_of(fs, r);
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, r);
+		node_done(fs, n);
+	}
+	fuse_reply_err(req, errno_of(fs, r));
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -1715,20 +2464,19 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 		fuse_reply_err(req, 0);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_FSYNC]++;
+	count(fs, FS_ST_FSYNC);
 	r = node_get(fs, from_kernel(fs, ino), &n);
-	if (r == 0)
+	if (r == 0) {
 		r = node_sync(fs, n);
-	r = errno_of(fs, r);
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, r);
+		node_done(fs, n);
+	}
+	fuse_reply_err(req, errno_of(fs, r));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct fs_node **slot;
+	struct fs_node *n;
 
 	if (ino == FS_STATS_INO) {
 		free((void *)(uintptr_t)fi->fh);
@@ -1736,15 +2484,20 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
-	slot = node_slot(fs, from_kernel(fs, ino));
-	if (*slot) {
-		struct fs_node *n = *slot;
-		node_sync(fs, n);
+	n = *node_slot(fs, from_kernel(fs, ino));
+	if (n)
+		n->refs++;
+	pthread_mutex_unlock(&fs->lock);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		if (n->loaded)
+			node_sync(fs, n);
+		pthread_mutex_lock(&fs->lock);
 		if (n->opens)
 			n->opens--;
-		node_maybe_release(fs, n);
+		pthread_mutex_unlock(&fs->lock);
+		node_done(fs, n);
 	}
-	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_err(req, 0);
 }
 
@@ -1759,63 +2512,109 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_READDIR]++;
+	count(fs, FS_ST_READDIR);
 	r = node_get(fs, from_kernel(fs, ino), &n);
-	if (r == 0 && !S_ISDIR(n->rec.mode))
+	if (r < 0) {
+		free(h);
+		fuse_reply_err(req, errno_of(fs, r));
+		return;
+	}
+	if (!S_ISDIR(n->rec.mode))
 		r = -ENOTDIR;
 	if (r == 0)
 		r = meta_dir_list(fs->meta, n->ino, &h->e, &h->count, NULL);
-	for (size_t i = 0; r == 0 && i < h->count; i++)
-		names_put(fs, n->ino, h->e[i].name, h->e[i].ino, h->e[i].type);
-	/* Unless the cache was emptied while filling it, it now holds them all. */
-	if (r == 0 && fs->names && fs->names_count >= h->count)
-		n->names_complete = true;
-	if (r < 0) {
-		r = errno_of(fs, r);
+	if (r == 0 && fs->names) {
+		pthread_mutex_lock(&fs->lock);
+		for (size_t i = 0; i < h->count; i++)
+			names_put_locked(fs, n->ino, h->e[i].name, h->e[i].ino, h->e[i].type);
+		/* Unless the cache was emptied while filling it, it now holds them all. */
+		if (fs->names_count >= h->count) {
+			n->names_complete = true;
+			n->names_live = h->count;
+		}
 		pthread_mutex_unlock(&fs->lock);
+	}
+	node_done(fs, n);
+	if (r < 0) {
 		free(h);
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, errno_of(fs, r));
 		return;
 	}
-	pthread_mutex_unlock(&fs->lock);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fuse_reply_open(req, fi);
 }
 
-/* Reads the inodes of entries FROM..TO-1 the mount does not hold, in one round. */
-static void nodes_prefetch(struct fs *fs, const struct dir_handle *h, size_t from, size_t to)
+#define PREFETCH_INODES 256
+/* Gives back the refs of H's last read ahead. */
+static void ahead_release(struct fs *fs, struct dir_handle *h)
 {
-	uint64_t inos[64];
-	struct meta_inode recs[64];
-	int res[64];
-	unsigned count = 0;
+	for (unsigned i = 0; i < h->ahead_count; i++)
+		node_unref(fs, h->ahead[i]);
+	h->ahead_count = 0;
+}
 
-	for (size_t i = from; i < to && i < h->count && count < 64; i++) {
-		bool dup = false;
-		if (*node_slot(fs, h->e[i].ino))
-			continue;
-		for (unsigned j = 0; j < count; j++)
-			dup = dup || inos[j] == h->e[i].ino;
-		if (!dup)
-			inos[count++] = h->e[i].ino;
-	}
-	if (count == 0 || meta_inode_get_many(fs->meta, inos, count, recs, res, NULL) < 0)
-		return;
-	fs->stats[FS_ST_META_GET] += count;
-	for (unsigned j = 0; j < count; j++) {
+/*
+ * Reads the inodes of entries FROM..TO-1 the mount does not hold, in one
+ * round. Each is first put in the table as a node still loading, locked
+ * (so nobody reads it twice, or believes an older copy than ours).
+ */
+static void nodes_prefetch(struct fs *fs, struct dir_handle *h, size_t from, size_t to)
+{
+	uint64_t *inos = malloc(PREFETCH_INODES * sizeof(*inos));
+	struct meta_inode *recs = calloc(PREFETCH_INODES, sizeof(*recs));
+	struct fs_node **nodes = malloc(PREFETCH_INODES * sizeof(*nodes));
+	int *res = malloc(PREFETCH_INODES * sizeof(*res));
+	unsigned k = 0;
+
+	if (!h->ahead)
+		h->ahead = calloc(PREFETCH_INODES, sizeof(*h->ahead));
+	if (!inos || !recs || !nodes || !res || !h->ahead)
+		goto out;
+	ahead_release(fs, h);
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = from; i < to && i < h->count && k < PREFETCH_INODES; i++) {
 		struct fs_node *n;
-		if (res[j] < 0)
-			continue;
-		n = calloc(1, sizeof(*n));
-		if (!n) {
-			meta_inode_free(&recs[j]);
-			continue;
-		}
-		n->ino = inos[j];
-		n->rec = recs[j];
+		if (*node_slot(fs, h->e[i].ino))
+			continue; /* held, or a duplicate of one just added */
+		n = node_new(h->e[i].ino);
+		if (!n)
+			break;
+		pthread_mutex_lock(&n->lock); /* fresh: nobody can hold it */
+		n->refs = 1;
 		node_insert(fs, n);
+		nodes[k] = n;
+		inos[k++] = n->ino;
 	}
+	pthread_mutex_unlock(&fs->lock);
+	if (k == 0)
+		goto out;
+	count_n(&fs->stats[FS_ST_META_GET], k);
+	if (meta_inode_get_many(fs->meta, inos, k, recs, res, NULL) < 0)
+		for (unsigned j = 0; j < k; j++)
+			res[j] = -EIO;
+	for (unsigned j = 0; j < k; j++) {
+		struct fs_node *n = nodes[j];
+		pthread_mutex_lock(&fs->lock);
+		if (res[j] == 0) {
+			n->rec = recs[j];
+			n->loaded = true;
+		} else {
+			n->load_error = res[j] == -ENOENT ? -ENOENT : -EIO;
+			node_unlink_table(fs, n);
+		}
+		pthread_mutex_unlock(&fs->lock);
+		if (res[j] == 0) {
+			pthread_mutex_unlock(&n->lock);
+			h->ahead[h->ahead_count++] = n; /* our ref, until the next read ahead */
+		} else {
+			node_done(fs, n);
+		}
+	}
+out:
+	free(inos);
+	free(recs);
+	free(nodes);
+	free(res);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -1825,6 +2624,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
 	char *buf = calloc(1, size), *p = buf;
 	size_t left = size;
+	uint64_t parent;
 	struct fs_node *dir;
 	int r = 0;
 
@@ -1832,24 +2632,34 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
 	r = node_get(fs, from_kernel(fs, ino), &dir);
-	if (r == 0 && plus) {
-		/* About 100 bytes an entry: the inodes this reply will carry, in one round. */
+	if (r < 0) {
+		free(buf);
+		fuse_reply_err(req, errno_of(fs, r));
+		return;
+	}
+	parent = dir->rec.parent ? dir->rec.parent : fs->root;
+	node_done(fs, dir);
+	if (plus) {
+		/* The inodes of this reply and the next ones, in one round. */
 		size_t from = off > 2 ? (size_t)off - 2 : 0;
-		nodes_prefetch(fs, h, from, from + size / 96 + 1);
+		bool held = true;
+		pthread_mutex_lock(&fs->lock);
+		for (size_t i = from; i < h->count && i < from + 64 && held; i++)
+			held = *node_slot(fs, h->e[i].ino) != NULL;
+		pthread_mutex_unlock(&fs->lock);
+		if (!held)
+			nodes_prefetch(fs, h, from, from + PREFETCH_INODES);
 	}
 	/* Offsets: 0 ".", 1 "..", 2+i entry i; each entry carries the next one's. */
-	for (off_t i = off; r == 0 && i < (off_t)h->count + 2; i++) {
+	for (off_t i = off; i < (off_t)h->count + 2; i++) {
 		struct fuse_entry_param e = {0};
 		const char *name;
 		struct fs_node *n = NULL;
 		size_t used;
 		if (i < 2) {
 			name = i == 0 ? "." : "..";
-			e.attr.st_ino =
-			    i == 0 ? ino
-			           : to_kernel(fs, dir->rec.parent ? dir->rec.parent : fs->root);
+			e.attr.st_ino = i == 0 ? ino : to_kernel(fs, parent);
 			e.attr.st_mode = S_IFDIR;
 		} else {
 			const struct meta_dentry *d = &h->e[i - 2];
@@ -1871,21 +2681,18 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		} else {
 			used = fuse_add_direntry(req, p, left, name, &e.attr, i + 1);
 		}
+		if (used <= left && n) {
+			pthread_mutex_lock(&fs->lock);
+			n->nlookup++;
+			pthread_mutex_unlock(&fs->lock);
+		}
+		if (n)
+			node_done(fs, n);
 		if (used > left)
 			break;
-		if (plus && n)
-			n->nlookup++;
 		p += used;
 		left -= used;
 	}
-	if (r < 0) {
-		r = errno_of(fs, r);
-		pthread_mutex_unlock(&fs->lock);
-		free(buf);
-		fuse_reply_err(req, r);
-		return;
-	}
-	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_buf(req, buf, size - left);
 	free(buf);
 }
@@ -1907,18 +2714,79 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	if (h)
+	if (h) {
+		ahead_release(FS(req), h);
+		free(h->ahead);
 		free(h->e);
+	}
 	free(h);
 	fuse_reply_err(req, 0);
 }
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	(void)ino;
+	struct fs *fs = FS(req);
+	struct fs_node *n;
+	int r;
+
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, 0); /* entry changes are on n-f clusters when they return */
+	/* Entries are on n-f clusters when their change returns; the times may be pending. */
+	r = node_get(fs, from_kernel(fs, ino), &n);
+	if (r == 0) {
+		if (n->meta_dirty && !fs->ro)
+			r = put_record(fs, n);
+		node_done(fs, n);
+	}
+	fuse_reply_err(req, errno_of(fs, r));
+}
+
+/*
+ * The session ends (before main closes the store and the clusters): waits
+ * for uploads still in flight and writes what the mount holds unwritten —
+ * directories' pending times, dirty chunks of files still open (a lazy
+ * unmount), records whose last write failed.
+ */
+static void op_destroy(void *userdata)
+{
+	struct fs *fs = userdata;
+	struct fs_node **dirty = NULL;
+	size_t k = 0, cap = 0;
+
+	pthread_mutex_lock(&fs->upload_lock);
+	while (fs->upload_threads)
+		pthread_cond_wait(&fs->upload_slot, &fs->upload_lock);
+	pthread_mutex_unlock(&fs->upload_lock);
+	if (fs->ro)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	for (size_t b = 0; b < fs->buckets; b++) {
+		for (struct fs_node *n = fs->table[b]; n; n = n->next) {
+			if (!n->loaded)
+				continue;
+			if (k == cap) {
+				size_t nc = cap ? 2 * cap : 64;
+				struct fs_node **nd = realloc(dirty, nc * sizeof(*nd));
+				if (!nd)
+					break;
+				dirty = nd;
+				cap = nc;
+			}
+			n->refs++;
+			dirty[k++] = n;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	for (size_t i = 0; i < k; i++) {
+		struct fs_node *n = dirty[i];
+		pthread_mutex_lock(&n->lock);
+		if (n->rec.nlink > 0 && (n->meta_dirty || node_has_dirty(fs, n)) &&
+		    node_sync(fs, n) < 0)
+			sc_log_error("inode %016llx: not written at unmount",
+			             (unsigned long long)n->ino);
+		node_done(fs, n);
+	}
+	free(dirty);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -1929,8 +2797,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	unsigned k;
 
 	(void)ino;
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_STATFS]++;
+	count(fs, FS_ST_STATFS);
 	for (unsigned i = 0; i < meta_n(fs->meta); i++) {
 		uint64_t a, t;
 		if (meta_cluster_space(fs->meta, i, &a, &t) < 0)
@@ -1942,7 +2809,6 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	}
 	/* CA stores 1/(f+1) of each chunk per cluster; A a whole copy. */
 	k = fs->protocol == 2 ? fs->f + 1 : 1;
-	pthread_mutex_unlock(&fs->lock);
 	if (min_avail == UINT64_MAX)
 		min_avail = min_total = 0;
 	sv.f_bsize = 4096;
@@ -1959,12 +2825,11 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
                         size_t size, int flags)
 {
 	struct fs *fs = FS(req);
-	struct fs_node *n;
+	struct fs_node *n = NULL;
 	struct meta_xattr *x = NULL;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_XATTR]++;
+	count(fs, FS_ST_XATTR);
 	r = fs->ro ? -EROFS : node_get(fs, from_kernel(fs, ino), &n);
 	if (r == 0 && (strlen(name) == 0 || strlen(name) > META_XATTR_NAME_MAX))
 		r = -ERANGE;
@@ -2039,15 +2904,15 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	n->meta_dirty = true;
 	r = node_sync(fs, n);
 out:
+	node_done(fs, n);
 	r = errno_of(fs, r);
-	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_err(req, r);
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct fs *fs = FS(req);
-	struct fs_node *n;
+	struct fs_node *n = NULL;
 	void *copy = NULL;
 	size_t len = 0;
 	int r;
@@ -2056,8 +2921,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_XATTR]++;
+	count(fs, FS_ST_XATTR);
 	r = node_get(fs, from_kernel(fs, ino), &n);
 	if (r == 0) {
 		r = -ENODATA;
@@ -2074,8 +2938,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 				r = -ENOMEM;
 		}
 	}
+	node_done(fs, n);
 	r = errno_of(fs, r);
-	pthread_mutex_unlock(&fs->lock);
 	if (r)
 		fuse_reply_err(req, r);
 	else if (size)
@@ -2088,7 +2952,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct fs *fs = FS(req);
-	struct fs_node *n;
+	struct fs_node *n = NULL;
 	char *list = NULL;
 	size_t len = 0;
 	int r;
@@ -2097,7 +2961,6 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_xattr(req, 0);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
 	r = node_get(fs, from_kernel(fs, ino), &n);
 	if (r == 0) {
 		for (uint32_t i = 0; i < n->rec.xattr_count; i++)
@@ -2115,8 +2978,8 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			}
 		}
 	}
+	node_done(fs, n);
 	r = errno_of(fs, r);
-	pthread_mutex_unlock(&fs->lock);
 	if (r)
 		fuse_reply_err(req, r);
 	else if (size)
@@ -2129,11 +2992,10 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct fs *fs = FS(req);
-	struct fs_node *n;
+	struct fs_node *n = NULL;
 	int r;
 
-	pthread_mutex_lock(&fs->lock);
-	fs->stats[FS_ST_XATTR]++;
+	count(fs, FS_ST_XATTR);
 	r = fs->ro ? -EROFS : node_get(fs, from_kernel(fs, ino), &n);
 	if (r == 0) {
 		r = -ENODATA;
@@ -2149,8 +3011,8 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 			break;
 		}
 	}
+	node_done(fs, n);
 	r = errno_of(fs, r);
-	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_err(req, r);
 }
 
@@ -2158,7 +3020,7 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
                          struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct fs_node *n;
+	struct fs_node *n = NULL;
 	int r;
 
 	(void)fi;
@@ -2166,7 +3028,6 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
 	r = fs->ro ? -EROFS : node_get(fs, from_kernel(fs, ino), &n);
 	/* Holes read as zeros, so reserving is only growing the size. */
 	if (r == 0 && (uint64_t)offset + (uint64_t)length > n->rec.size) {
@@ -2175,13 +3036,14 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		n->meta_dirty = true;
 		r = node_sync(fs, n);
 	}
+	node_done(fs, n);
 	r = errno_of(fs, r);
-	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_err(req, r);
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
     .init = op_init,
+    .destroy = op_destroy,
     .lookup = op_lookup,
     .forget = op_forget,
     .forget_multi = op_forget_multi,
@@ -2218,6 +3080,9 @@ const struct fuse_lowlevel_ops fs_ops = {
 int fs_node_probe(struct fs *fs, uint64_t ino)
 {
 	struct fs_node *n;
+	int r = node_get(fs, ino, &n);
 
-	return node_get(fs, ino, &n);
+	if (r == 0)
+		node_done(fs, n);
+	return r;
 }

@@ -130,16 +130,6 @@ static void put_replace_bad(struct meta *m, unsigned i, const char *oid, const c
 	round_put(rd);
 }
 
-static uint32_t bad_mask(uint8_t *const *bad)
-{
-	uint32_t mask = 0;
-
-	for (unsigned i = 0; i < META_MAX_CLUSTERS; i++)
-		if (bad[i])
-			mask |= 1u << i;
-	return mask;
-}
-
 /* Waits for NEED stores of a put_submit round (by DEADLINE) and drops it. */
 static int put_collect(struct round *rd, unsigned need, double deadline, struct meta_report *rep,
                        bool *cancelled)
@@ -213,20 +203,44 @@ static struct round *get_submit(struct meta *m, const char *oid, const char **ke
 	return rd;
 }
 
-/* The rest of a read: wait for n-f answers by DEADLINE, pick, write back. */
+/* One cluster's answer to a register read. */
+struct copy {
+	unsigned cluster;
+	uint8_t *v;
+	size_t len;
+	struct meta_ts ts; /* the value's prefix: believed only once verified */
+	int state;         /* COPY_* */
+};
+
+enum { COPY_UNKNOWN, COPY_GOOD, COPY_BAD, COPY_OLDER };
+
+static int copy_cmp(const void *a, const void *b)
+{
+	const struct copy *x = a, *y = b;
+
+	return -meta_ts_cmp(&x->ts, &y->ts); /* newest first */
+}
+
+/*
+ * The rest of a read: wait for n-f answers by DEADLINE, pick, write back.
+ * Copies are verified newest first (by their unsigned prefix) until one
+ * verifies: that is the answer. A copy byte for byte equal to one already
+ * verified shares its verdict without a second signature check, and a copy
+ * older than the answer is not checked at all (it is written over like any
+ * older one) unless every copy must be judged (NEED = n: fsck).
+ */
 static int get_collect_how(struct meta *m, struct round *rd, const char *oid, const char *key,
                            enum meta_kind kind, uint64_t obj_ino, const uint8_t *tag,
                            double deadline, unsigned need, bool write_back, uint8_t **body,
                            size_t *body_len, struct meta_report *rep)
 {
-	uint8_t *best = NULL, *best_body = NULL;
-	size_t best_len = 0, best_body_len = 0;
-	struct meta_ts best_ts = {0, 0}, have[META_MAX_CLUSTERS];
-	bool answered_by[META_MAX_CLUSTERS] = {0}, holds[META_MAX_CLUSTERS] = {0};
-	uint8_t *bad[META_MAX_CLUSTERS] = {NULL};
-	size_t bad_len[META_MAX_CLUSTERS] = {0};
+	struct copy copies[META_MAX_CLUSTERS];
+	const struct copy *best = NULL;
+	uint8_t *best_body = NULL;
+	size_t best_body_len = 0;
+	bool answered_by[META_MAX_CLUSTERS] = {0}, verify_all = need >= m->opts.n;
 	uint32_t behind = 0;
-	unsigned answered = 0;
+	unsigned answered = 0, ncopies = 0;
 	int r = 0;
 
 	*body = NULL;
@@ -248,68 +262,94 @@ static int get_collect_how(struct meta *m, struct round *rd, const char *oid, co
 		answered_by[c] = true;
 		while (s->r >= 0 && s->iter && rados_omap_get_next(s->iter, &k, &v, &vlen) == 0 &&
 		       k) {
-			struct meta_ts ts;
-			uint8_t *b;
-			size_t bl;
-			if (strcmp(k, key) != 0)
+			struct copy *cp = &copies[ncopies];
+			if (strcmp(k, key) != 0 || ncopies == META_MAX_CLUSTERS)
 				continue;
-			if (meta_value_open(&m->keys, (const uint8_t *)v, vlen, kind, obj_ino, tag,
-			                    &ts, &b, &bl) < 0) {
-				if (rep)
-					rep->bad |= 1u << c;
-				free(bad[c]);
-				bad[c] = malloc(vlen ? vlen : 1);
-				if (bad[c]) {
-					memcpy(bad[c], v, vlen);
-					bad_len[c] = vlen;
-				}
-				continue;
-			}
-			holds[c] = true;
-			have[c] = ts;
-			if (best && meta_ts_cmp(&ts, &best_ts) <= 0) {
-				free(b);
-				continue;
-			}
-			free(best);
-			free(best_body);
-			best_body = b;
-			best_body_len = bl;
-			best_ts = ts;
-			best_len = vlen;
-			best = malloc(vlen);
-			if (!best)
+			cp->cluster = c;
+			cp->len = vlen;
+			cp->v = malloc(vlen ? vlen : 1);
+			if (!cp->v) {
 				r = -ENOMEM;
-			else
-				memcpy(best, v, vlen);
+				break;
+			}
+			memcpy(cp->v, v, vlen);
+			cp->state =
+			    meta_value_ts(cp->v, vlen, &cp->ts) < 0 ? COPY_BAD : COPY_UNKNOWN;
+			if (cp->state == COPY_BAD)
+				cp->ts = (struct meta_ts){0, 0};
+			ncopies++;
 		}
 	}
 	pthread_mutex_unlock(&rd->lock);
 	round_put(rd);
+	qsort(copies, ncopies, sizeof(*copies), copy_cmp);
+	for (unsigned i = 0; r == 0 && i < ncopies; i++) {
+		struct copy *cp = &copies[i];
+		struct meta_ts ts;
+		uint8_t *b;
+		size_t bl;
+		if (cp->state == COPY_BAD)
+			continue;
+		for (unsigned j = 0; j < i && cp->state == COPY_UNKNOWN; j++)
+			if ((copies[j].state == COPY_GOOD || copies[j].state == COPY_BAD) &&
+			    copies[j].len == cp->len && memcmp(copies[j].v, cp->v, cp->len) == 0)
+				cp->state = copies[j].state;
+		if (cp->state != COPY_UNKNOWN)
+			continue;
+		if (best && meta_ts_cmp(&cp->ts, &best->ts) < 0 && !verify_all) {
+			cp->state = COPY_OLDER;
+			continue;
+		}
+		if (meta_value_open(&m->keys, cp->v, cp->len, kind, obj_ino, tag, &ts, &b, &bl) <
+		    0) {
+			cp->state = COPY_BAD;
+			continue;
+		}
+		cp->state = COPY_GOOD;
+		if (best) {
+			free(b);
+			continue;
+		}
+		best = cp;
+		best_body = b;
+		best_body_len = bl;
+	}
+	for (unsigned i = 0; i < ncopies; i++)
+		if (copies[i].state == COPY_BAD && rep)
+			rep->bad |= 1u << copies[i].cluster;
 	if (r < 0 || answered < quorum(m) || !best) {
-		free(best);
 		free(best_body);
-		for (unsigned i = 0; i < META_MAX_CLUSTERS; i++)
-			free(bad[i]);
+		for (unsigned i = 0; i < ncopies; i++)
+			free(copies[i].v);
 		return r < 0 ? r : answered < quorum(m) ? -ETIMEDOUT : -ENOENT;
 	}
+	/* Behind: answered with nothing, something older, or something false. */
 	for (unsigned i = 0; i < m->opts.n; i++)
-		if (answered_by[i] && (!holds[i] || meta_ts_cmp(&have[i], &best_ts) < 0))
+		if (answered_by[i])
 			behind |= 1u << i;
-	if (behind) {
+	for (unsigned i = 0; i < ncopies; i++) {
+		const struct copy *cp = &copies[i];
+		if (cp->state == COPY_GOOD && meta_ts_cmp(&cp->ts, &best->ts) >= 0)
+			behind &= ~(1u << cp->cluster);
+	}
+	{
+		uint32_t bad = 0, stale;
+		for (unsigned i = 0; i < ncopies; i++)
+			if (copies[i].state == COPY_BAD)
+				bad |= 1u << copies[i].cluster;
+		stale = behind & ~bad;
 		if (rep)
 			rep->stale |= behind;
-		if (write_back)
-			put_value(m, oid, key, best, best_len, behind & ~bad_mask(bad), 0, NULL,
-			          NULL);
+		if (stale && write_back)
+			put_value(m, oid, key, best->v, best->len, stale, 0, NULL, NULL);
+		for (unsigned i = 0; i < ncopies; i++)
+			if (copies[i].state == COPY_BAD && write_back)
+				put_replace_bad(m, copies[i].cluster, oid, key, best->v, best->len,
+				                copies[i].v, copies[i].len);
 	}
-	for (unsigned i = 0; i < m->opts.n; i++) {
-		if (bad[i] && write_back && !holds[i])
-			put_replace_bad(m, i, oid, key, best, best_len, bad[i], bad_len[i]);
-		free(bad[i]);
-	}
-	meta_counter_seen(m, best_ts.counter);
-	free(best);
+	meta_counter_seen(m, best->ts.counter);
+	for (unsigned i = 0; i < ncopies; i++)
+		free(copies[i].v);
 	*body = best_body;
 	*body_len = best_body_len;
 	return 0;
@@ -478,12 +518,60 @@ int meta_dentry_put(struct meta *m, uint64_t dir, const struct meta_dentry *d,
 	return r;
 }
 
-/* One listed key, the best verified version so far. */
+/* One listed key, the best verified version so far, and its bytes. */
 struct listed {
 	char key[3 + 2 * META_TAG_LEN];
 	struct meta_ts ts;
 	struct meta_dentry d;
+	uint8_t *v;
+	size_t vlen;
 };
+
+/*
+ * The keys listed so far: an open-addressing table of indexes into the
+ * listing, so that every further copy of a key is compared with the one
+ * already verified (equal bytes, or an older prefix: no signature check).
+ */
+struct seen {
+	size_t *slot; /* SIZE_MAX: empty */
+	size_t cap, used;
+};
+
+static size_t key_hash(const char *key)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ull;
+	return (size_t)h;
+}
+
+static size_t *seen_find(struct seen *t, const struct listed *all, const char *key)
+{
+	size_t i = key_hash(key) & (t->cap - 1);
+
+	while (t->slot[i] != SIZE_MAX && strcmp(all[t->slot[i]].key, key) != 0)
+		i = (i + 1) & (t->cap - 1);
+	return &t->slot[i];
+}
+
+static int seen_grow(struct seen *t, const struct listed *all)
+{
+	struct seen bigger = {.cap = t->cap ? 2 * t->cap : 1024, .used = t->used};
+	size_t *old = t->slot, old_cap = t->cap;
+
+	bigger.slot = malloc(bigger.cap * sizeof(*bigger.slot));
+	if (!bigger.slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < bigger.cap; i++)
+		bigger.slot[i] = SIZE_MAX;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i] != SIZE_MAX)
+			*seen_find(&bigger, all, all[old[i]].key) = old[i];
+	free(old);
+	*t = bigger;
+	return 0;
+}
 
 static int listed_cmp(const void *a, const void *b)
 {
@@ -506,6 +594,7 @@ static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct 
 {
 	char oid[24], after[META_MAX_CLUSTERS][3 + 2 * META_TAG_LEN] = {{0}};
 	bool active[META_MAX_CLUSTERS] = {0}, chosen = false;
+	struct seen seen = {0};
 	struct listed *all = NULL;
 	size_t n_all = 0, cap = 0;
 	int r = 0;
@@ -559,12 +648,30 @@ static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct 
 			}
 			while (s->iter && rados_omap_get_next(s->iter, &k, &v, &vlen) == 0 && k) {
 				uint8_t tag[META_TAG_LEN], *b;
-				size_t bl;
-				struct listed e;
+				size_t bl, *at = NULL;
+				struct listed e = {0}, *known = NULL;
+				struct meta_ts prefix;
 				snprintf(after[c], sizeof(after[c]), "%s", k);
 				if (strlen(k) != 2 + 2 * META_TAG_LEN ||
 				    sc_hex_decode(k + 2, tag, META_TAG_LEN) < 0 ||
-				    meta_value_open(&m->keys, (const uint8_t *)v, vlen,
+				    meta_value_ts((const uint8_t *)v, vlen, &prefix) < 0) {
+					if (rep)
+						rep->bad |= 1u << c;
+					continue;
+				}
+				if (seen.used * 2 >= seen.cap && seen_grow(&seen, all) < 0) {
+					r = -ENOMEM;
+					break;
+				}
+				at = seen_find(&seen, all, k);
+				if (*at != SIZE_MAX) {
+					known = &all[*at];
+					/* A copy of what we believe, or older: nothing to check. */
+					if (meta_ts_cmp(&prefix, &known->ts) < 0 ||
+					    (known->vlen == vlen && memcmp(known->v, v, vlen) == 0))
+						continue;
+				}
+				if (meta_value_open(&m->keys, (const uint8_t *)v, vlen,
 				                    META_KIND_DENTRY, dir, tag, &e.ts, &b,
 				                    &bl) < 0) {
 					if (rep)
@@ -578,19 +685,36 @@ static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct 
 					continue;
 				}
 				free(b);
+				if (known && meta_ts_cmp(&e.ts, &known->ts) <= 0)
+					continue;
 				snprintf(e.key, sizeof(e.key), "%s", k);
+				e.v = malloc(vlen ? vlen : 1);
+				if (!e.v) {
+					r = -ENOMEM;
+					break;
+				}
+				memcpy(e.v, v, vlen);
+				e.vlen = vlen;
 				if (!e.d.deleted)
 					live = true;
+				if (known) {
+					free(known->v);
+					*known = e;
+					continue;
+				}
 				if (n_all == cap) {
 					size_t nc = cap ? 2 * cap : 256;
 					struct listed *na = realloc(all, nc * sizeof(*all));
 					if (!na) {
+						free(e.v);
 						r = -ENOMEM;
 						break;
 					}
 					all = na;
 					cap = nc;
 				}
+				*at = n_all;
+				seen.used++;
 				all[n_all++] = e;
 			}
 			if (!s->more)
@@ -613,20 +737,16 @@ static int list_entries(struct meta *m, uint64_t dir, bool stop_at_live, struct 
 		if (!more_any || (stop_at_live && live))
 			break;
 	}
+	free(seen.slot);
+	for (size_t i = 0; i < n_all; i++) {
+		free(all[i].v);
+		all[i].v = NULL;
+	}
 	if (r < 0) {
 		free(all);
 		return r;
 	}
 	qsort(all, n_all, sizeof(*all), listed_cmp);
-	{
-		size_t w = 0;
-		for (size_t i = 0; i < n_all; i++) {
-			if (w && strcmp(all[w - 1].key, all[i].key) == 0)
-				continue;
-			all[w++] = all[i];
-		}
-		n_all = w;
-	}
 	*out = all;
 	*count = n_all;
 	return 0;
@@ -731,12 +851,59 @@ int meta_put_parallel(struct meta *m, const struct meta_inode *const *inodes, un
 	return 0;
 }
 
+/* The collecting half of meta_inode_get_many: reads FROM..TO-1 of a batch. */
+struct get_many {
+	struct meta *m;
+	struct round **rd;
+	const uint64_t *inos;
+	struct meta_inode *out;
+	int *results;
+	struct meta_report rep;
+	double deadline;
+	unsigned from, to;
+};
+
+static void *get_many_collect(void *arg)
+{
+	struct get_many *g = arg;
+
+	for (unsigned i = g->from; i < g->to; i++) {
+		char oid[24];
+		uint8_t *body;
+		size_t len;
+		int r;
+		meta_ino_oid(g->inos[i], oid);
+		r = get_collect(g->m, g->rd[i], oid, INODE_KEY, META_KIND_INODE, g->inos[i], NULL,
+		                g->deadline, &body, &len, &g->rep);
+		if (r == 0) {
+			r = meta_inode_parse(body, len, &g->out[i]);
+			free(body);
+			if (r == 0 && g->out[i].ino != g->inos[i]) {
+				meta_inode_free(&g->out[i]);
+				r = -EBADMSG;
+			}
+			if (r == -EBADMSG)
+				r = -EIO;
+		}
+		g->results[i] = r;
+	}
+	return NULL;
+}
+
+/*
+ * All requests go out at once; the answers are verified by two threads
+ * (this one and a helper, for batches worth it): the signature checks, not
+ * the round trip, are most of a large batch's time.
+ */
 int meta_inode_get_many(struct meta *m, const uint64_t *inos, unsigned count,
                         struct meta_inode *out, int *results, struct meta_report *rep)
 {
 	static const char *key = INODE_KEY;
+	struct get_many halves[2];
 	struct round **rd;
-	double deadline = deadline_of(m);
+	pthread_t helper;
+	bool helped = false;
+	unsigned mid = count >= 32 ? count / 2 : count;
 
 	rd = calloc(count ? count : 1, sizeof(*rd));
 	if (!rd)
@@ -746,26 +913,28 @@ int meta_inode_get_many(struct meta *m, const uint64_t *inos, unsigned count,
 		meta_ino_oid(inos[i], oid);
 		rd[i] = get_submit(m, oid, &key, rep);
 	}
-	for (unsigned i = 0; i < count; i++) {
-		char oid[24];
-		uint8_t *body;
-		size_t len;
-		int r;
-		meta_ino_oid(inos[i], oid);
-		r = get_collect(m, rd[i], oid, INODE_KEY, META_KIND_INODE, inos[i], NULL, deadline,
-		                &body, &len, rep);
-		if (r == 0) {
-			r = meta_inode_parse(body, len, &out[i]);
-			free(body);
-			if (r == 0 && out[i].ino != inos[i]) {
-				meta_inode_free(&out[i]);
-				r = -EBADMSG;
-			}
-			if (r == -EBADMSG)
-				r = -EIO;
+	for (unsigned h = 0; h < 2; h++)
+		halves[h] = (struct get_many){.m = m,
+		                              .rd = rd,
+		                              .inos = inos,
+		                              .out = out,
+		                              .results = results,
+		                              .deadline = deadline_of(m),
+		                              .from = h ? mid : 0,
+		                              .to = h ? count : mid};
+	if (mid < count)
+		helped = pthread_create(&helper, NULL, get_many_collect, &halves[1]) == 0;
+	get_many_collect(&halves[0]);
+	if (helped)
+		pthread_join(helper, NULL);
+	else if (mid < count)
+		get_many_collect(&halves[1]);
+	if (rep)
+		for (unsigned h = 0; h < 2; h++) {
+			rep->failed |= halves[h].rep.failed;
+			rep->bad |= halves[h].rep.bad;
+			rep->stale |= halves[h].rep.stale;
 		}
-		results[i] = r;
-	}
 	free(rd);
 	return 0;
 }

@@ -399,28 +399,44 @@ static void test_cache_evicts_clean_and_refuses_when_dirty(void **state)
 {
 	char dir[] = "/tmp/scfs-unit-cache-XXXXXX";
 	struct fs_cache *c;
-	struct fs_centry *e[4];
+	struct fs_centry *e[4], *pinned;
 	uint64_t used, dirty, limit;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	/* Room for three chunks of 4 KiB. */
 	assert_int_equal(fs_cache_open(dir, 3 * 4096, 4096, &c), 0);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		assert_int_equal(fs_cache_add(c, 1, (uint32_t)i, &e[i]), 0);
-	fs_cache_touch(c, e[0]); /* 1 is now the least recently used */
+		fs_cache_put(c, e[i]);
+	}
+	fs_cache_put(c, fs_cache_get(c, 1, 0)); /* 1 is now the least recently used */
 	assert_int_equal(fs_cache_add(c, 1, 3, &e[3]), 0);
-	assert_null(fs_cache_find(c, 1, 1));
-	assert_non_null(fs_cache_find(c, 1, 0));
+	assert_false(fs_cache_has(c, 1, 1));
+	assert_true(fs_cache_has(c, 1, 0));
 	/* All dirty: nothing may go, the next one is refused. */
-	e[0]->dirty = e[2]->dirty = e[3]->dirty = true;
+	fs_cache_mark(c, e[0], true, 0);
+	fs_cache_mark(c, e[2], true, 0);
+	fs_cache_mark(c, e[3], true, 0);
+	fs_cache_put(c, e[3]);
 	assert_int_equal(fs_cache_add(c, 2, 0, &e[1]), -ENOSPC);
 	fs_cache_usage(c, &used, &dirty, &limit);
 	assert_int_equal(used, 3 * 4096);
 	assert_int_equal(dirty, 3 * 4096);
 	fs_cache_drop_from(c, 1, 3);
-	assert_null(fs_cache_find(c, 1, 3));
+	assert_false(fs_cache_has(c, 1, 3));
 	assert_int_equal(fs_cache_add(c, 2, 0, &e[1]), 0);
+	/* A clean entry another thread holds a pin on is not evicted either. */
+	fs_cache_mark(c, e[1], false, 7);
+	pinned = fs_cache_get(c, 2, 0);
+	assert_ptr_equal(pinned, e[1]);
+	fs_cache_put(c, e[1]);
+	fs_cache_mark(c, e[0], false, 5);
+	assert_int_equal(fs_cache_add(c, 3, 0, &e[3]), 0);
+	assert_true(fs_cache_has(c, 2, 0));
+	assert_false(fs_cache_has(c, 1, 0));
+	fs_cache_put(c, pinned);
+	fs_cache_put(c, e[3]);
 	fs_cache_close(c);
 	/* A new cache over the same directory trusts nothing it finds there. */
 	{
