@@ -14,9 +14,9 @@
 #include <openssl/evp.h>
 
 #include "common/crypto.h"
+#include "common/shamir.h"
 #include "digest.h"
 #include "erasure.h"
-#include "secret.h"
 
 struct codec {
 	int protocol;
@@ -167,7 +167,7 @@ int store_codec_encode(const struct codec *codec, const void *data, size_t len, 
 	r = encode_and_hash(codec, data_frags, parity, out);
 	if (r < 0)
 		goto fail;
-	r = store_secret_split(key, n, k, out->shares);
+	r = sc_shamir_split(key, n, k, out->shares);
 	if (r < 0)
 		goto fail;
 	sc_wipe(key, sizeof(key));
@@ -247,7 +247,7 @@ int store_codec_decode(const struct codec *codec, uint8_t *const *frags, size_t 
 	r = store_erasure_decode(codec->ec, frags, data_frags, frag_len);
 	if (r < 0)
 		goto out;
-	r = store_secret_combine(share_index, shares, k, key);
+	r = sc_shamir_combine(share_index, shares, k, key);
 	if (r < 0)
 		goto out;
 	plain = malloc((size_t)data_len + 1);

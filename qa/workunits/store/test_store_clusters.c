@@ -29,7 +29,7 @@
 #include "common/crypto.h"
 #include "common/util.h"
 #include "record.h"
-#include "secret.h"
+#include "common/shamir.h"
 #include "store.h"
 #include "store_internal.h"
 #include "testbed.h"
@@ -817,7 +817,7 @@ static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
 	aad_len = 22 + strlen(name);
 
 	/* Cluster 0 alone: all the ciphertext, its share, and nothing more. */
-	assert_int_equal(store_secret_combine(idx, r0.share, 1, key), 0);
+	assert_int_equal(sc_shamir_combine(idx, r0.share, 1, key), 0);
 	assert_int_equal(
 	    sc_aes256gcm_open(key, r0.c.iv, aad, aad_len, frags, sizeof(data), r0.c.tag, plain),
 	    -EBADMSG);
@@ -825,7 +825,7 @@ static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
 	/* Two shares do rebuild it: the check above is not vacuous. */
 	memcpy(shares, r0.share, 32);
 	memcpy(shares + 32, r1.share, 32);
-	assert_int_equal(store_secret_combine(idx, shares, 2, key), 0);
+	assert_int_equal(sc_shamir_combine(idx, shares, 2, key), 0);
 	assert_int_equal(
 	    sc_aes256gcm_open(key, r0.c.iv, aad, aad_len, frags, sizeof(data), r0.c.tag, plain), 0);
 	assert_memory_equal(plain, data, sizeof(data));
