@@ -267,3 +267,29 @@ out:
 	free(scratch);
 	return r;
 }
+
+int store_codec_rebuild(const struct codec *codec, uint8_t *const *frags, size_t frag_len,
+                        uint8_t **buf, uint8_t **out)
+{
+	uint8_t *all;
+	unsigned n = codec->n, k = codec->k;
+	int r;
+
+	*buf = NULL;
+	if (codec->protocol != RECORD_PROTOCOL_CA || frag_len >= SIZE_MAX / n)
+		return -EINVAL;
+	all = malloc(n * frag_len + 1);
+	if (!all)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = all + i * frag_len;
+	r = store_erasure_decode(codec->ec, frags, out, frag_len);
+	if (r == 0)
+		r = store_erasure_encode(codec->ec, out, out + k, frag_len);
+	if (r < 0) {
+		free(all);
+		return r;
+	}
+	*buf = all;
+	return 0;
+}

@@ -798,6 +798,58 @@ static void test_codec_ca_refuses_wrong_share_or_binding(void **state)
 	store_codec_free(codec);
 }
 
+/*
+ * Repair: any k of a CA unit's fragments rebuild all n exactly as the
+ * writer's encode made them (so their signed digests match); fewer give
+ * -EIO, and protocol A has nothing to rebuild.
+ */
+static void test_codec_ca_rebuild_from_any_k_gives_the_writers_fragments(void **state)
+{
+	struct codec *codec, *a;
+	struct codec_encoded enc;
+	static const size_t lens[] = {0, 1, 4095, 4096, 100001, 1u << 20};
+	uint8_t *data = malloc(1u << 20);
+
+	(void)state;
+	assert_non_null(data);
+	fill(data, 1u << 20, 3);
+	assert_int_equal(store_codec_new(RECORD_PROTOCOL_CA, 4, 1, &codec), 0);
+	for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		assert_int_equal(store_codec_encode(codec, data, lens[l], "x", 1, &enc), 0);
+		for (unsigned mask = 0; mask < 16; mask++) {
+			uint8_t *have[16] = {0}, *out[16], *buf = NULL;
+			unsigned count = (unsigned)__builtin_popcount(mask);
+			for (unsigned i = 0; i < 4; i++)
+				if (mask & (1u << i))
+					have[i] = (uint8_t *)enc.frags[i];
+			if (count < 2) {
+				assert_int_equal(
+				    store_codec_rebuild(codec, have, enc.frag_len, &buf, out),
+				    -EIO);
+				assert_null(buf);
+				continue;
+			}
+			assert_int_equal(store_codec_rebuild(codec, have, enc.frag_len, &buf, out),
+			                 0);
+			for (unsigned i = 0; i < 4; i++) {
+				uint8_t d[32];
+				assert_int_equal(sc_sha256(out[i], enc.frag_len, d), 0);
+				assert_memory_equal(d, enc.digests[i], 32);
+			}
+			free(buf);
+		}
+		store_codec_encoded_release(&enc);
+	}
+	assert_int_equal(store_codec_new(RECORD_PROTOCOL_A, 4, 1, &a), 0);
+	{
+		uint8_t *have[16] = {data, data, data, data}, *out[16], *buf = NULL;
+		assert_int_equal(store_codec_rebuild(a, have, 10, &buf, out), -EINVAL);
+	}
+	store_codec_free(a);
+	store_codec_free(codec);
+	free(data);
+}
+
 static void test_codec_a_stores_whole_unit_hashed_once(void **state)
 {
 	struct codec *codec;
@@ -849,6 +901,7 @@ int main(void)
 	    cmocka_unit_test(test_digest_streams_refuse_misuse),
 	    cmocka_unit_test(test_codec_ca_round_trip_all_sizes),
 	    cmocka_unit_test(test_codec_ca_refuses_wrong_share_or_binding),
+	    cmocka_unit_test(test_codec_ca_rebuild_from_any_k_gives_the_writers_fragments),
 	    cmocka_unit_test(test_codec_a_stores_whole_unit_hashed_once),
 	};
 
