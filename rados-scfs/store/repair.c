@@ -11,8 +11,9 @@
  * fragment is rebuilt by Reed-Solomon from k fragments whose digests match
  * that common part (the code is deterministic, so it gives the writer's
  * bytes, and its digest is checked again before it is sent); the cluster's
- * key share is interpolated from k signed shares (common/shamir.h) after
- * those shares and fragments were shown to decrypt the unit; the record's
+ * key share is its own verified one, or else interpolated from k signed
+ * shares (common/shamir.h) after those shares and fragments were shown to
+ * decrypt the unit; the record's
  * per-cluster part is sealed again with the writer key, which must be the
  * key the common part names. Fragment and record go to the cluster in one
  * RADOS write op, so a cluster holds both or neither.
@@ -384,8 +385,11 @@ static int repair_write(struct store *store, struct check_state *cs, uint32_t ta
 	for (unsigned i = 0; i < store->n; i++) {
 		if (!(targets & (1u << i)))
 			continue;
-		if (store->protocol == RECORD_PROTOCOL_CA &&
-		    (r = sc_shamir_share(share_index, shares, store->k, i, share)) < 0)
+		/* A verified record of its own keeps its share; otherwise rebuild it. */
+		if (store->protocol == RECORD_PROTOCOL_CA && cs->rec_ok[i])
+			memcpy(share, cs->rec[i].share, RECORD_SHARE_LEN);
+		else if (store->protocol == RECORD_PROTOCOL_CA &&
+		         (r = sc_shamir_share(share_index, shares, store->k, i, share)) < 0)
 			goto out;
 		r = repair_submit(store, cs, i, source ? source : frags[i],
 		                  store->protocol == RECORD_PROTOCOL_CA ? share : NULL, oid, log);

@@ -229,8 +229,8 @@ int store_unit_check(struct store *store, const char *name, const struct store_u
  * rebuilds the fragment and record of each cluster in CLUSTERS (bit i;
  * 0 means all) whose copy is missing or wrong from the good ones (CA: k
  * fragments rebuilt by Reed-Solomon to the writer's bytes, that cluster's
- * own key share interpolated from k shares, the record re-sealed for its
- * index) and writes each in one RADOS write op (fragment and record
+ * own key share kept from its record if that verifies, else interpolated
+ * from k shares, the record re-sealed for its index) and writes each in one RADOS write op (fragment and record
  * together). Good copies and unknown clusters are never written. *REPAIRED
  * gets bit i for every cluster rewritten. 0 when every such copy was
  * rewritten (or none needed it); -EIO when fewer than k good copies (A: 1)
