@@ -10,45 +10,33 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "common/crypto.h"
 #include "common/keyfile.h"
 #include "common/util.h"
 #include "chunk.h"
+#include "cli.h"
 #include "meta.h"
+#include "store.h"
 #include "superblock.h"
 
 #define PROGRAM "scfs-admin"
 
 struct fsadmin {
-	char *list;
+	struct cli_common c; /* --clusters, -k, --id, --conf-dir, --pool, --timeout */
 	struct meta_cluster_spec specs[META_MAX_CLUSTERS];
-	unsigned n;
 	long f;
 	unsigned protocol;
 	uint64_t chunk_size;
-	const char *fs, *pool, *conf_dir, *id, *key_path;
-	double timeout;
+	const char *fs;
+	bool verify_all;
 };
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROGRAM ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
+#define fail(...) cli_fail(PROGRAM, __VA_ARGS__)
 
 void admin_fs_usage(FILE *out)
 {
@@ -57,10 +45,14 @@ void admin_fs_usage(FILE *out)
 	        "                          make a file system: a signed superblock per cluster\n"
 	        "  df [--fs NAME]          each cluster's space and the room left for files\n"
 	        "  unlock [--fs NAME]      break the read-write lease of a dead mount\n"
-	        "  fsck [--fs NAME] -k KEY walk the file system; name what each cluster misses\n"
-	        "                          or holds wrongly (metadata and chunks); exit 1 if any\n"
-	        "  repair [--fs NAME] -k KEY  the same, rewriting metadata where it is missing,\n"
-	        "                          old or bad\n"
+	        "  fsck [--fs NAME] [--verify-all] -k KEY\n"
+	        "                          walk the file system; name what each cluster misses\n"
+	        "                          or holds wrongly (metadata and chunk fragments, by\n"
+	        "                          inode, chunk and path); --verify-all reads and hashes\n"
+	        "                          every fragment; exit 1 if anything was found\n"
+	        "  repair [--fs NAME] -k KEY  the same with every fragment read, rewriting\n"
+	        "                          metadata and fragments where missing, old or bad;\n"
+	        "                          exit 1 if something could not be rewritten\n"
 	        "  gc [--fs NAME] -k KEY   remove chunk versions and inodes nothing refers to\n"
 	        "                          (failed or interrupted writes); needs it unmounted\n");
 }
@@ -97,17 +89,17 @@ bool admin_fs_is_command(int argc, char **argv)
 static int open_meta(struct fsadmin *a, struct meta **m)
 {
 	struct meta_opts o = {
-	    .n = a->n,
-	    .f = a->f < 0 ? (a->n - 1) / 3 : (unsigned)a->f,
-	    .pool = a->pool,
+	    .n = a->c.n,
+	    .f = a->f < 0 ? (a->c.n - 1) / 3 : (unsigned)a->f,
+	    .pool = a->c.pool,
 	    .rados_ns = a->fs,
-	    .op_timeout = a->timeout,
-	    .connect_timeout = a->timeout,
+	    .op_timeout = a->c.timeout,
+	    .connect_timeout = a->c.timeout,
 	};
 	struct sc_err err = {""};
 	int r;
 
-	if (a->n < 1)
+	if (a->c.n < 1)
 		return fail("--clusters is required (e.g. --clusters dc1,dc2,dc3,dc4)"), -EINVAL;
 	r = meta_open(&o, a->specs, m, &err);
 	if (r < 0)
@@ -127,19 +119,19 @@ static int cmd_mkfs(struct fsadmin *a)
 	unsigned f;
 	int r;
 
-	if (!a->key_path)
+	if (!a->c.key)
 		return fail(
 		    "mkfs: give the writer key with -k FILE (scfs-admin keygen FILE makes one)");
-	if (a->n == 0)
+	if (a->c.n == 0)
 		return fail("--clusters is required (e.g. --clusters dc1,dc2,dc3,dc4)");
-	f = a->f < 0 ? (a->n - 1) / 3 : (unsigned)a->f;
-	if (a->n < 3 * f + 1)
-		return fail("mkfs: %u clusters cannot tolerate f=%u (n >= 3f+1)", a->n, f);
+	f = a->f < 0 ? (a->c.n - 1) / 3 : (unsigned)a->f;
+	if (a->c.n < 3 * f + 1)
+		return fail("mkfs: %u clusters cannot tolerate f=%u (n >= 3f+1)", a->c.n, f);
 	if (a->chunk_size < 4096 || a->chunk_size > (64u << 20) || (a->chunk_size & 4095))
 		return fail("--chunk-size: must be a multiple of 4K from 4K to 64M");
-	r = sc_keyfile_private_load(a->key_path, SC_KEY_ED25519, key);
+	r = sc_keyfile_private_load(a->c.key, SC_KEY_ED25519, key);
 	if (r < 0)
-		return fail("%s: %s", a->key_path,
+		return fail("%s: %s", a->c.key,
 		            r == -EINVAL ? "not an Ed25519 private key in PEM" : strerror(-r));
 	p.f = f;
 	p.chunk_size = (uint32_t)a->chunk_size;
@@ -232,11 +224,12 @@ struct walk {
 	uint64_t *seen;
 	size_t seen_count, seen_cap;
 	uint64_t *queue;
+	char **queue_path; /* the path of each queued directory (the admin holds the key) */
 	size_t queue_head, queue_count, queue_cap;
-	unsigned long inodes, entries, chunk_count, problems;
+	unsigned long inodes, entries, chunk_count, problems, unfixed;
 };
 
-/* One line per cluster in MASK; FIXED: repair rewrote it (metadata only, for now). */
+/* One line per cluster in MASK; FIXED: repair rewrote it (metadata: meta_audit's write-back). */
 static void name_clusters(struct walk *w, uint32_t mask, const char *what, const char *where,
                           bool fixed)
 {
@@ -246,6 +239,35 @@ static void name_clusters(struct walk *w, uint32_t mask, const char *what, const
 		printf("cluster %s: %s %s%s\n", meta_cluster_name(w->m, i), what, where,
 		       w->repair && fixed ? " (rewritten)" : "");
 		w->problems++;
+		w->unfixed += !fixed;
+	}
+}
+
+/*
+ * One line per cluster whose copy of a chunk version is not good, with the
+ * store's reason; under repair whether it was rewritten.
+ */
+static void name_chunk_copies(struct walk *w, const struct store_unit_health *h, uint32_t repaired,
+                              const char *where)
+{
+	static const char *const what[] = {
+	    [STORE_COPY_MISSING] = "misses",
+	    [STORE_COPY_WRONG] = "holds a wrong",
+	    [STORE_COPY_UNKNOWN] = "does not answer for",
+	};
+
+	for (unsigned i = 0; i < meta_n(w->m); i++) {
+		enum store_copy_state st = h->state[i];
+		bool fixed = repaired & (1u << i);
+		if (st == STORE_COPY_GOOD)
+			continue;
+		printf("cluster %s: %s %s: %s%s\n", meta_cluster_name(w->m, i), what[st], where,
+		       h->reason[i],
+		       !w->repair ? ""
+		       : fixed    ? " (rewritten)"
+		                  : " (not rewritten)");
+		w->problems++;
+		w->unfixed += !fixed;
 	}
 }
 
@@ -274,27 +296,71 @@ static bool seen_add(struct walk *w, uint64_t ino)
 	return true;
 }
 
-static void queue_push(struct walk *w, uint64_t ino)
+static void queue_push(struct walk *w, uint64_t ino, const char *path)
 {
-	if (w->queue_count == w->queue_cap) {
+	char *p = strdup(path);
+
+	if (p && w->queue_count == w->queue_cap) {
 		size_t nc = w->queue_cap ? 2 * w->queue_cap : 1024;
 		uint64_t *n = realloc(w->queue, nc * sizeof(*n));
-		if (!n)
-			return;
-		w->queue = n;
-		w->queue_cap = nc;
+		char **np = n ? realloc(w->queue_path, nc * sizeof(*np)) : NULL;
+		if (n)
+			w->queue = n;
+		if (np)
+			w->queue_path = np;
+		if (n && np)
+			w->queue_cap = nc;
 	}
+	if (!p || w->queue_count == w->queue_cap) {
+		free(p);
+		printf("out of memory: directory i.%016llx (%s) not walked\n",
+		       (unsigned long long)ino, path);
+		w->problems++;
+		w->unfixed++;
+		return;
+	}
+	w->queue_path[w->queue_count] = p;
 	w->queue[w->queue_count++] = ino;
 }
 
-static void check_inode(struct walk *w, uint64_t ino)
+/* Every chunk version REC names: each cluster's copy checked (repair: rewritten). */
+static void check_chunks(struct walk *w, uint64_t ino, const struct meta_inode *rec,
+                         const char *path)
+{
+	for (uint32_t i = 0; i < rec->chunk_count; i++) {
+		struct store_unit_health h;
+		uint32_t repaired = 0;
+		char cw[4300], msg[1024];
+		int r;
+		snprintf(cw, sizeof(cw), "chunk c.%016llx.%08x version %llu of %s",
+		         (unsigned long long)ino, rec->chunks[i].index,
+		         (unsigned long long)rec->chunks[i].version, path);
+		r = fs_chunk_check(w->chunks, ino, &rec->chunks[i],
+		                   w->repair          ? FS_CHUNK_REPAIR
+		                   : w->a->verify_all ? FS_CHUNK_VERIFY_ALL
+		                                      : FS_CHUNK_CHECK,
+		                   &h, &repaired, msg, sizeof(msg));
+		w->chunk_count++;
+		if (r < 0 && r != -EIO && r != -EPERM && r != -ETIMEDOUT) {
+			printf("%s: cannot check: %s\n", cw, msg[0] ? msg : strerror(-r));
+			w->problems++;
+			w->unfixed++;
+			continue;
+		}
+		name_chunk_copies(w, &h, repaired, cw);
+		if (r < 0)
+			printf("%s: %s\n", cw, msg[0] ? msg : strerror(-r));
+	}
+}
+
+static void check_inode(struct walk *w, uint64_t ino, const char *path)
 {
 	struct meta_report rep = {0};
 	struct meta_inode rec;
-	char where[96];
+	char where[4300];
 	int r;
 
-	snprintf(where, sizeof(where), "inode i.%016llx", (unsigned long long)ino);
+	snprintf(where, sizeof(where), "inode i.%016llx (%s)", (unsigned long long)ino, path);
 	r = meta_audit(w->m, ino, NULL, w->repair, &rep);
 	report_audit(w, &rep, where);
 	if (r < 0) {
@@ -305,48 +371,37 @@ static void check_inode(struct walk *w, uint64_t ino)
 	w->inodes++;
 	if (meta_inode_get(w->m, ino, &rec, NULL) < 0)
 		return;
-	for (uint32_t i = 0; i < rec.chunk_count; i++) {
-		uint32_t bad = 0, failed = 0;
-		char cw[96];
-		snprintf(cw, sizeof(cw), "chunk c.%016llx.%08x version %llu",
-		         (unsigned long long)ino, rec.chunks[i].index,
-		         (unsigned long long)rec.chunks[i].version);
-		r = fs_chunk_verify(w->chunks, ino, &rec.chunks[i], &bad, &failed);
-		w->chunk_count++;
-		name_clusters(w, bad, "serves bad", cw, false);
-		name_clusters(w, failed & ~bad, "does not serve", cw, false);
-		if (r < 0) {
-			printf("%s: unreadable: %s\n", cw, strerror(-r));
-			w->problems++;
-		}
-	}
+	check_chunks(w, ino, &rec, path);
 	if (S_ISDIR(rec.mode))
-		queue_push(w, ino);
+		queue_push(w, ino, path);
 	meta_inode_free(&rec);
 }
 
-static void check_dir(struct walk *w, uint64_t dir)
+static void check_dir(struct walk *w, uint64_t dir, const char *dpath)
 {
 	struct meta_dentry *e;
 	size_t count;
 	int r = meta_dir_list(w->m, dir, &e, &count, NULL);
 
 	if (r < 0) {
-		printf("directory i.%016llx: cannot list: %s\n", (unsigned long long)dir,
-		       strerror(-r));
+		printf("directory i.%016llx (%s): cannot list: %s\n", (unsigned long long)dir,
+		       dpath, strerror(-r));
 		w->problems++;
+		w->unfixed++;
 		return;
 	}
 	for (size_t i = 0; i < count; i++) {
 		struct meta_report rep = {0};
-		char where[96];
-		snprintf(where, sizeof(where), "an entry of directory i.%016llx",
+		char where[4300], path[4200];
+		snprintf(path, sizeof(path), "%s%s%s", dpath, strcmp(dpath, "/") ? "/" : "",
+		         e[i].name);
+		snprintf(where, sizeof(where), "the entry %s of directory i.%016llx", path,
 		         (unsigned long long)dir);
 		meta_audit(w->m, dir, e[i].name, w->repair, &rep);
 		report_audit(w, &rep, where);
 		w->entries++;
 		if (seen_add(w, e[i].ino))
-			check_inode(w, e[i].ino);
+			check_inode(w, e[i].ino, path);
 	}
 	free(e);
 }
@@ -362,11 +417,11 @@ static int cmd_fsck(struct fsadmin *a, bool repair)
 	char msg[1024], note[1024];
 	int r, rc = 1;
 
-	if (!a->key_path)
+	if (!a->c.key)
 		return fail("%s: give a writer key with -k FILE", repair ? "repair" : "fsck");
-	r = sc_keyfile_private_load(a->key_path, SC_KEY_ED25519, priv);
+	r = sc_keyfile_private_load(a->c.key, SC_KEY_ED25519, priv);
 	if (r < 0)
-		return fail("%s: %s", a->key_path,
+		return fail("%s: %s", a->c.key,
 		            r == -EINVAL ? "not an Ed25519 private key in PEM" : strerror(-r));
 	sc_ed25519_public(priv, pub);
 	if (open_meta(a, &w.m) < 0)
@@ -382,39 +437,52 @@ static int cmd_fsck(struct fsadmin *a, bool repair)
 	meta_set_faults(w.m, sb.f);
 	meta_set_keys(w.m, &keys);
 	sc_wipe(&keys, sizeof(keys));
-	for (unsigned i = 0; i < a->n; i++)
+	for (unsigned i = 0; i < a->c.n; i++)
 		names[i] = a->specs[i].cluster;
-	co = (struct fs_chunks_opts){.n = a->n,
+	co = (struct fs_chunks_opts){.n = a->c.n,
 	                             .f = sb.f,
 	                             .protocol = sb.protocol,
 	                             .clusters = names,
-	                             .conf_dir = a->conf_dir,
-	                             .client_id = a->id,
-	                             .pool = a->pool,
+	                             .conf_dir = a->c.conf_dir,
+	                             .client_id = a->c.id,
+	                             .pool = a->c.pool,
 	                             .rados_ns = a->fs,
+	                             .priv = repair ? priv : NULL,
 	                             .trusted = (const uint8_t(*)[META_KEY_LEN])sb.writers,
 	                             .trusted_count = sb.writer_count,
 	                             .fs_id = sb.fs_id,
 	                             .chunk_size = sb.chunk_size,
-	                             .timeout = a->timeout};
+	                             .timeout = a->c.timeout};
 	r = fs_chunks_open(&co, &w.chunks, msg, sizeof(msg));
 	if (r < 0) {
 		fail("data store: %s", msg[0] ? msg : strerror(-r));
 		goto out;
 	}
 	seen_add(&w, sb.root_ino);
-	check_inode(&w, sb.root_ino);
-	while (w.queue_head < w.queue_count)
-		check_dir(&w, w.queue[w.queue_head++]);
-	printf("%s %s: %lu inodes, %lu entries, %lu chunks checked on %u clusters: %lu %s\n",
-	       repair ? "repair" : "fsck", a->fs, w.inodes, w.entries, w.chunk_count, a->n,
-	       w.problems, repair ? "found (metadata rewritten)" : "problems");
-	rc = w.problems ? 1 : 0;
+	check_inode(&w, sb.root_ino, "/");
+	while (w.queue_head < w.queue_count) {
+		check_dir(&w, w.queue[w.queue_head], w.queue_path[w.queue_head]);
+		w.queue_head++;
+	}
+	if (repair)
+		printf("repair %s: %lu inodes, %lu entries, %lu chunks checked on %u clusters: "
+		       "%lu problems found, %lu rewritten, %lu left\n",
+		       a->fs, w.inodes, w.entries, w.chunk_count, a->c.n, w.problems,
+		       w.problems - w.unfixed, w.unfixed);
+	else
+		printf("fsck %s: %lu inodes, %lu entries, %lu chunks checked%s on %u clusters: "
+		       "%lu problems\n",
+		       a->fs, w.inodes, w.entries, w.chunk_count,
+		       a->verify_all ? " (every fragment read)" : "", a->c.n, w.problems);
+	rc = (repair ? w.unfixed : w.problems) ? 1 : 0;
 out:
 	sc_wipe(priv, sizeof(priv));
 	fs_chunks_close(w.chunks);
 	meta_close(w.m);
 	free(w.seen);
+	for (size_t i = 0; i < w.queue_count; i++)
+		free(w.queue_path[i]);
+	free(w.queue_path);
 	free(w.queue);
 	return rc;
 }
@@ -545,11 +613,11 @@ static int cmd_gc(struct fsadmin *a)
 	bool leased = false;
 	int r, rc = 1;
 
-	if (!a->key_path)
+	if (!a->c.key)
 		return fail("gc: give the writer key with -k FILE");
-	r = sc_keyfile_private_load(a->key_path, SC_KEY_ED25519, priv);
+	r = sc_keyfile_private_load(a->c.key, SC_KEY_ED25519, priv);
 	if (r < 0)
-		return fail("%s: %s", a->key_path,
+		return fail("%s: %s", a->c.key,
 		            r == -EINVAL ? "not an Ed25519 private key in PEM" : strerror(-r));
 	sc_ed25519_public(priv, pub);
 	if (open_meta(a, &m) < 0)
@@ -570,23 +638,23 @@ static int cmd_gc(struct fsadmin *a)
 		goto out;
 	}
 	leased = true;
-	for (unsigned i = 0; i < a->n; i++)
+	for (unsigned i = 0; i < a->c.n; i++)
 		names[i] = a->specs[i].cluster;
 	{
-		struct fs_chunks_opts co = {.n = a->n,
+		struct fs_chunks_opts co = {.n = a->c.n,
 		                            .f = sb.f,
 		                            .protocol = sb.protocol,
 		                            .clusters = names,
-		                            .conf_dir = a->conf_dir,
-		                            .client_id = a->id,
-		                            .pool = a->pool,
+		                            .conf_dir = a->c.conf_dir,
+		                            .client_id = a->c.id,
+		                            .pool = a->c.pool,
 		                            .rados_ns = a->fs,
 		                            .priv = priv,
 		                            .trusted = (const uint8_t(*)[META_KEY_LEN])sb.writers,
 		                            .trusted_count = sb.writer_count,
 		                            .fs_id = sb.fs_id,
 		                            .chunk_size = sb.chunk_size,
-		                            .timeout = a->timeout};
+		                            .timeout = a->c.timeout};
 		r = fs_chunks_open(&co, &chunks, msg, sizeof(msg));
 	}
 	if (r < 0) {
@@ -639,57 +707,25 @@ out:
 	return rc;
 }
 
-static int parse_clusters(struct fsadmin *a, const char *list)
-{
-	char *save = NULL, *name;
-
-	free(a->list);
-	a->list = strdup(list);
-	a->n = 0;
-	if (!a->list)
-		return -ENOMEM;
-	for (name = strtok_r(a->list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		if (a->n == META_MAX_CLUSTERS)
-			return -E2BIG;
-		a->specs[a->n++].cluster = name;
-	}
-	return a->n ? 0 : -EINVAL;
-}
-
 int admin_fs_main(int argc, char **argv)
 {
-	enum {
-		OPT_CLUSTERS = 256,
-		OPT_FS,
-		OPT_PROTOCOL,
-		OPT_CHUNK,
-		OPT_ID,
-		OPT_CONF_DIR,
-		OPT_POOL,
-		OPT_TIMEOUT
-	};
+	enum { OPT_FS = CLI_OPT_FREE, OPT_PROTOCOL, OPT_CHUNK, OPT_VERIFY_ALL };
 	static const struct option options[] = {
-	    {"clusters", required_argument, NULL, OPT_CLUSTERS},
+	    CLI_COMMON_OPTIONS,
 	    {"fs", required_argument, NULL, OPT_FS},
 	    {"protocol", required_argument, NULL, OPT_PROTOCOL},
 	    {"faults", required_argument, NULL, 'f'},
 	    {"chunk-size", required_argument, NULL, OPT_CHUNK},
-	    {"key", required_argument, NULL, 'k'},
-	    {"id", required_argument, NULL, OPT_ID},
-	    {"conf-dir", required_argument, NULL, OPT_CONF_DIR},
-	    {"pool", required_argument, NULL, OPT_POOL},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"verify-all", no_argument, NULL, OPT_VERIFY_ALL},
 	    {NULL, 0, NULL, 0},
 	};
 	struct fsadmin a = {.f = -1,
 	                    .protocol = 2,
 	                    .chunk_size = 4u << 20,
 	                    .fs = "scfs",
-	                    .pool = "scfs",
-	                    .timeout = 10};
+	                    .c = {.pool = "scfs", .timeout = 10}};
 	const char *cmd = NULL;
-	char *end;
-	int c, rc;
+	int c, rc, taken;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+f:k:", options, NULL)) != -1 || optind < argc) {
@@ -699,63 +735,42 @@ int admin_fs_main(int argc, char **argv)
 			cmd = argv[optind++];
 			continue;
 		}
+		if ((taken = cli_common_option(PROGRAM, &a.c, c, optarg)) != 0) {
+			if (taken < 0)
+				return cli_common_free(&a.c), 1;
+			continue;
+		}
 		switch (c) {
-		case OPT_CLUSTERS:
-			if (parse_clusters(&a, optarg) < 0)
-				return fail("--clusters: give 1-%d names like dc1,dc2,dc3,dc4",
-				            META_MAX_CLUSTERS);
-			break;
 		case OPT_FS:
-			if (!optarg[0] || strlen(optarg) > META_FSNAME_MAX ||
-			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012"
-			                   "3456789_.-") != strlen(optarg))
+			if (!cli_fs_name_valid(optarg))
 				return fail("--fs: '%s' is not a file system name (1-64 of A-Z a-z "
 				            "0-9 _ . -)",
 				            optarg);
 			a.fs = optarg;
 			break;
 		case OPT_PROTOCOL:
-			if (strcasecmp(optarg, "CA") == 0)
-				a.protocol = 2;
-			else if (strcasecmp(optarg, "A") == 0)
-				a.protocol = 1;
-			else
+			if (cli_protocol_parse(optarg, &a.protocol) < 0)
 				return fail("--protocol: '%s' is neither CA nor A", optarg);
 			break;
 		case 'f':
-			errno = 0;
-			a.f = strtol(optarg, &end, 10);
-			if (errno || *end || a.f < 0 || a.f > 5)
+			if (cli_faults_parse(optarg, &a.f) < 0)
 				return fail("-f: '%s' is not a number from 0 to 5", optarg);
 			break;
 		case OPT_CHUNK:
 			if (sc_size_parse(optarg, &a.chunk_size) < 0)
 				return fail("--chunk-size: '%s' is not a size like 4M", optarg);
 			break;
-		case 'k':
-			a.key_path = optarg;
-			break;
-		case OPT_ID:
-			a.id = optarg;
-			break;
-		case OPT_CONF_DIR:
-			a.conf_dir = optarg;
-			break;
-		case OPT_POOL:
-			a.pool = optarg;
-			break;
-		case OPT_TIMEOUT:
-			a.timeout = strtod(optarg, &end);
-			if (*end || !(a.timeout > 0 && a.timeout <= 3600))
-				return fail("--timeout: '%s' is not a number of seconds", optarg);
+		case OPT_VERIFY_ALL:
+			a.verify_all = true;
 			break;
 		default:
 			return fail("unknown option (see --help)"), 2;
 		}
 	}
-	for (unsigned i = 0; i < a.n; i++) {
-		a.specs[i].conf_dir = a.conf_dir;
-		a.specs[i].client_id = a.id;
+	for (unsigned i = 0; i < a.c.n; i++) {
+		a.specs[i].cluster = a.c.clusters[i];
+		a.specs[i].conf_dir = a.c.conf_dir;
+		a.specs[i].client_id = a.c.id;
 	}
 	if (!cmd)
 		return fail("no command (see --help)"), 2;
@@ -769,6 +784,6 @@ int admin_fs_main(int argc, char **argv)
 		rc = cmd_fsck(&a, strcmp(cmd, "repair") == 0);
 	else
 		rc = cmd_unlock(&a);
-	free(a.list);
+	cli_common_free(&a.c);
 	return rc;
 }

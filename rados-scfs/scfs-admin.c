@@ -14,14 +14,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "admin-fs.h"
+#include "cli.h"
 #include "common/crypto.h"
 #include "common/keyfile.h"
 #include "common/util.h"
@@ -32,14 +31,11 @@
 #define STORE_MAX_TRUSTED 16
 
 struct admin {
-	char *cluster_list; /* strdup'd --clusters, cut in place into names */
-	const char *clusters[STORE_MAX_CLUSTERS];
+	struct cli_common c; /* --clusters, -k, --id, --conf-dir, --pool, --timeout */
 	struct store_cluster_spec specs[STORE_MAX_CLUSTERS];
-	unsigned n;
 	long f;
-	const char *pool, *rados_ns, *conf_dir, *client_id, *key_path, *store_id;
-	enum store_protocol protocol;
-	double timeout;
+	const char *rados_ns, *store_id;
+	unsigned protocol; /* enum store_protocol */
 	uint64_t version;
 	bool json;
 	uint8_t key[STORE_KEY_LEN];
@@ -47,34 +43,7 @@ struct admin {
 	unsigned trusted_count;
 };
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROGRAM ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-static int parse_clusters(struct admin *a, const char *list)
-{
-	char *save = NULL, *name;
-
-	a->cluster_list = strdup(list);
-	if (!a->cluster_list)
-		return -ENOMEM;
-	for (name = strtok_r(a->cluster_list, ",", &save); name;
-	     name = strtok_r(NULL, ",", &save)) {
-		if (a->n == STORE_MAX_CLUSTERS)
-			return fail("--clusters: at most %d clusters", STORE_MAX_CLUSTERS), -E2BIG;
-		a->clusters[a->n++] = name;
-	}
-	return a->n ? 0 : -EINVAL;
-}
+#define fail(...) cli_fail(PROGRAM, __VA_ARGS__)
 
 static int store_connect(struct admin *a, bool need_key, struct store **out)
 {
@@ -82,41 +51,41 @@ static int store_connect(struct admin *a, bool need_key, struct store **out)
 	/* Without --store-id: the namespace, as one file system per namespace. */
 	const char *id = a->store_id ? a->store_id : a->rados_ns ? a->rados_ns : "default";
 	struct store_opts opts = {
-	    .n = a->n,
-	    .f = a->f < 0 ? (a->n - 1) / 3 : (unsigned)a->f,
-	    .protocol = a->protocol,
-	    .op_timeout = a->timeout,
-	    .connect_timeout = a->timeout,
+	    .n = a->c.n,
+	    .f = a->f < 0 ? (a->c.n - 1) / 3 : (unsigned)a->f,
+	    .protocol = (enum store_protocol)a->protocol,
+	    .op_timeout = a->c.timeout,
+	    .connect_timeout = a->c.timeout,
 	    .store_id = id,
 	    .store_id_len = strlen(id),
 	};
 	int r;
 
-	if (a->n == 0)
+	if (a->c.n == 0)
 		return fail("--clusters is required (e.g. --clusters dc1,dc2,dc3,dc4)"), -EINVAL;
-	if (need_key && !a->key_path)
+	if (need_key && !a->c.key)
 		return fail("this command writes: give the writer key with -k FILE"), -EINVAL;
-	if (a->key_path) {
-		r = sc_keyfile_private_load(a->key_path, SC_KEY_ED25519, a->key);
+	if (a->c.key) {
+		r = sc_keyfile_private_load(a->c.key, SC_KEY_ED25519, a->key);
 		if (r < 0)
-			return fail("%s: %s", a->key_path,
+			return fail("%s: %s", a->c.key,
 			            r == -EINVAL ? "not an Ed25519 private key in PEM"
 			                         : strerror(-r)),
 			       r;
 		opts.writer_key = a->key;
 	}
-	if (!a->key_path && a->trusted_count == 0)
+	if (!a->c.key && a->trusted_count == 0)
 		return fail("reading needs a writer to trust: give -k FILE or --trust PUBKEY"),
 		       -EINVAL;
 	opts.trusted_keys = (const uint8_t(*)[STORE_KEY_LEN])a->trusted;
 	opts.trusted_count = a->trusted_count;
-	for (unsigned i = 0; i < a->n; i++) {
+	for (unsigned i = 0; i < a->c.n; i++) {
 		a->specs[i] = (struct store_cluster_spec){
-		    .cluster = a->clusters[i],
-		    .pool = a->pool,
+		    .cluster = a->c.clusters[i],
+		    .pool = a->c.pool,
 		    .rados_ns = a->rados_ns,
-		    .conf_dir = a->conf_dir,
-		    .client_id = a->client_id,
+		    .conf_dir = a->c.conf_dir,
+		    .client_id = a->c.id,
 		};
 	}
 	r = store_open(&opts, a->specs, out, &err);
@@ -389,72 +358,53 @@ static const struct command *command_find(const char *name)
 int main(int argc, char **argv)
 {
 	enum {
-		OPT_CLUSTERS = 256,
-		OPT_PROTOCOL,
-		OPT_POOL,
+		OPT_PROTOCOL = CLI_OPT_FREE,
 		OPT_NS,
-		OPT_ID,
-		OPT_CONF_DIR,
 		OPT_VERSION,
-		OPT_TIMEOUT,
 		OPT_FORMAT,
 		OPT_TRUST,
 		OPT_STORE_ID
 	};
 	static const struct option options[] = {
-	    {"clusters", required_argument, NULL, OPT_CLUSTERS},
+	    CLI_COMMON_OPTIONS,
 	    {"faults", required_argument, NULL, 'f'},
 	    {"protocol", required_argument, NULL, OPT_PROTOCOL},
-	    {"pool", required_argument, NULL, OPT_POOL},
 	    {"namespace", required_argument, NULL, OPT_NS},
 	    {"store-id", required_argument, NULL, OPT_STORE_ID},
-	    {"id", required_argument, NULL, OPT_ID},
-	    {"conf-dir", required_argument, NULL, OPT_CONF_DIR},
-	    {"key", required_argument, NULL, 'k'},
 	    {"trust", required_argument, NULL, OPT_TRUST},
 	    {"version", required_argument, NULL, OPT_VERSION},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct admin a = {
 	    .f = -1,
-	    .pool = "scfs",
+	    .c = {.pool = "scfs", .timeout = 10},
 	    .protocol = STORE_PROTOCOL_CA,
-	    .timeout = 10,
 	    .version = STORE_VERSION_LATEST,
 	};
 	const struct command *cmd;
 	struct store *store = NULL;
 	char *end;
-	int c, rc = 1, nargs;
+	int c, rc = 1, nargs, taken;
 
 	/* mkfs, df and unlock: the file system's commands parse their own options. */
 	if (admin_fs_is_command(argc, argv))
 		return admin_fs_main(argc, argv);
 	while ((c = getopt_long(argc, argv, "f:k:hV", options, NULL)) != -1) {
+		if ((taken = cli_common_option(PROGRAM, &a.c, c, optarg)) != 0) {
+			if (taken < 0)
+				return 1;
+			continue;
+		}
 		switch (c) {
-		case OPT_CLUSTERS:
-			if (parse_clusters(&a, optarg) < 0)
-				return fail("--clusters: give names like dc1,dc2,dc3,dc4");
-			break;
 		case 'f':
-			errno = 0;
-			a.f = strtol(optarg, &end, 10);
-			if (errno || *end || a.f < 0 || a.f > 5)
+			if (cli_faults_parse(optarg, &a.f) < 0)
 				return fail("--faults: '%s' is not a number from 0 to 5", optarg);
 			break;
 		case OPT_PROTOCOL:
-			if (strcasecmp(optarg, "CA") == 0)
-				a.protocol = STORE_PROTOCOL_CA;
-			else if (strcasecmp(optarg, "A") == 0)
-				a.protocol = STORE_PROTOCOL_A;
-			else
+			if (cli_protocol_parse(optarg, &a.protocol) < 0)
 				return fail("--protocol: '%s' is neither CA nor A", optarg);
-			break;
-		case OPT_POOL:
-			a.pool = optarg;
 			break;
 		case OPT_NS:
 			a.rados_ns = optarg;
@@ -463,15 +413,6 @@ int main(int argc, char **argv)
 			if (!optarg[0] || strlen(optarg) > STORE_ID_MAX)
 				return fail("--store-id: 1 to %d bytes", STORE_ID_MAX);
 			a.store_id = optarg;
-			break;
-		case OPT_ID:
-			a.client_id = optarg;
-			break;
-		case OPT_CONF_DIR:
-			a.conf_dir = optarg;
-			break;
-		case 'k':
-			a.key_path = optarg;
 			break;
 		case OPT_TRUST:
 			if (a.trusted_count == STORE_MAX_TRUSTED)
@@ -486,11 +427,6 @@ int main(int argc, char **argv)
 			a.version = strtoull(optarg, &end, 10);
 			if (errno || *end || optarg[0] == '-' || !optarg[0])
 				return fail("--version: '%s' is not a version number", optarg);
-			break;
-		case OPT_TIMEOUT:
-			a.timeout = strtod(optarg, &end);
-			if (*end || !(a.timeout > 0 && a.timeout <= 3600))
-				return fail("--timeout: '%s' is not a number of seconds", optarg);
 			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "plain") != 0)
@@ -529,6 +465,6 @@ int main(int argc, char **argv)
 out:
 	store_close(store);
 	sc_wipe(a.key, sizeof(a.key));
-	free(a.cluster_list);
+	cli_common_free(&a.c);
 	return rc;
 }

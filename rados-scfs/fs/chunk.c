@@ -253,22 +253,24 @@ int fs_chunk_delete(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_r
 	return store_unit_delete(current(c), name, ref->version, NULL);
 }
 
-int fs_chunk_verify(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
-                    uint32_t *bad, uint32_t *failed)
+int fs_chunk_check(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
+                   enum fs_chunk_check_mode mode, struct store_unit_health *health,
+                   uint32_t *repaired, char *msg, size_t msg_len)
 {
 	struct store_unit_ref sref = {.version = ref->version, .data_len = ref->data_len};
 	struct store_report rep = {0};
 	char name[32];
-	void *data = NULL;
-	size_t dlen = 0;
 	int r;
 
 	memcpy(sref.digest, ref->digest, META_DIGEST_LEN);
 	unit_name(ino, ref->index, name);
-	r = store_unit_read_ref(current(c), name, &sref, STORE_READ_VERIFY_ALL, &data, &dlen, &rep);
-	if (r == 0)
-		store_buffer_free(data, dlen);
-	*bad = rep.bad_clusters;
-	*failed = rep.failed_clusters;
+	*repaired = 0;
+	if (mode == FS_CHUNK_REPAIR)
+		r = store_unit_repair(current(c), name, &sref, 0, health, repaired, &rep);
+	else
+		r = store_unit_check(current(c), name, &sref,
+		                     mode == FS_CHUNK_VERIFY_ALL ? STORE_CHECK_DATA : 0, health,
+		                     &rep);
+	snprintf(msg, msg_len, "%s", rep.msg);
 	return r;
 }

@@ -44,13 +44,22 @@ int fs_chunk_write(struct fs_chunks *c, uint64_t ino, uint32_t index, uint64_t v
 /* Reads the version REF names into BUF (chunk_size bytes); *LEN its length. */
 int fs_chunk_read(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref, void *buf,
                   size_t *len);
+struct store_unit_health;
+enum fs_chunk_check_mode {
+	FS_CHUNK_CHECK,      /* records verified, fragment lengths compared */
+	FS_CHUNK_VERIFY_ALL, /* every fragment read and hashed as well */
+	FS_CHUNK_REPAIR,     /* VERIFY_ALL, then missing and wrong copies rewritten */
+};
 /*
- * fsck: reads the version REF names from every cluster and checks each
- * copy. *BAD / *FAILED: bit i when cluster i served bad data / did not
- * answer or misses it. Returns the read's result.
+ * fsck and repair of one chunk version: asks every cluster for its copy of
+ * the version REF names and says per cluster in *HEALTH whether it is good,
+ * missing or wrong (store.h: store_unit_check, store_unit_repair);
+ * *REPAIRED gets bit i for every cluster whose copy FS_CHUNK_REPAIR
+ * rewrote. MSG gets the store's one-line report.
  */
-int fs_chunk_verify(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
-                    uint32_t *bad, uint32_t *failed);
+int fs_chunk_check(struct fs_chunks *c, uint64_t ino, const struct meta_chunk_ref *ref,
+                   enum fs_chunk_check_mode mode, struct store_unit_health *health,
+                   uint32_t *repaired, char *msg, size_t msg_len);
 /*
  * Deletes that version (an old one after a newer was anchored); errors
  * ignored by callers. With background_delete it is queued and 0 returned.

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "common/config.h"
 #include "common/crypto.h"
 #include "common/keyfile.h"
@@ -92,20 +93,7 @@ static void usage(FILE *out)
 
 static int set_clusters(struct mount_opts *o, const char *list, const char *sep)
 {
-	char *save = NULL, *name;
-
-	free(o->cluster_list);
-	o->cluster_list = strdup(list);
-	o->n = 0;
-	if (!o->cluster_list)
-		return -ENOMEM;
-	for (name = strtok_r(o->cluster_list, sep, &save); name;
-	     name = strtok_r(NULL, sep, &save)) {
-		if (o->n == META_MAX_CLUSTERS)
-			return -E2BIG;
-		o->clusters[o->n++] = name;
-	}
-	return o->n ? 0 : -EINVAL;
+	return cli_names_split(list, sep, &o->cluster_list, o->clusters, META_MAX_CLUSTERS, &o->n);
 }
 
 /* One -o list; options are kept in the order given, later ones win. */
@@ -577,15 +565,10 @@ out:
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CLUSTERS = 256, OPT_FS, OPT_ID, OPT_CONF_DIR, OPT_POOL, OPT_TIMEOUT };
+	enum { OPT_FS = CLI_OPT_FREE };
 	static const struct option options[] = {
-	    {"clusters", required_argument, NULL, OPT_CLUSTERS},
+	    CLI_COMMON_OPTIONS,
 	    {"fs", required_argument, NULL, OPT_FS},
-	    {"key", required_argument, NULL, 'k'},
-	    {"id", required_argument, NULL, OPT_ID},
-	    {"conf-dir", required_argument, NULL, OPT_CONF_DIR},
-	    {"pool", required_argument, NULL, OPT_POOL},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -597,7 +580,6 @@ int main(int argc, char **argv)
 	const char *pos[2];
 	struct stat st;
 	int c, npos = 0, rc, pipefd[2];
-	char *end;
 	pid_t child;
 
 	while ((c = getopt_long(argc, argv, "-k:o:fc:hV", options, NULL)) != -1) {
@@ -607,7 +589,7 @@ int main(int argc, char **argv)
 				return fail("unexpected argument '%s' (see --help)", optarg), 2;
 			pos[npos++] = optarg;
 			break;
-		case OPT_CLUSTERS:
+		case CLI_OPT_CLUSTERS:
 			if (set_clusters(&o, optarg, ",") < 0)
 				return fail("--clusters: give names like dc1,dc2,dc3,dc4"), 2;
 			have[0] = true;
@@ -620,21 +602,20 @@ int main(int argc, char **argv)
 			o.key = optarg;
 			have[2] = true;
 			break;
-		case OPT_ID:
+		case CLI_OPT_ID:
 			o.id = optarg;
 			have[3] = true;
 			break;
-		case OPT_CONF_DIR:
+		case CLI_OPT_CONF_DIR:
 			o.conf_dir = optarg;
 			have[4] = true;
 			break;
-		case OPT_POOL:
+		case CLI_OPT_POOL:
 			o.pool = optarg;
 			have[5] = true;
 			break;
-		case OPT_TIMEOUT:
-			o.timeout = strtod(optarg, &end);
-			if (*end || !(o.timeout > 0 && o.timeout <= 3600))
+		case CLI_OPT_TIMEOUT:
+			if (cli_timeout_parse(optarg, &o.timeout) < 0)
 				return fail("--timeout: '%s' is not a number of seconds", optarg),
 				       2;
 			break;

@@ -13,7 +13,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
-#include "secret.h" /* store_internal_dep: Shamir, see "fs asks" in notes */
+#include "common/shamir.h"
 
 static void root_inode(uint64_t ino, uint32_t chunk_size, struct meta_inode *out)
 {
@@ -33,7 +33,7 @@ int meta_mkfs(struct meta *m, const struct meta_mkfs_params *p, struct meta_supe
               char *msg, size_t msg_len)
 {
 	struct meta_superblock sb = {0};
-	uint8_t mkey[META_KEY_LEN], shares[META_MAX_CLUSTERS][SECRET_LEN];
+	uint8_t mkey[META_KEY_LEN], shares[META_MAX_CLUSTERS][SC_SHAMIR_LEN];
 	struct meta_keys keys = {0};
 	struct meta_inode root;
 	unsigned n = meta_n(m);
@@ -94,11 +94,11 @@ int meta_mkfs(struct meta *m, const struct meta_mkfs_params *p, struct meta_supe
 	if (p->protocol == 2) {
 		r = sc_random_bytes(mkey, sizeof(mkey));
 		if (r == 0)
-			r = store_secret_split(mkey, n, p->f + 1, shares);
+			r = sc_shamir_split(mkey, n, p->f + 1, shares);
 		if (r < 0)
 			goto out;
 		for (unsigned i = 0; i < n; i++)
-			sc_sha256(shares[i], SECRET_LEN, sb.share_digest[i]);
+			sc_sha256(shares[i], SC_SHAMIR_LEN, sb.share_digest[i]);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *buf;
@@ -155,7 +155,7 @@ int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
 	int res[META_MAX_CLUSTERS];
 	unsigned n = meta_n(m), absent = 0, answered = 0, best = 0, best_votes = 0;
 	size_t nl = 0;
-	uint8_t mkey[META_KEY_LEN], shares[META_MAX_CLUSTERS * SECRET_LEN];
+	uint8_t mkey[META_KEY_LEN], shares[META_MAX_CLUSTERS * SC_SHAMIR_LEN];
 	unsigned idx[META_MAX_CLUSTERS], nshares = 0, writer = META_MAX_WRITERS;
 	int r = 0;
 
@@ -262,7 +262,7 @@ int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
 			continue;
 		}
 		if (sb->protocol == 2 && nshares < sb->f + 1u) {
-			memcpy(shares + nshares * SECRET_LEN, got[i].share, SECRET_LEN);
+			memcpy(shares + nshares * SC_SHAMIR_LEN, got[i].share, SC_SHAMIR_LEN);
 			idx[nshares++] = i;
 		}
 	}
@@ -286,7 +286,7 @@ int meta_mount_check(struct meta *m, const char *name, const uint8_t *priv,
 			r = -EBADMSG;
 			goto out;
 		}
-		r = store_secret_combine(idx, shares, nshares, mkey);
+		r = sc_shamir_combine(idx, shares, nshares, mkey);
 		if (r == 0)
 			r = meta_keys_derive(keys, mkey);
 	} else {

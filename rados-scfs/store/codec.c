@@ -14,9 +14,9 @@
 #include <openssl/evp.h>
 
 #include "common/crypto.h"
+#include "common/shamir.h"
 #include "digest.h"
 #include "erasure.h"
-#include "secret.h"
 
 struct codec {
 	int protocol;
@@ -167,7 +167,7 @@ int store_codec_encode(const struct codec *codec, const void *data, size_t len, 
 	r = encode_and_hash(codec, data_frags, parity, out);
 	if (r < 0)
 		goto fail;
-	r = store_secret_split(key, n, k, out->shares);
+	r = sc_shamir_split(key, n, k, out->shares);
 	if (r < 0)
 		goto fail;
 	sc_wipe(key, sizeof(key));
@@ -247,7 +247,7 @@ int store_codec_decode(const struct codec *codec, uint8_t *const *frags, size_t 
 	r = store_erasure_decode(codec->ec, frags, data_frags, frag_len);
 	if (r < 0)
 		goto out;
-	r = store_secret_combine(share_index, shares, k, key);
+	r = sc_shamir_combine(share_index, shares, k, key);
 	if (r < 0)
 		goto out;
 	plain = malloc((size_t)data_len + 1);
@@ -266,4 +266,30 @@ out:
 	sc_wipe(key, sizeof(key));
 	free(scratch);
 	return r;
+}
+
+int store_codec_rebuild(const struct codec *codec, uint8_t *const *frags, size_t frag_len,
+                        uint8_t **buf, uint8_t **out)
+{
+	uint8_t *all;
+	unsigned n = codec->n, k = codec->k;
+	int r;
+
+	*buf = NULL;
+	if (codec->protocol != RECORD_PROTOCOL_CA || frag_len >= SIZE_MAX / n)
+		return -EINVAL;
+	all = malloc(n * frag_len + 1);
+	if (!all)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = all + i * frag_len;
+	r = store_erasure_decode(codec->ec, frags, out, frag_len);
+	if (r == 0)
+		r = store_erasure_encode(codec->ec, out, out + k, frag_len);
+	if (r < 0) {
+		free(all);
+		return r;
+	}
+	*buf = all;
+	return 0;
 }

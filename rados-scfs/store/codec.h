@@ -58,4 +58,14 @@ int store_codec_decode(const struct codec *codec, uint8_t *const *frags, size_t 
                        const uint8_t *shares, unsigned share_count, const void *aad, size_t aad_len,
                        uint8_t **out);
 
+/*
+ * CA repair: rebuilds all n fragments from at least k of them (FRAGS[i]
+ * fragment i or NULL; the caller has checked their digests). OUT[i] gets
+ * fragment i, pointing into *BUF (n * FRAG_LEN bytes, free()): the same
+ * bytes the writer's encode made, since Reed-Solomon is deterministic.
+ * -EIO with fewer than k fragments, -EINVAL for protocol A.
+ */
+int store_codec_rebuild(const struct codec *codec, uint8_t *const *frags, size_t frag_len,
+                        uint8_t **buf, uint8_t **out);
+
 #endif

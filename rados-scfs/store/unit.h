@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the data-unit operations (index.c, write.c, read.c, delete.c, and
+ * What the data-unit operations (index.c, write.c, read.c, delete.c, repair.c and
  * the cluster probe in probe.c) share
  * and nobody else sees: the kinds of cluster I/O they issue, the per-
  * operation log of what each cluster did (oplog.c), and the index listing
@@ -28,6 +28,8 @@ enum io_kind {
 	IO_DELETE_DATA,
 	IO_DELETE_INDEX,
 	IO_PROBE,
+	IO_CHECK_READ,   /* repair.c: record and the whole fragment (or its size) */
+	IO_REPAIR_WRITE, /* repair.c: a rebuilt fragment and its record */
 };
 
 /* Per-operation bookkeeping of what each cluster did, for the report. */

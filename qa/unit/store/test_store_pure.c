@@ -25,7 +25,7 @@
 #include "digest.h"
 #include "erasure.h"
 #include "record.h"
-#include "secret.h"
+#include "common/shamir.h"
 
 static void fill(uint8_t *p, size_t len, unsigned seed)
 {
@@ -135,7 +135,7 @@ static void share_try(unsigned mask, void *arg)
 			idx[count] = i;
 			memcpy(sel + 32 * count++, c->shares[i], 32);
 		}
-	assert_int_equal(store_secret_combine(idx, sel, count, key), 0);
+	assert_int_equal(sc_shamir_combine(idx, sel, count, key), 0);
 	assert_memory_equal(key, c->key, 32);
 	c->tried++;
 }
@@ -148,7 +148,7 @@ static void test_secret_any_threshold_shares_rebuild_key(void **state)
 	for (size_t i = 0; i < 4; i++) {
 		struct share_case c = {.n = cases[i][0], .t = cases[i][1]};
 		assert_int_equal(sc_random_bytes(c.key, 32), 0);
-		assert_int_equal(store_secret_split(c.key, c.n, c.t, c.shares), 0);
+		assert_int_equal(sc_shamir_split(c.key, c.n, c.t, c.shares), 0);
 		for_each_subset(c.n, c.t, share_try, &c);
 		assert_true(c.tried > 0);
 	}
@@ -165,7 +165,7 @@ static void share_try_short(unsigned mask, void *arg)
 			idx[count] = i;
 			memcpy(sel + 32 * count++, c->shares[i], 32);
 		}
-	assert_int_equal(store_secret_combine(idx, sel, count, key), 0);
+	assert_int_equal(sc_shamir_combine(idx, sel, count, key), 0);
 	assert_memory_not_equal(key, c->key, 32);
 	c->tried++;
 }
@@ -179,7 +179,7 @@ static void test_secret_fewer_than_threshold_shares_do_not_rebuild_key(void **st
 	for (size_t i = 0; i < 4; i++) {
 		struct share_case c = {.n = cases[i][0], .t = cases[i][1]};
 		assert_int_equal(sc_random_bytes(c.key, 32), 0);
-		assert_int_equal(store_secret_split(c.key, c.n, c.t, c.shares), 0);
+		assert_int_equal(sc_shamir_split(c.key, c.n, c.t, c.shares), 0);
 		for_each_subset(c.n, c.t - 1, share_try_short, &c);
 		assert_true(c.tried > 0);
 	}
@@ -188,10 +188,51 @@ static void test_secret_fewer_than_threshold_shares_do_not_rebuild_key(void **st
 		uint8_t key[32], shares[4][32], two[64], out[32];
 		unsigned idx[2] = {1, 1};
 		assert_int_equal(sc_random_bytes(key, 32), 0);
-		assert_int_equal(store_secret_split(key, 4, 2, shares), 0);
+		assert_int_equal(sc_shamir_split(key, 4, 2, shares), 0);
 		memcpy(two, shares[1], 32);
 		memcpy(two + 32, shares[1], 32);
-		assert_int_equal(store_secret_combine(idx, two, 2, out), -EINVAL);
+		assert_int_equal(sc_shamir_combine(idx, two, 2, out), -EINVAL);
+	}
+}
+
+/*
+ * Repair: any threshold shares give back every other share of the same
+ * split exactly (sc_shamir_share), so a rebuilt share combines like the
+ * lost one; a target among the given shares is refused.
+ */
+static void share_try_each_other(unsigned mask, void *arg)
+{
+	struct share_case *c = arg;
+	unsigned idx[16], count = 0;
+	uint8_t sel[16 * 32], out[32];
+
+	for (unsigned i = 0; i < c->n; i++)
+		if (mask & (1u << i)) {
+			idx[count] = i;
+			memcpy(sel + 32 * count++, c->shares[i], 32);
+		}
+	for (unsigned t = 0; t < c->n; t++) {
+		if (mask & (1u << t)) {
+			assert_int_equal(sc_shamir_share(idx, sel, count, t, out), -EINVAL);
+			continue;
+		}
+		assert_int_equal(sc_shamir_share(idx, sel, count, t, out), 0);
+		assert_memory_equal(out, c->shares[t], 32);
+		c->tried++;
+	}
+}
+
+static void test_secret_threshold_shares_rebuild_every_other_share(void **state)
+{
+	static const unsigned cases[][2] = {{4, 2}, {7, 3}, {10, 4}, {4, 1}, {5, 5}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct share_case c = {.n = cases[i][0], .t = cases[i][1]};
+		assert_int_equal(sc_random_bytes(c.key, 32), 0);
+		assert_int_equal(sc_shamir_split(c.key, c.n, c.t, c.shares), 0);
+		for_each_subset(c.n, c.t, share_try_each_other, &c);
+		assert_true(c.tried > 0 || c.t == c.n);
 	}
 }
 
@@ -223,15 +264,15 @@ static void test_secret_randomness_comes_from_openssl(void **state)
 	memset(key, 0x5c, sizeof(key));
 	assert_int_equal(RAND_set_rand_method(&fixed), 1);
 	fixed_rand_byte = 0x11;
-	assert_int_equal(store_secret_split(key, 4, 2, a), 0);
-	assert_int_equal(store_secret_split(key, 4, 2, b), 0);
+	assert_int_equal(sc_shamir_split(key, 4, 2, a), 0);
+	assert_int_equal(sc_shamir_split(key, 4, 2, b), 0);
 	fixed_rand_byte = 0x22;
-	assert_int_equal(store_secret_split(key, 4, 2, c), 0);
+	assert_int_equal(sc_shamir_split(key, 4, 2, c), 0);
 	assert_int_equal(RAND_set_rand_method(RAND_OpenSSL()), 1);
 	assert_memory_equal(a, b, sizeof(a));
 	assert_memory_not_equal(a[0], c[0], 32);
-	assert_int_equal(store_secret_split(key, 4, 2, a), 0);
-	assert_int_equal(store_secret_split(key, 4, 2, b), 0);
+	assert_int_equal(sc_shamir_split(key, 4, 2, a), 0);
+	assert_int_equal(sc_shamir_split(key, 4, 2, b), 0);
 	assert_memory_not_equal(a[0], b[0], 32);
 }
 
@@ -757,6 +798,58 @@ static void test_codec_ca_refuses_wrong_share_or_binding(void **state)
 	store_codec_free(codec);
 }
 
+/*
+ * Repair: any k of a CA unit's fragments rebuild all n exactly as the
+ * writer's encode made them (so their signed digests match); fewer give
+ * -EIO, and protocol A has nothing to rebuild.
+ */
+static void test_codec_ca_rebuild_from_any_k_gives_the_writers_fragments(void **state)
+{
+	struct codec *codec, *a;
+	struct codec_encoded enc;
+	static const size_t lens[] = {0, 1, 4095, 4096, 100001, 1u << 20};
+	uint8_t *data = malloc(1u << 20);
+
+	(void)state;
+	assert_non_null(data);
+	fill(data, 1u << 20, 3);
+	assert_int_equal(store_codec_new(RECORD_PROTOCOL_CA, 4, 1, &codec), 0);
+	for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		assert_int_equal(store_codec_encode(codec, data, lens[l], "x", 1, &enc), 0);
+		for (unsigned mask = 0; mask < 16; mask++) {
+			uint8_t *have[16] = {0}, *out[16], *buf = NULL;
+			unsigned count = (unsigned)__builtin_popcount(mask);
+			for (unsigned i = 0; i < 4; i++)
+				if (mask & (1u << i))
+					have[i] = (uint8_t *)enc.frags[i];
+			if (count < 2) {
+				assert_int_equal(
+				    store_codec_rebuild(codec, have, enc.frag_len, &buf, out),
+				    -EIO);
+				assert_null(buf);
+				continue;
+			}
+			assert_int_equal(store_codec_rebuild(codec, have, enc.frag_len, &buf, out),
+			                 0);
+			for (unsigned i = 0; i < 4; i++) {
+				uint8_t d[32];
+				assert_int_equal(sc_sha256(out[i], enc.frag_len, d), 0);
+				assert_memory_equal(d, enc.digests[i], 32);
+			}
+			free(buf);
+		}
+		store_codec_encoded_release(&enc);
+	}
+	assert_int_equal(store_codec_new(RECORD_PROTOCOL_A, 4, 1, &a), 0);
+	{
+		uint8_t *have[16] = {data, data, data, data}, *out[16], *buf = NULL;
+		assert_int_equal(store_codec_rebuild(a, have, 10, &buf, out), -EINVAL);
+	}
+	store_codec_free(a);
+	store_codec_free(codec);
+	free(data);
+}
+
 static void test_codec_a_stores_whole_unit_hashed_once(void **state)
 {
 	struct codec *codec;
@@ -786,6 +879,7 @@ int main(void)
 	    cmocka_unit_test(test_secret_any_threshold_shares_rebuild_key),
 	    cmocka_unit_test(test_secret_fewer_than_threshold_shares_do_not_rebuild_key),
 	    cmocka_unit_test(test_secret_randomness_comes_from_openssl),
+	    cmocka_unit_test(test_secret_threshold_shares_rebuild_every_other_share),
 	    cmocka_unit_test_setup_teardown(test_record_round_trip, rec_setup, rec_teardown),
 	    cmocka_unit_test_setup_teardown(test_record_is_bound_to_its_store_id, rec_setup,
 	                                    rec_teardown),
@@ -807,6 +901,7 @@ int main(void)
 	    cmocka_unit_test(test_digest_streams_refuse_misuse),
 	    cmocka_unit_test(test_codec_ca_round_trip_all_sizes),
 	    cmocka_unit_test(test_codec_ca_refuses_wrong_share_or_binding),
+	    cmocka_unit_test(test_codec_ca_rebuild_from_any_k_gives_the_writers_fragments),
 	    cmocka_unit_test(test_codec_a_stores_whole_unit_hashed_once),
 	};
 

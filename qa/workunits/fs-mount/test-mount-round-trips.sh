@@ -202,8 +202,8 @@ rm -rf "$dir/cache"
 do_mount
 check "a garbage fragment on one cluster: the file still reads back right" cmp -s "$dir/big" "$mnt/big"
 # (The mount's log names the cluster only if the store happened to read its
-# fragment: reads take the fastest f+1. fsck reads every copy.)
-check "... and fsck names it too" bash -c "! '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' > '$dir/fsck' 2>&1; grep -q 'cluster ${CL[1]}: serves bad chunk c.$ino' '$dir/fsck'"
+# fragment: reads take the fastest f+1. fsck --verify-all reads every copy.)
+check "... and fsck --verify-all names it too" bash -c "! '$ADMIN' ${A[*]} fsck --fs rt -k '$dir/w.pem' --verify-all > '$dir/fsck' 2>&1; grep -q 'cluster ${CL[1]}: holds a wrong chunk c.$ino' '$dir/fsck'"
 
 # One cluster frozen (SIGSTOP): every operation still completes.
 "$MICRO_CEPH" freeze --dir "$dir" "${CL[2]}" >/dev/null

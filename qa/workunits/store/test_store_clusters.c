@@ -29,7 +29,7 @@
 #include "common/crypto.h"
 #include "common/util.h"
 #include "record.h"
-#include "secret.h"
+#include "common/shamir.h"
 #include "store.h"
 #include "store_internal.h"
 #include "testbed.h"
@@ -817,7 +817,7 @@ static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
 	aad_len = 22 + strlen(name);
 
 	/* Cluster 0 alone: all the ciphertext, its share, and nothing more. */
-	assert_int_equal(store_secret_combine(idx, r0.share, 1, key), 0);
+	assert_int_equal(sc_shamir_combine(idx, r0.share, 1, key), 0);
 	assert_int_equal(
 	    sc_aes256gcm_open(key, r0.c.iv, aad, aad_len, frags, sizeof(data), r0.c.tag, plain),
 	    -EBADMSG);
@@ -825,7 +825,7 @@ static void test_ca_one_share_alone_does_not_rebuild_the_key(void **state)
 	/* Two shares do rebuild it: the check above is not vacuous. */
 	memcpy(shares, r0.share, 32);
 	memcpy(shares + 32, r1.share, 32);
-	assert_int_equal(store_secret_combine(idx, shares, 2, key), 0);
+	assert_int_equal(sc_shamir_combine(idx, shares, 2, key), 0);
 	assert_int_equal(
 	    sc_aes256gcm_open(key, r0.c.iv, aad, aad_len, frags, sizeof(data), r0.c.tag, plain), 0);
 	assert_memory_equal(plain, data, sizeof(data));
@@ -1019,6 +1019,177 @@ static void test_anchored_write_is_found_by_ref_only_ca(void **state)
 {
 	(void)state;
 	anchored(STORE_PROTOCOL_CA);
+}
+
+/* ---- check and repair ------------------------------------------------ */
+
+/* The object version of OID on cluster I (what any write would change). */
+static uint64_t object_version(int protocol, int i, const char *oid)
+{
+	char b;
+
+	assert_true(rados_read(S->io[protocol][i], oid, &b, 1, 0) >= 0);
+	return rados_get_last_version(S->io[protocol][i]);
+}
+
+/* Cluster I's record of OID, parsed into *REC (its bytes in BUF). */
+static void raw_record(int protocol, int i, const char *oid, uint8_t *buf, size_t len,
+                       struct record *rec)
+{
+	int r = rados_getxattr(S->io[protocol][i], oid, "scfs.rec", (char *)buf, len);
+
+	assert_true(r > 0);
+	assert_int_equal(store_record_parse(buf, (size_t)r, rec), 0);
+}
+
+static void check_states(struct store *st, const char *name, const struct store_unit_ref *ref,
+                         unsigned flags, const enum store_copy_state want[N])
+{
+	struct store_unit_health h;
+
+	assert_int_equal(store_unit_check(st, name, ref, flags, &h, &REP), 0);
+	for (int i = 0; i < N; i++) {
+		if (h.state[i] != want[i])
+			fprintf(stderr, "cluster %d: state %d, want %d (%s)\n", i, h.state[i],
+			        want[i], h.reason[i]);
+		assert_int_equal(h.state[i], want[i]);
+	}
+}
+
+/*
+ * A version written on all four; then cluster 3 loses its fragment object
+ * and cluster 1's fragment is overwritten with other bytes of the same
+ * length. check names 3 missing, and 1 wrong only when it reads the data;
+ * repair rewrites exactly 1 and 3 (0 and 2 keep their object versions),
+ * after which every copy checks out, the unit reads back, and (CA) the
+ * rebuilt shares of 1 and 3 give the unit key that 0 and 2 give. Another
+ * writer's store may read but not repair it (-EPERM); with fewer than k
+ * good copies left repair is -EIO.
+ */
+static void check_and_repair(int protocol)
+{
+	static const enum store_copy_state all_good[N] = {0, 0, 0, 0};
+	struct store *st = S->store[protocol];
+	struct store_unit_health found;
+	struct store_unit_ref ref;
+	uint8_t data[300000], junk[300000];
+	uint64_t before[N], after[N];
+	uint32_t repaired = 0;
+	char name[64], oid[300];
+	void *out;
+	size_t out_len;
+	int size;
+
+	fill(data, sizeof(data), 77);
+	unit_name(name, sizeof(name), "repair");
+	assert_int_equal(store_unit_write_anchored(st, name, 5, data, sizeof(data), &ref, &REP), 0);
+	assert_int_equal(store_flush(st, 30), 0);
+	store_record_object_name(name, ref.version, oid, sizeof(oid));
+	check_states(st, name, &ref, STORE_CHECK_DATA, all_good);
+
+	assert_int_equal(rados_remove(S->io[protocol][3], oid), 0);
+	size = protocol == STORE_PROTOCOL_A ? (int)sizeof(data) : (int)(sizeof(data) + 1) / 2;
+	fill(junk, sizeof(junk), 78);
+	assert_int_equal(
+	    rados_write_full(S->io[protocol][1], oid, (const char *)junk, (size_t)size), 0);
+	{
+		const enum store_copy_state lengths[N] = {STORE_COPY_GOOD, STORE_COPY_GOOD,
+		                                          STORE_COPY_GOOD, STORE_COPY_MISSING};
+		const enum store_copy_state digests[N] = {STORE_COPY_GOOD, STORE_COPY_WRONG,
+		                                          STORE_COPY_GOOD, STORE_COPY_MISSING};
+		check_states(st, name, &ref, 0, lengths);
+		check_states(st, name, &ref, STORE_CHECK_DATA, digests);
+		assert_int_equal(REP.bad_clusters, 1u << 1);
+		assert_int_equal(REP.failed_clusters, 1u << 3);
+		assert_non_null(strstr(REP.msg, S->tb.names[1]));
+	}
+	before[0] = object_version(protocol, 0, oid);
+	before[2] = object_version(protocol, 2, oid);
+	assert_int_equal(store_unit_repair(st, name, &ref, 0, &found, &repaired, &REP), 0);
+	assert_int_equal(repaired, (1u << 1) | (1u << 3));
+	assert_int_equal(found.state[1], STORE_COPY_WRONG);
+	assert_int_equal(found.state[3], STORE_COPY_MISSING);
+	after[0] = object_version(protocol, 0, oid);
+	after[2] = object_version(protocol, 2, oid);
+	assert_true(before[0] == after[0] && before[2] == after[2]);
+	check_states(st, name, &ref, STORE_CHECK_DATA, all_good);
+	assert_int_equal(
+	    store_unit_read_ref(st, name, &ref, STORE_READ_VERIFY_ALL, &out, &out_len, &REP), 0);
+	assert_int_equal(out_len, sizeof(data));
+	assert_memory_equal(out, data, sizeof(data));
+	store_buffer_free(out, out_len);
+	if (protocol == STORE_PROTOCOL_CA) {
+		uint8_t buf[N][RECORD_MAX_LEN], good[64], rebuilt[64], k1[32], k2[32];
+		struct record rec[N];
+		unsigned gi[2] = {0, 2}, ri[2] = {1, 3};
+		for (int i = 0; i < N; i++) {
+			raw_record(protocol, i, oid, buf[i], sizeof(buf[i]), &rec[i]);
+			assert_int_equal(rec[i].index, i);
+		}
+		memcpy(good, rec[0].share, 32);
+		memcpy(good + 32, rec[2].share, 32);
+		memcpy(rebuilt, rec[1].share, 32);
+		memcpy(rebuilt + 32, rec[3].share, 32);
+		assert_int_equal(sc_shamir_combine(gi, good, 2, k1), 0);
+		assert_int_equal(sc_shamir_combine(ri, rebuilt, 2, k2), 0);
+		assert_memory_equal(k1, k2, 32);
+	}
+
+	/* Another writer, trusting ours, reads it but cannot re-seal our records. */
+	{
+		struct store_cluster_spec specs[N];
+		struct store_opts opts = {0};
+		struct store *other = NULL;
+		uint8_t priv2[32], pub2[32];
+		const uint8_t(*trusted)[32] = (const uint8_t(*)[32])S->pub;
+		sc_ed25519_keygen(priv2, pub2);
+		for (int i = 0; i < N; i++)
+			specs[i] = (struct store_cluster_spec){.cluster = S->tb.names[i],
+			                                       .pool = POOL,
+			                                       .rados_ns = ns_of(protocol),
+			                                       .conf_dir = S->tb.dir};
+		opts.n = N;
+		opts.f = F;
+		opts.protocol = (enum store_protocol)protocol;
+		opts.writer_key = priv2;
+		opts.trusted_keys = trusted;
+		opts.trusted_count = 1;
+		opts.op_timeout = OP_TIMEOUT;
+		opts.connect_timeout = 10;
+		opts.max_unit_size = 4 * CHUNK;
+		opts.store_id = ns_of(protocol);
+		opts.store_id_len = strlen(ns_of(protocol));
+		assert_int_equal(store_open(&opts, specs, &other, NULL), 0);
+		assert_int_equal(rados_remove(S->io[protocol][2], oid), 0);
+		assert_int_equal(store_unit_repair(other, name, &ref, 0, NULL, &repaired, &REP),
+		                 -EPERM);
+		assert_int_equal(repaired, 0);
+		assert_int_equal(rados_stat(S->io[protocol][2], oid, NULL, NULL), -ENOENT);
+		store_close(other);
+		sc_wipe(priv2, sizeof(priv2));
+	}
+	/* Only cluster 2 in the mask: cluster 2 alone is rewritten. */
+	assert_int_equal(store_unit_repair(st, name, &ref, 1u << 2, NULL, &repaired, &REP), 0);
+	assert_int_equal(repaired, 1u << 2);
+	check_states(st, name, &ref, STORE_CHECK_DATA, all_good);
+
+	/* Fewer than k (A: 1) good copies: nothing to rebuild from. */
+	for (int i = 0; i < (protocol == STORE_PROTOCOL_A ? N : N - 1); i++)
+		assert_int_equal(rados_remove(S->io[protocol][i], oid), 0);
+	assert_int_equal(store_unit_repair(st, name, &ref, 0, NULL, &repaired, &REP), -EIO);
+	assert_int_equal(repaired, 0);
+}
+
+static void test_check_names_and_repair_rewrites_only_missing_and_wrong_copies_a(void **state)
+{
+	(void)state;
+	check_and_repair(STORE_PROTOCOL_A);
+}
+
+static void test_check_names_and_repair_rewrites_only_missing_and_wrong_copies_ca(void **state)
+{
+	(void)state;
+	check_and_repair(STORE_PROTOCOL_CA);
 }
 
 /* A deleted version read by its ref: n-f clusters say it is gone, nobody lied. */
@@ -1859,6 +2030,8 @@ int main(void)
 	    cmocka_unit_test(test_anchored_write_is_found_by_ref_only_a),
 	    cmocka_unit_test(test_anchored_write_is_found_by_ref_only_ca),
 	    cmocka_unit_test(test_read_ref_of_deleted_version_is_enoent),
+	    cmocka_unit_test(test_check_names_and_repair_rewrites_only_missing_and_wrong_copies_a),
+	    cmocka_unit_test(test_check_names_and_repair_rewrites_only_missing_and_wrong_copies_ca),
 	    cmocka_unit_test(test_reader_with_smaller_limit_reads_and_blames_nobody),
 	    cmocka_unit_test(test_reports_are_per_call_across_threads),
 	    cmocka_unit_test(test_huge_pending_key_on_one_cluster_does_not_steer_versions),

@@ -194,6 +194,54 @@ int store_unit_versions(struct store *store, const char *name, struct store_vers
 int store_unit_delete(struct store *store, const char *name, uint64_t version,
                       struct store_report *rep);
 
+/* What store_unit_check finds of one version on one cluster. */
+enum store_copy_state {
+	STORE_COPY_GOOD = 0,    /* record verifies and is the ref's; fragment checks out */
+	STORE_COPY_MISSING = 1, /* the cluster holds no fragment object of that version */
+	STORE_COPY_WRONG = 2,   /* record or fragment fails a check, or another write's */
+	STORE_COPY_UNKNOWN = 3, /* not connected, or no answer by the deadline */
+};
+
+struct store_unit_health {
+	enum store_copy_state state[STORE_MAX_CLUSTERS];
+	char reason[STORE_MAX_CLUSTERS][160]; /* why, for every copy that is not good */
+};
+
+/* Check flags. */
+#define STORE_CHECK_DATA 1u /* read and hash every fragment (fsck --verify-all) */
+
+/*
+ * fsck of one version: asks every cluster for the record and fragment of
+ * the version REF names and says per cluster whether its copy is good,
+ * missing or wrong (*OUT). Without STORE_CHECK_DATA only the record is read
+ * and verified and the fragment's length compared (a stat); with it every
+ * fragment is read and its SHA-256 compared with the signed digest. Waits
+ * for every cluster up to the deadline. Returns 0 once it has an answer for
+ * each cluster (unknown ones included) or -errno (-EINVAL: bad name or
+ * ref). REP: bad_clusters are the wrong copies, failed_clusters the missing
+ * and unknown ones. Writes nothing.
+ */
+int store_unit_check(struct store *store, const char *name, const struct store_unit_ref *ref,
+                     unsigned flags, struct store_unit_health *out, struct store_report *rep);
+/*
+ * repair of one version: checks every copy as store_unit_check with
+ * STORE_CHECK_DATA does (*FOUND, if not NULL, gets what it found), then
+ * rebuilds the fragment and record of each cluster in CLUSTERS (bit i;
+ * 0 means all) whose copy is missing or wrong from the good ones (CA: k
+ * fragments rebuilt by Reed-Solomon to the writer's bytes, that cluster's
+ * own key share kept from its record if that verifies, else interpolated
+ * from k shares, the record re-sealed for its index) and writes each in one RADOS write op (fragment and record
+ * together). Good copies and unknown clusters are never written. *REPAIRED
+ * gets bit i for every cluster rewritten. 0 when every such copy was
+ * rewritten (or none needed it); -EIO when fewer than k good copies (A: 1)
+ * are left to rebuild from; -EPERM when the version was written under
+ * another writer key (only its writer can re-seal its record); -EROFS
+ * without a writer key; a failed rewrite's error otherwise.
+ */
+int store_unit_repair(struct store *store, const char *name, const struct store_unit_ref *ref,
+                      uint32_t clusters, struct store_unit_health *found, uint32_t *repaired,
+                      struct store_report *rep);
+
 unsigned store_cluster_count(const struct store *store);
 /* f as opened. */
 unsigned store_cluster_f(const struct store *store);
