@@ -5,6 +5,7 @@
 #include "common/config.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,4 +261,28 @@ int sc_config_check_names(const struct sc_config *config, const config_setting_t
 		}
 	}
 	return 0;
+}
+
+int sc_config_path_resolve(const struct sc_config *config, const char *path, char **out)
+{
+	char *copy, *dir;
+	size_t len;
+
+	*out = NULL;
+	if (!path)
+		return 0;
+	if (path[0] == '/' || strcmp(path, "-") == 0) {
+		*out = strdup(path);
+		return *out ? 0 : -ENOMEM;
+	}
+	copy = strdup(sc_config_path(config));
+	if (!copy)
+		return -ENOMEM;
+	dir = dirname(copy);
+	len = strlen(dir) + 1 + strlen(path) + 1;
+	*out = malloc(len);
+	if (*out)
+		snprintf(*out, len, "%s/%s", dir, path);
+	free(copy);
+	return *out ? 0 : -ENOMEM;
 }

@@ -23,6 +23,11 @@ int sc_config_open_string(const char *name, const char *text, struct sc_config *
 void sc_config_close(struct sc_config *config);
 
 const char *sc_config_path(const struct sc_config *config);
+/*
+ * PATH as written when absolute or "-", else relative to the config file's
+ * directory, in *OUT (malloc'd; NULL for a NULL PATH). 0 or -ENOMEM.
+ */
+int sc_config_path_resolve(const struct sc_config *config, const char *path, char **out);
 const config_setting_t *sc_config_root(const struct sc_config *config);
 /* The group or list NAME under PARENT, or NULL when it is absent. */
 const config_setting_t *sc_config_child(const config_setting_t *parent, const char *name);

@@ -9,7 +9,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,32 +49,6 @@ static const char *const knockd_names[] = {
 };
 static const char *const access_names[] = {"subject", "allow", NULL};
 
-/* PATH as written, or relative to the config file's directory. */
-static int path_resolve(const char *config_path, const char *path, char **out)
-{
-	char *copy, *dir;
-	int n;
-
-	*out = NULL;
-	if (!path)
-		return 0;
-	if (path[0] == '/' || strcmp(path, "-") == 0) {
-		*out = strdup(path);
-		return *out ? 0 : -ENOMEM;
-	}
-	copy = strdup(config_path);
-	if (!copy)
-		return -ENOMEM;
-	dir = dirname(copy);
-	n = asprintf(out, "%s/%s", dir, path);
-	free(copy);
-	if (n < 0) {
-		*out = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static int path_setting(struct sc_config *sc, const config_setting_t *group, const char *name,
                         bool required, char **out, int *line, struct sc_err *err)
 {
@@ -91,7 +64,7 @@ static int path_setting(struct sc_config *sc, const config_setting_t *group, con
 		           sc_config_line(sc_config_child(group, name)), name);
 		return -EINVAL;
 	}
-	return path_resolve(sc_config_path(sc), value, out);
+	return sc_config_path_resolve(sc, value, out);
 }
 
 /*

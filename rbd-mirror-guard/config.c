@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,28 +73,6 @@ static const struct opt connect_opts[] = {
 };
 #undef C
 
-static int path_resolve(const char *config_path, const char *path, char **out)
-{
-	char *copy, *dir;
-	int n;
-
-	if (path[0] == '/' || strcmp(path, "-") == 0) {
-		*out = strdup(path);
-		return *out ? 0 : -ENOMEM;
-	}
-	copy = strdup(config_path);
-	if (!copy)
-		return -ENOMEM;
-	dir = dirname(copy);
-	n = asprintf(out, "%s/%s", dir, path);
-	free(copy);
-	if (n < 0) {
-		*out = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static int opts_read(struct sc_config *sc, const config_setting_t *group, const struct opt *opts,
                      size_t count, void *base, struct sc_err *err)
 {
@@ -143,7 +120,7 @@ static int opts_read(struct sc_config *sc, const config_setting_t *group, const 
 			char **dst = field;
 			free(*dst);
 			*dst = NULL;
-			r = o->type == OPT_PATH ? path_resolve(sc_config_path(sc), text, dst)
+			r = o->type == OPT_PATH ? sc_config_path_resolve(sc, text, dst)
 			                        : ((*dst = strdup(text)) ? 0 : -ENOMEM);
 			if (r < 0)
 				return r;
