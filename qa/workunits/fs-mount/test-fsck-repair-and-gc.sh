@@ -15,20 +15,9 @@
 #   test-fsck-repair-and-gc.sh SCFS_ADMIN RADOS_SCFS MICRO_CEPH
 set -euo pipefail
 ADMIN=$(readlink -f "$1") MOUNT=$(readlink -f "$2") MICRO_CEPH=$(readlink -f "$3")
-dir=$(mktemp -d /tmp/scfs-rep-XXXXXX)
-mnt=$dir/mnt
+TAG=scfs-rep
 CL=(scfsp1 scfsp2 scfsp3 scfsp4)
-cleanup() {
-	umount -l "$mnt" 2>/dev/null || true
-	"$MICRO_CEPH" stop --dir "$dir" >/dev/null 2>&1 || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-check() { if "${@:2}"; then ok "$1"; else bad "$1"; fi; }
-A=(--clusters "$(IFS=,; echo "${CL[*]}")" --conf-dir "$dir" --timeout 5)
+. "$(dirname "$0")/prelude.sh"
 do_mount() { "$MOUNT" "${A[@]}" --fs rp -k "$dir/w.pem" -o "cache_dir=$dir/cache,log_file=$dir/fs.log" "$mnt"; }
 unmount() {
 	umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true

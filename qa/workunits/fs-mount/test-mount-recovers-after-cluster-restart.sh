@@ -8,18 +8,9 @@
 #   test-mount-recovers-after-cluster-restart.sh SCFS_ADMIN RADOS_SCFS MICRO_CEPH
 set -euo pipefail
 ADMIN=$(readlink -f "$1") MOUNT=$(readlink -f "$2") MICRO_CEPH=$(readlink -f "$3")
-dir=$(mktemp -d /tmp/scfs-rec-XXXXXX)
-mnt=$dir/mnt
+TAG=scfs-rec
 CL=(scfsv1 scfsv2 scfsv3 scfsv4)
-cleanup() {
-	umount -l "$mnt" 2>/dev/null || true
-	"$MICRO_CEPH" stop --dir "$dir" >/dev/null 2>&1 || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fails=0
-check() { if "${@:2}"; then echo "ok: $1"; else echo "FAIL: $1"; fails=$((fails + 1)); fi; }
-A=(--clusters "$(IFS=,; echo "${CL[*]}")" --conf-dir "$dir" --timeout 5)
+. "$(dirname "$0")/prelude.sh"
 stat_of() { awk -v k="$1" '$1 == k {print $2}' "$mnt/.statistics.txt"; }
 do_mount() { "$MOUNT" "${A[@]}" --fs rv -k "$dir/w.pem" -o "cache_dir=$dir/cache,cache_size=12M,log_file=$dir/fs.log" "$mnt"; }
 

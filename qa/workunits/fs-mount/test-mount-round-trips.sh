@@ -9,21 +9,10 @@
 set -euo pipefail
 ADMIN=$(readlink -f "$1") MOUNT=$(readlink -f "$2") MICRO_CEPH=$(readlink -f "$3") DUMP=$(readlink -f "$4")
 PY=/usr/bin/python3
-dir=$(mktemp -d /tmp/scfs-fs-XXXXXX)
-mnt=$dir/mnt
+TAG=scfs-fs
 CL=(scfsr1 scfsr2 scfsr3 scfsr4)
-cleanup() {
-	umount -l "$mnt" 2>/dev/null || true
-	"$MICRO_CEPH" stop --dir "$dir" >/dev/null 2>&1 || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-check() { if "${@:2}"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/prelude.sh"
 is_mounted() { grep -q " $mnt fuse.rados-scfs " /proc/mounts; }
-A=(--clusters "$(IFS=,; echo "${CL[*]}")" --conf-dir "$dir" --timeout 5)
 do_mount() { "$MOUNT" "${A[@]}" --fs rt -k "$dir/w.pem" -o "cache_dir=$dir/cache,cache_size=${CACHE:-64M},log_file=$dir/fs.log" "$mnt"; }
 # Unmounts and waits (up to 30 s) until the daemon has exited and let go of its lease.
 unmount() {
